@@ -1,0 +1,103 @@
+"""The closed vocabularies that records, facts and rule packs share.
+
+Layer: ``policies`` (standard library only). ``retention`` validates imported data against
+these enumerations so that a value stored in the database is always one a rule pack can name.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Jurisdiction(StrEnum):
+    """Where the record is held and whose law governs it (ISO 3166-2 style codes)."""
+
+    GB_ENG = "GB-ENG"
+    US_CA = "US-CA"
+    US_IL = "US-IL"
+    US_TX = "US-TX"
+    EU = "EU"
+
+
+class Holder(StrEnum):
+    """Who holds the data: the law differs for police and for private entities (BIPA, CUBI)."""
+
+    LAW_ENFORCEMENT = "law_enforcement"
+    PRIVATE_ENTITY = "private_entity"
+
+
+class DataKind(StrEnum):
+    """What the stored item is."""
+
+    BOOKING_PHOTO = "booking_photo"
+    FACE_TEMPLATE = "face_template"
+    SOCIAL_MEDIA_POST = "social_media_post"
+
+
+class OffenceClass(StrEnum):
+    """Coarse offence class used by the rules (MoPI groups, CA PC 667.5(c) violent felonies)."""
+
+    VIOLENT = "violent"
+    SEXUAL = "sexual"
+    SERIOUS = "serious"
+    NONVIOLENT = "nonviolent"
+
+
+class Outcome(StrEnum):
+    """Case outcome for the arrest the image was taken for (per offence, not per person)."""
+
+    PENDING = "pending"
+    NO_FURTHER_ACTION = "no_further_action"
+    NOT_CHARGED = "not_charged"
+    DISMISSED = "dismissed"
+    ACQUITTED = "acquitted"
+    CONVICTED = "convicted"
+    CONVICTION_QUASHED = "conviction_quashed"
+    FACTUALLY_INNOCENT = "factually_innocent"
+    DIVERSION_COMPLETED = "diversion_completed"
+
+
+class LegalBasis(StrEnum):
+    """The legal basis on which the image is held."""
+
+    ARREST = "arrest"
+    CONVICTION = "conviction"
+    CONSENT = "consent"
+    COURT_ORDER = "court_order"
+    STATUTE = "statute"
+
+
+class HoldKind(StrEnum):
+    """Why a legal hold was placed (DPA 2018 s.47(2), BIPA 15(a) warrant or subpoena)."""
+
+    EVIDENCE = "evidence"
+    LITIGATION = "litigation"
+    SUBPOENA = "subpoena"
+
+
+class RequestKind(StrEnum):
+    """What a data subject asked for."""
+
+    ERASURE = "erasure"
+    RESTRICTION = "restriction"
+    TAKEDOWN = "takedown"
+
+
+class Action(StrEnum):
+    """What a decision says must happen to a record."""
+
+    RETAIN = "retain"
+    REVIEW = "review"
+    RESTRICT = "restrict"
+    PURGE = "purge"
+
+
+class Purpose(StrEnum):
+    """Uses a record may be put to; a decision lists those permitted now."""
+
+    IDENTIFICATION = "identification"
+    FACE_RECOGNITION = "face_recognition"
+    PUBLICATION = "publication"
+    LINEUP = "lineup"
+    EVIDENCE = "evidence"
+    LEGAL_CLAIMS = "legal_claims"

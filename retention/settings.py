@@ -1,0 +1,99 @@
+"""Typed settings, read once from the environment at the outermost edge.
+
+Layer: ``retention``. This is the only module that reads ``os.environ``; everything else gets a
+``Settings`` passed in. Tests build ``Settings(...)`` directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from retention.errors import ConfigError
+
+DEFAULT_DATA_DIR = "./mugshot-data"
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the core needs to run; immutable once built.
+
+    ``database_url``, ``blob_store`` and ``keyring_path`` default to locations inside
+    ``data_dir`` (the embedded deployment: one folder holds the SQLite database, the sealed
+    blobs and the keyring).
+    """
+
+    data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
+    database_url: str = ""
+    blob_store: str = ""
+    keyring_path: Path | None = None
+    max_image_bytes: int = 20 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    thumbnail_size: int = 256
+    import_batch_size: int = 200
+    rotate_batch_size: int = 500
+
+    def __post_init__(self) -> None:
+        data_dir = Path(self.data_dir)
+        object.__setattr__(self, "data_dir", data_dir)
+        if not self.database_url:
+            object.__setattr__(
+                self, "database_url", f"sqlite:///{(data_dir / 'mugshot.db').as_posix()}"
+            )
+        if not self.blob_store:
+            object.__setattr__(self, "blob_store", str(data_dir / "blobs"))
+        if self.keyring_path is None:
+            object.__setattr__(self, "keyring_path", data_dir / "keyring.json")
+
+    @property
+    def keyring_file(self) -> Path:
+        """The keyring path, never ``None`` after construction."""
+        assert self.keyring_path is not None  # set in __post_init__
+        return Path(self.keyring_path)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded SQLite database."""
+        return self.database_url.startswith("sqlite")
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with some fields changed (used by the CLI's global options)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, data_dir: str | None = None
+    ) -> Settings:
+        """Build settings from ``MUGSHOT_*`` environment variables (see the README).
+
+        ``data_dir`` (the CLI's ``--data-dir``) wins over ``MUGSHOT_DATA_DIR``; locations not
+        set explicitly then default to inside it.
+        """
+        env = os.environ if environ is None else environ
+        keyring = env.get("MUGSHOT_KEYRING")
+        return cls(
+            data_dir=Path(data_dir or env.get("MUGSHOT_DATA_DIR") or DEFAULT_DATA_DIR),
+            database_url=env.get("MUGSHOT_DATABASE_URL", ""),
+            blob_store=env.get("MUGSHOT_BLOB_STORE", ""),
+            keyring_path=Path(keyring) if keyring else None,
+            max_image_bytes=_int(env, "MUGSHOT_MAX_IMAGE_BYTES", 20 * 1024 * 1024),
+            max_image_pixels=_int(env, "MUGSHOT_MAX_IMAGE_PIXELS", 40_000_000),
+            thumbnail_size=_int(env, "MUGSHOT_THUMBNAIL_SIZE", 256),
+            import_batch_size=_int(env, "MUGSHOT_IMPORT_BATCH_SIZE", 200),
+            rotate_batch_size=_int(env, "MUGSHOT_ROTATE_BATCH_SIZE", 500),
+        )
