@@ -47,6 +47,7 @@ class Settings:
     thumbnail_size: int = 256
     import_batch_size: int = 200
     rotate_batch_size: int = 500
+    actor: str = "cli"
 
     def __post_init__(self) -> None:
         data_dir = Path(self.data_dir)
@@ -96,4 +97,6 @@ class Settings:
             thumbnail_size=_int(env, "MUGSHOT_THUMBNAIL_SIZE", 256),
             import_batch_size=_int(env, "MUGSHOT_IMPORT_BATCH_SIZE", 200),
             rotate_batch_size=_int(env, "MUGSHOT_ROTATE_BATCH_SIZE", 500),
+            actor=env.get("MUGSHOT_ACTOR")
+            or f"cli:{env.get('USER') or env.get('LOGNAME') or 'unknown'}",
         )

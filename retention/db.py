@@ -1,0 +1,64 @@
+"""Engine and session factory.
+
+Layer: ``retention``. One engine per process, one session per unit of work; helpers take a
+session and never open or commit one themselves.
+
+SQLite (the embedded default) runs in WAL mode with foreign keys and a busy timeout, and every
+transaction starts with ``BEGIN IMMEDIATE``: SQLite has a single writer, and taking the write
+lock up front means a unit of work that reads the audit-chain head and then appends to it can
+never be overtaken by another writer in between (a deferred transaction would fail with
+``SQLITE_BUSY_SNAPSHOT`` instead of waiting).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from retention.settings import Settings
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(settings: Settings, **kwargs: Any) -> Engine:
+    """Create the process's engine for ``settings.database_url``."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **kwargs,
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # NORMAL is durable in WAL mode except for the last transactions before a power
+        # loss; the blob store fsyncs before the row that points to it commits.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to ``engine``; objects stay usable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False)

@@ -1,0 +1,377 @@
+"""Ingest: turn a validated booking and its image files into sealed, audited records.
+
+Layer: ``retention``.
+
+The work is split so that the expensive part runs in parallel and the database part stays
+short: ``prepare`` (thread-safe, no database) validates the images, derives thumbnails,
+creates the data key and seals everything; ``stage`` adds the rows, provenance and audit
+entries to the caller's transaction; the blobs are written (durably) *before* that transaction
+commits, so a committed image row always has its blob. A crash before the commit leaves at most
+blobs that nothing references — and because image ids are derived from the booking (an HMAC
+under the index key), the next import of the same row overwrites exactly those blobs instead of
+leaving orphans.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from retention import audit, crypto
+from retention.blobstore import BlobStore
+from retention.images import CheckedImage, check_image
+from retention.keys import Keyring
+from retention.manifest import Booking
+from retention.models import (
+    DataKey,
+    Image,
+    ImageKind,
+    ProvenanceEvent,
+    ProvenanceKind,
+    Record,
+    RecordStatus,
+)
+from retention.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a booking came from, for its provenance (no personal data)."""
+
+    kind: str  # "manifest" or "api"
+    reference: str  # manifest file name, or API client id
+    digest: str | None = None  # SHA-256 of the manifest file
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SealedImage:
+    """An image row to insert and the sealed blob to store under its id."""
+
+    id: str
+    kind: ImageKind
+    derived_from: str | None
+    ordinal: int
+    media_type: str
+    byte_size: int
+    width: int
+    height: int
+    content_hmac: str
+    sealed: bytes
+    sealed_sha256: str
+
+    def __repr__(self) -> str:
+        return f"<SealedImage {self.id} {self.kind}>"
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBooking:
+    """Everything needed to insert one booking, already sealed."""
+
+    booking: Booking
+    source: Source
+    record_id: str
+    booking_bidx: str
+    name_dob_bidx: str
+    state_id_bidx: str | None
+    fingerprint: str
+    key_id: str
+    kek_version: int
+    wrapped_key: bytes
+    identity_sealed: bytes
+    images: tuple[SealedImage, ...] = field(default=())
+
+    def __repr__(self) -> str:
+        return f"<PreparedBooking {self.record_id} {self.booking!r}>"
+
+
+def booking_index(keyring: Keyring, booking_number: str) -> str:
+    """Blind index of a booking number (exact, case- and separator-insensitive)."""
+    return crypto.blind_index(
+        keyring.index_key, "booking", crypto.normalise_identifier(booking_number)
+    )
+
+
+def name_dob_index(keyring: Keyring, name: str, date_of_birth: dt.date) -> str:
+    """Blind index of name + date of birth (how a removal request finds its records)."""
+    value = f"{crypto.normalise_name(name)}|{date_of_birth.isoformat()}"
+    return crypto.blind_index(keyring.index_key, "name+dob", value)
+
+
+def state_id_index(keyring: Keyring, state_id: str) -> str:
+    """Blind index of a state or national identifier."""
+    return crypto.blind_index(keyring.index_key, "state_id", crypto.normalise_identifier(state_id))
+
+
+def _image_id(keyring: Keyring, booking: Booking, ordinal: int, kind: ImageKind) -> str:
+    natural = f"{booking.agency}|{crypto.normalise_identifier(booking.booking_number)}"
+    return crypto.blind_index(keyring.index_key, "image-id", f"{natural}|{ordinal}|{kind}")[:32]
+
+
+def _seal_image(
+    data_key: bytes,
+    keyring: Keyring,
+    *,
+    record_id: str,
+    image_id: str,
+    kind: ImageKind,
+    derived_from: str | None,
+    ordinal: int,
+    media_type: str,
+    width: int,
+    height: int,
+    plaintext: bytes,
+) -> SealedImage:
+    sealed = crypto.seal_blob(data_key, plaintext, record_id=record_id, image_id=image_id)
+    return SealedImage(
+        id=image_id,
+        kind=kind,
+        derived_from=derived_from,
+        ordinal=ordinal,
+        media_type=media_type,
+        byte_size=len(plaintext),
+        width=width,
+        height=height,
+        content_hmac=crypto.keyed_hash(keyring.index_key, "image", plaintext),
+        sealed=sealed,
+        sealed_sha256=hashlib.sha256(sealed).hexdigest(),
+    )
+
+
+def check_images(raw_images: list[bytes], settings: Settings) -> list[CheckedImage]:
+    """Validate every image of a booking (``ImageRejectedError`` names the first bad one)."""
+    return [
+        check_image(
+            data,
+            max_bytes=settings.max_image_bytes,
+            max_pixels=settings.max_image_pixels,
+            thumbnail_size=settings.thumbnail_size,
+        )
+        for data in raw_images
+    ]
+
+
+def prepare(
+    booking: Booking,
+    images: list[CheckedImage],
+    *,
+    keyring: Keyring,
+    source: Source,
+) -> PreparedBooking:
+    """Seal a validated booking under a new data key. Thread-safe; touches no database."""
+    record_id = uuid.uuid4().hex
+    key_id = uuid.uuid4().hex
+    data_key = crypto.new_data_key()
+    kek_version, wrapped = keyring.wrap(data_key, key_id=key_id)
+    identity = json.dumps(
+        {
+            "name": booking.name,
+            "date_of_birth": booking.date_of_birth.isoformat(),
+            "state_id": booking.state_id,
+        },
+        sort_keys=True,
+    ).encode()
+    sealed_images: list[SealedImage] = []
+    content_hmacs: list[str] = []
+    for ordinal, checked in enumerate(images):
+        original_id = _image_id(keyring, booking, ordinal, ImageKind.ORIGINAL)
+        original = _seal_image(
+            data_key,
+            keyring,
+            record_id=record_id,
+            image_id=original_id,
+            kind=ImageKind.ORIGINAL,
+            derived_from=None,
+            ordinal=ordinal,
+            media_type=checked.media_type,
+            width=checked.width,
+            height=checked.height,
+            plaintext=checked.data,
+        )
+        thumbnail = _seal_image(
+            data_key,
+            keyring,
+            record_id=record_id,
+            image_id=_image_id(keyring, booking, ordinal, ImageKind.THUMBNAIL),
+            kind=ImageKind.THUMBNAIL,
+            derived_from=original_id,
+            ordinal=ordinal,
+            media_type="image/jpeg",
+            width=checked.thumbnail_width,
+            height=checked.thumbnail_height,
+            plaintext=checked.thumbnail,
+        )
+        sealed_images += [original, thumbnail]
+        content_hmacs.append(original.content_hmac)
+    fingerprint_doc = json.dumps(
+        {"booking": booking.fingerprint_fields(), "images": content_hmacs}, sort_keys=True
+    )
+    return PreparedBooking(
+        booking=booking,
+        source=source,
+        record_id=record_id,
+        booking_bidx=booking_index(keyring, booking.booking_number),
+        name_dob_bidx=name_dob_index(keyring, booking.name, booking.date_of_birth),
+        state_id_bidx=state_id_index(keyring, booking.state_id) if booking.state_id else None,
+        fingerprint=crypto.blind_index(keyring.index_key, "import-fingerprint", fingerprint_doc),
+        key_id=key_id,
+        kek_version=kek_version,
+        wrapped_key=wrapped,
+        identity_sealed=crypto.seal_field(
+            data_key, identity, record_id=record_id, field="identity"
+        ),
+        images=tuple(sealed_images),
+    )
+
+
+def stage(session: Session, prepared: PreparedBooking, *, now: dt.datetime, actor: str) -> None:
+    """Add the record, its key, images, provenance and one audit entry to the transaction."""
+    b = prepared.booking
+    session.add(
+        Record(
+            id=prepared.record_id,
+            agency=b.agency,
+            booking_number=b.booking_number,
+            booking_bidx=prepared.booking_bidx,
+            jurisdiction=b.jurisdiction.value,
+            holder=b.holder.value,
+            data_kind=b.data_kind.value,
+            arrest_date=b.arrest_date,
+            captured_on=b.captured_at.date(),
+            offence=b.offence,
+            offence_class=b.offence_class.value,
+            mopi_group=b.mopi_group,
+            age_at_capture=b.age_at_capture,
+            outcome=b.outcome.value,
+            outcome_on=b.outcome_on,
+            legal_basis=b.legal_basis.value,
+            status=RecordStatus.ACTIVE.value,
+            identity_sealed=prepared.identity_sealed,
+            name_dob_bidx=prepared.name_dob_bidx,
+            state_id_bidx=prepared.state_id_bidx,
+            import_fingerprint=prepared.fingerprint,
+            source_system=b.source_system,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    session.flush()  # the record row first: it takes the booking's unique slot
+    session.add(
+        DataKey(
+            id=prepared.key_id,
+            record_id=prepared.record_id,
+            kek_version=prepared.kek_version,
+            wrapped=prepared.wrapped_key,
+            created_at=now,
+        )
+    )
+    for image in prepared.images:
+        session.add(
+            Image(
+                id=image.id,
+                record_id=prepared.record_id,
+                kind=image.kind.value,
+                derived_from=image.derived_from,
+                ordinal=image.ordinal,
+                media_type=image.media_type,
+                byte_size=image.byte_size,
+                width=image.width,
+                height=image.height,
+                content_hmac=image.content_hmac,
+                sealed_sha256=image.sealed_sha256,
+                created_at=now,
+            )
+        )
+    session.flush()
+    for event in _provenance(prepared, now=now, actor=actor):
+        session.add(event)
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="record.ingested",
+        object_type="record",
+        object_id=prepared.record_id,
+        details={
+            "agency": b.agency,
+            "jurisdiction": b.jurisdiction.value,
+            "legal_basis": b.legal_basis.value,
+            "images": sum(1 for i in prepared.images if i.kind is ImageKind.ORIGINAL),
+            "source": prepared.source.kind,
+            "line": prepared.source.line,
+            "key_id": prepared.key_id,
+            "kek_version": prepared.kek_version,
+        },
+    )
+
+
+def _provenance(
+    prepared: PreparedBooking, *, now: dt.datetime, actor: str
+) -> list[ProvenanceEvent]:
+    b = prepared.booking
+    events: list[ProvenanceEvent] = []
+    for image in prepared.images:
+        if image.kind is ImageKind.ORIGINAL:
+            captured: dict[str, Any] = {
+                "at": b.captured_at.isoformat(),
+                "device": b.capture_device,
+                "operator": b.captured_by,
+                "place": b.capture_place,
+            }
+            imported: dict[str, Any] = {
+                "source_system": b.source_system,
+                "via": prepared.source.kind,
+                "file": prepared.source.reference,
+                "file_sha256": prepared.source.digest,
+                "line": prepared.source.line,
+                "content_hmac": image.content_hmac,
+                "media_type": image.media_type,
+                "bytes": image.byte_size,
+            }
+            events.append(
+                ProvenanceEvent(
+                    record_id=prepared.record_id,
+                    image_id=image.id,
+                    kind=ProvenanceKind.CAPTURED.value,
+                    occurred_at=b.captured_at,
+                    actor=b.captured_by or b.source_system,
+                    details=captured,
+                )
+            )
+            events.append(
+                ProvenanceEvent(
+                    record_id=prepared.record_id,
+                    image_id=image.id,
+                    kind=ProvenanceKind.IMPORTED.value,
+                    occurred_at=now,
+                    actor=actor,
+                    details=imported,
+                )
+            )
+        else:
+            events.append(
+                ProvenanceEvent(
+                    record_id=prepared.record_id,
+                    image_id=image.id,
+                    kind=ProvenanceKind.DERIVED.value,
+                    occurred_at=now,
+                    actor=actor,
+                    details={
+                        "from": image.derived_from,
+                        "method": f"{image.kind.value} {image.width}x{image.height} JPEG",
+                    },
+                )
+            )
+    return events
+
+
+def write_blobs(store: BlobStore, prepared: PreparedBooking) -> None:
+    """Store every sealed blob of a booking (before its transaction commits)."""
+    for image in prepared.images:
+        store.put(image.id, image.sealed)

@@ -1,0 +1,155 @@
+"""Key-encryption-key rotation and retirement (``mugshot keys ...``).
+
+Layer: ``retention``. Rotation adds a KEK version (saved to the keyring *before* any data key
+is rewrapped, so a crash can never leave a data key wrapped under a key that was not saved),
+then rewraps data keys in batches, one audit entry per batch. No blob is touched: blobs are
+sealed under data keys, which do not change. A version can be retired — its key material erased
+— once no data key references it; from then on, database backups taken while it was live can
+no longer open any record purged since (the "fully gone by" date).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from retention import audit
+from retention.errors import KeyringError
+from retention.models import DataKey
+from retention.services import Services
+
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True)
+class VersionStatus:
+    """One KEK version and how many data keys it still wraps."""
+
+    version: int
+    active: bool
+    retired_at: str | None
+    created_at: str
+    data_keys: int
+
+    @property
+    def retirable(self) -> bool:
+        """Live, not active, and referenced by no data key."""
+        return not self.active and self.retired_at is None and self.data_keys == 0
+
+
+def status(services: Services) -> list[VersionStatus]:
+    """Every KEK version with its data-key count."""
+    with services.sessions() as session:
+        counts = dict(
+            session.execute(
+                select(DataKey.kek_version, func.count()).group_by(DataKey.kek_version)
+            ).all()
+        )
+    ring = services.keyring
+    return [
+        VersionStatus(
+            version=v.version,
+            active=v.version == ring.active_version,
+            retired_at=v.retired_at,
+            created_at=v.created_at,
+            data_keys=int(counts.get(v.version, 0)),
+        )
+        for v in ring.versions()
+    ]
+
+
+@dataclass(frozen=True)
+class RotationReport:
+    """What a rotation did."""
+
+    new_version: int
+    rewrapped: int
+    batches: int
+    remaining: dict[int, int]
+
+
+def rotate(
+    services: Services,
+    *,
+    actor: str,
+    clock: Clock,
+    progress: Callable[[int], None] | None = None,
+) -> RotationReport:
+    """Add a KEK version and rewrap every data key under it, in batches."""
+    ring = services.keyring
+    new_version = ring.add_version(clock())
+    with services.sessions() as session, session.begin():
+        audit.append(
+            session,
+            now=clock(),
+            actor=actor,
+            action="keys.version_added",
+            object_type="kek",
+            object_id=f"v{new_version}",
+        )
+    rewrapped = batches = 0
+    batch_size = services.settings.rotate_batch_size
+    while True:
+        with services.sessions() as session, session.begin():
+            rows = list(
+                session.execute(
+                    select(DataKey)
+                    .where(DataKey.kek_version != new_version)
+                    .order_by(DataKey.id)
+                    .limit(batch_size)
+                    .with_for_update(skip_locked=True)
+                ).scalars()
+            )
+            if not rows:
+                break
+            now = clock()
+            from_versions: dict[str, int] = {}
+            for row in rows:
+                plain = ring.unwrap(row.wrapped, key_id=row.id, version=row.kek_version)
+                version, wrapped = ring.wrap(plain, key_id=row.id)
+                from_versions[f"v{row.kek_version}"] = (
+                    from_versions.get(f"v{row.kek_version}", 0) + 1
+                )
+                row.kek_version = version
+                row.wrapped = wrapped
+                row.rewrapped_at = now
+            audit.append(
+                session,
+                now=now,
+                actor=actor,
+                action="keys.rewrapped",
+                object_type="kek",
+                object_id=f"v{new_version}",
+                details={"count": len(rows), "from": from_versions},
+            )
+        rewrapped += len(rows)
+        batches += 1
+        if progress is not None:
+            progress(len(rows))
+    remaining = {s.version: s.data_keys for s in status(services) if s.version != new_version}
+    return RotationReport(new_version, rewrapped, batches, remaining)
+
+
+def retire(services: Services, version: int, *, actor: str, clock: Clock) -> None:
+    """Erase a KEK version's material; refused while any data key still uses it."""
+    with services.sessions() as session, session.begin():
+        in_use = session.execute(
+            select(func.count()).select_from(DataKey).where(DataKey.kek_version == version)
+        ).scalar_one()
+        if in_use:
+            raise KeyringError(
+                f"key-encryption key v{version} still wraps {in_use} data key(s); "
+                "run `mugshot keys rotate` first"
+            )
+        services.keyring.retire(version, clock())
+        audit.append(
+            session,
+            now=clock(),
+            actor=actor,
+            action="keys.version_retired",
+            object_type="kek",
+            object_id=f"v{version}",
+        )

@@ -1,0 +1,299 @@
+"""Typed ORM models: the schema of record.
+
+Layer: ``retention``. Schema changes go through a reviewed Alembic revision in
+``migrations/versions``; ``tests/integration/test_migrations.py`` fails when the two drift.
+
+What is never stored here in plaintext: subject identity (name, date of birth, state id —
+sealed in ``Record.identity_sealed`` under the record's data key), data keys (wrapped by a
+key-encryption-key version) and images (sealed blobs in the blob store). Exact lookup uses
+blind indexes: HMACs of normalised values under a separate index key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+HASH_LEN = 64  # hex SHA-256 / HMAC-SHA256
+ID_LEN = 32  # hex uuid4
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    Naive datetimes are refused on the way in (a naive time is a bug: whose clock?); SQLite's
+    naive values are read back as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: pass an aware UTC datetime")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a fixed constraint-naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime()}
+
+
+class RecordStatus(StrEnum):
+    """Lifecycle of a record."""
+
+    ACTIVE = "active"
+    RESTRICTED = "restricted"
+    PURGED = "purged"
+
+
+class ImageKind(StrEnum):
+    """An original capture or one of its derivatives."""
+
+    ORIGINAL = "original"
+    THUMBNAIL = "thumbnail"
+    TEMPLATE = "template"
+    EXPORT = "export"
+
+
+class ProvenanceKind(StrEnum):
+    """What happened to a record or image (its history is its provenance)."""
+
+    CAPTURED = "captured"
+    IMPORTED = "imported"
+    DERIVED = "derived"
+    DISCLOSED = "disclosed"
+    VIEWED = "viewed"
+    CORRECTED = "corrected"
+
+
+class HoldState(StrEnum):
+    """A hold blocks purge from the moment it is placed (fail safe) until it is released."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    RELEASED = "released"
+
+
+class Record(Base):
+    """One booking (arrest event) and its legal state; a tombstone once purged."""
+
+    __tablename__ = "records"
+    __table_args__ = (
+        UniqueConstraint("agency", "booking_bidx"),
+        # The sweep's range scan: what is due, by date, among records not yet purged.
+        Index("ix_records_next_action_due_status", "next_action_due", "status"),
+        CheckConstraint("status IN ('active', 'restricted', 'purged')", name="status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(64))
+    # Plain booking number for staff views; cleared on purge. The blind index survives in the
+    # tombstone so that a destroyed booking can never be imported again by mistake.
+    booking_number: Mapped[str | None] = mapped_column(String(64))
+    booking_bidx: Mapped[str] = mapped_column(String(HASH_LEN), index=True)
+    jurisdiction: Mapped[str] = mapped_column(String(8))
+    holder: Mapped[str] = mapped_column(String(24))
+    data_kind: Mapped[str] = mapped_column(String(24))
+    arrest_date: Mapped[dt.date | None]
+    captured_on: Mapped[dt.date | None]
+    offence: Mapped[str | None] = mapped_column(String(200))
+    offence_class: Mapped[str | None] = mapped_column(String(16))
+    mopi_group: Mapped[int | None]
+    age_at_capture: Mapped[int | None]
+    outcome: Mapped[str] = mapped_column(String(24))
+    outcome_on: Mapped[dt.date | None]
+    legal_basis: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(12), default=RecordStatus.ACTIVE.value)
+    restriction_reason: Mapped[str | None] = mapped_column(String(200))
+    next_action: Mapped[str | None] = mapped_column(String(12))
+    next_action_due: Mapped[dt.date | None]
+    decision_rule: Mapped[str | None] = mapped_column(String(120))
+    policy_pack: Mapped[str | None] = mapped_column(String(64))
+    policy_version: Mapped[str | None] = mapped_column(String(32))
+    identity_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    name_dob_bidx: Mapped[str | None] = mapped_column(String(HASH_LEN), index=True)
+    state_id_bidx: Mapped[str | None] = mapped_column(String(HASH_LEN), index=True)
+    import_fingerprint: Mapped[str | None] = mapped_column(String(HASH_LEN))
+    source_system: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    purged_at: Mapped[dt.datetime | None]
+
+    images: Mapped[list[Image]] = relationship(
+        back_populates="record", order_by="Image.ordinal", foreign_keys="Image.record_id"
+    )
+    data_key: Mapped[DataKey | None] = relationship(back_populates="record")
+
+    def __repr__(self) -> str:
+        return f"<Record {self.id} {self.jurisdiction} {self.status}>"
+
+
+class DataKey(Base):
+    """A record's AES-256 data key, wrapped by a key-encryption-key version.
+
+    Deleting this row is the crypto-shred: from that commit on, every blob and sealed field of
+    the record is noise.
+    """
+
+    __tablename__ = "data_keys"
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), unique=True)
+    kek_version: Mapped[int] = mapped_column(index=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime]
+    rewrapped_at: Mapped[dt.datetime | None]
+
+    record: Mapped[Record] = relationship(back_populates="data_key")
+
+    def __repr__(self) -> str:
+        return f"<DataKey {self.id} record={self.record_id} kek=v{self.kek_version}>"
+
+
+class Image(Base):
+    """An original capture or a derivative; its bytes are a sealed blob keyed by ``id``."""
+
+    __tablename__ = "images"
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    derived_from: Mapped[str | None] = mapped_column(ForeignKey("images.id"))
+    ordinal: Mapped[int]
+    media_type: Mapped[str] = mapped_column(String(32))
+    byte_size: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    # HMAC of the plaintext under the index key: detects duplicates without a dictionary attack.
+    content_hmac: Mapped[str] = mapped_column(String(HASH_LEN))
+    # SHA-256 of the sealed blob, quoted by deletion certificates.
+    sealed_sha256: Mapped[str] = mapped_column(String(HASH_LEN))
+    created_at: Mapped[dt.datetime]
+    destroyed_at: Mapped[dt.datetime | None]
+
+    record: Mapped[Record] = relationship(back_populates="images", foreign_keys=[record_id])
+
+    def __repr__(self) -> str:
+        return f"<Image {self.id} {self.kind} record={self.record_id}>"
+
+
+class ProvenanceEvent(Base):
+    """Append-only history of a record: captured, imported, derived, disclosed, viewed…
+
+    ``details`` never holds personal data: ids, hashes, systems, operators' ids, purposes.
+    """
+
+    __tablename__ = "provenance_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
+    image_id: Mapped[str | None] = mapped_column(ForeignKey("images.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Consent(Base):
+    """Consent for consent-based records: purposes, given, expires, withdrawn, evidence."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
+    purposes: Mapped[list[str]] = mapped_column(JSON)
+    given_on: Mapped[dt.date]
+    expires_on: Mapped[dt.date | None]
+    withdrawn_on: Mapped[dt.date | None]
+    evidence_ref: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+
+
+class LegalHold(Base):
+    """A legal hold. A pending hold already blocks purge; approval and release each need a
+    second person."""
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(12), default=HoldState.PENDING.value)
+    reason: Mapped[str] = mapped_column(Text)
+    case_reference: Mapped[str | None] = mapped_column(String(120))
+    placed_by: Mapped[str] = mapped_column(String(64))
+    placed_at: Mapped[dt.datetime]
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[dt.datetime | None]
+    release_requested_by: Mapped[str | None] = mapped_column(String(64))
+    release_requested_at: Mapped[dt.datetime | None]
+    released_by: Mapped[str | None] = mapped_column(String(64))
+    released_at: Mapped[dt.datetime | None]
+
+
+class AuditEntry(Base):
+    """One link of the append-only audit chain. ``hash`` covers every other column and the
+    previous entry's hash, so editing, deleting or reordering any entry breaks the chain."""
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    occurred_at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    rule: Mapped[str | None] = mapped_column(String(120))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(HASH_LEN))
+    hash: Mapped[str] = mapped_column(String(HASH_LEN), unique=True)
+
+
+class AuditHead(Base):
+    """The single row naming the chain's head. Writers lock it (``FOR UPDATE`` on PostgreSQL,
+    the database write lock on SQLite) so concurrent appends cannot fork the chain."""
+
+    __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(HASH_LEN))

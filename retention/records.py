@@ -1,0 +1,204 @@
+"""Finding records and reading what is sealed in them.
+
+Layer: ``retention``. Every decrypting read (identity reveal, image export or view) appends
+exactly one audit entry and one provenance event in the caller's transaction, and requires a
+stated reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from retention import audit, crypto
+from retention.blobstore import BlobStore
+from retention.errors import KeyShreddedError, NotFoundError, RetentionError
+from retention.ingest import booking_index
+from retention.keys import Keyring
+from retention.models import (
+    Consent,
+    DataKey,
+    Image,
+    ImageKind,
+    LegalHold,
+    ProvenanceEvent,
+    ProvenanceKind,
+    Record,
+)
+
+MAX_REASON = 200
+
+
+def find_by_booking(
+    session: Session, keyring: Keyring, booking_number: str, agency: str | None = None
+) -> list[Record]:
+    """Records whose booking number matches exactly (through the blind index)."""
+    stmt = select(Record).where(Record.booking_bidx == booking_index(keyring, booking_number))
+    if agency:
+        stmt = stmt.where(Record.agency == agency)
+    return list(session.execute(stmt.order_by(Record.agency)).scalars())
+
+
+def resolve(session: Session, keyring: Keyring, ref: str, agency: str | None = None) -> Record:
+    """A record by id or by booking number; refuses an ambiguous booking number."""
+    by_id = session.get(Record, ref) if len(ref) == 32 else None
+    if by_id is not None:
+        return by_id
+    matches = find_by_booking(session, keyring, ref, agency)
+    if not matches:
+        raise NotFoundError(f"no record with id or booking number {ref!r}")
+    if len(matches) > 1:
+        agencies = ", ".join(r.agency for r in matches)
+        raise RetentionError(
+            f"booking number {ref!r} exists at several agencies ({agencies}); pass --agency"
+        )
+    return matches[0]
+
+
+def data_key(session: Session, keyring: Keyring, record: Record) -> bytes:
+    """Unwrap the record's data key; ``KeyShreddedError`` once it was destroyed."""
+    row = session.execute(
+        select(DataKey).where(DataKey.record_id == record.id)
+    ).scalar_one_or_none()
+    if row is None:
+        raise KeyShreddedError(f"record {record.id} was purged: its data key no longer exists")
+    return keyring.unwrap(row.wrapped, key_id=row.id, version=row.kek_version)
+
+
+def _reason(reason: str) -> str:
+    text = reason.strip()
+    if not text:
+        raise RetentionError("a reason is required to decrypt a record's data")
+    if len(text) > MAX_REASON:
+        raise RetentionError(f"reason is longer than {MAX_REASON} characters")
+    return text
+
+
+def reveal_identity(
+    session: Session,
+    keyring: Keyring,
+    record: Record,
+    *,
+    actor: str,
+    reason: str,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Decrypt the subject's identity fields (audited)."""
+    why = _reason(reason)
+    if record.identity_sealed is None:
+        raise KeyShreddedError(f"record {record.id} holds no identity fields (purged)")
+    key = data_key(session, keyring, record)
+    identity: dict[str, Any] = json.loads(
+        crypto.open_field(key, record.identity_sealed, record_id=record.id, field="identity")
+    )
+    session.add(
+        ProvenanceEvent(
+            record_id=record.id,
+            kind=ProvenanceKind.VIEWED.value,
+            occurred_at=now,
+            actor=actor,
+            details={"what": "identity", "reason": why},
+        )
+    )
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="record.identity_revealed",
+        object_type="record",
+        object_id=record.id,
+        details={"reason": why},
+    )
+    return identity
+
+
+def read_image(
+    session: Session,
+    keyring: Keyring,
+    store: BlobStore,
+    record: Record,
+    *,
+    actor: str,
+    reason: str,
+    now: dt.datetime,
+    image_id: str | None = None,
+    kind: ImageKind = ImageKind.ORIGINAL,
+    disclosed_to: str | None = None,
+) -> tuple[Image, bytes]:
+    """Decrypt one image of a record (audited). The first original unless ``image_id``."""
+    why = _reason(reason)
+    stmt = select(Image).where(Image.record_id == record.id)
+    if image_id:
+        stmt = stmt.where(Image.id == image_id)
+    else:
+        stmt = stmt.where(Image.kind == kind.value).order_by(Image.ordinal)
+    image = session.execute(stmt.limit(1)).scalar_one_or_none()
+    if image is None:
+        raise NotFoundError(f"record {record.id} has no such image")
+    key = data_key(session, keyring, record)
+    plaintext = crypto.open_blob(key, store.get(image.id), record_id=record.id, image_id=image.id)
+    event_kind = ProvenanceKind.DISCLOSED if disclosed_to else ProvenanceKind.VIEWED
+    details: dict[str, Any] = {"reason": why}
+    if disclosed_to:
+        details["to"] = disclosed_to
+    session.add(
+        ProvenanceEvent(
+            record_id=record.id,
+            image_id=image.id,
+            kind=event_kind.value,
+            occurred_at=now,
+            actor=actor,
+            details=details,
+        )
+    )
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="image.exported" if disclosed_to else "image.viewed",
+        object_type="image",
+        object_id=image.id,
+        details={"record_id": record.id, "reason": why},
+    )
+    return image, plaintext
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """Everything a clerk sees about a record without decrypting anything."""
+
+    record: Record
+    images: list[Image]
+    provenance: list[ProvenanceEvent]
+    holds: list[LegalHold]
+    consents: list[Consent]
+    has_key: bool
+
+
+def view(session: Session, record: Record) -> RecordView:
+    """Metadata, provenance timeline, holds and consents of a record."""
+    rid = record.id
+    return RecordView(
+        record=record,
+        images=list(
+            session.execute(
+                select(Image).where(Image.record_id == rid).order_by(Image.ordinal, Image.kind)
+            ).scalars()
+        ),
+        provenance=list(
+            session.execute(
+                select(ProvenanceEvent)
+                .where(ProvenanceEvent.record_id == rid)
+                .order_by(ProvenanceEvent.occurred_at, ProvenanceEvent.id)
+            ).scalars()
+        ),
+        holds=list(session.execute(select(LegalHold).where(LegalHold.record_id == rid)).scalars()),
+        consents=list(session.execute(select(Consent).where(Consent.record_id == rid)).scalars()),
+        has_key=session.execute(select(DataKey.id).where(DataKey.record_id == rid)).first()
+        is not None,
+    )

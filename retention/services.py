@@ -1,0 +1,46 @@
+"""What a unit of work needs, built once per process from ``Settings``.
+
+Layer: ``retention``. Nothing here is created at import time; the CLI, the scheduler and the web
+app each call ``open_services`` once and pass the result down. Tests pass their own store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from retention.blobstore import BlobStore, open_blob_store
+from retention.db import make_engine, make_session_factory
+from retention.keys import Keyring
+from retention.settings import Settings
+
+
+@dataclass
+class Services:
+    """Engine, session factory, blob store and keyring for one process."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: BlobStore
+    keyring: Keyring
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+
+def open_services(
+    settings: Settings, *, store: BlobStore | None = None, keyring: Keyring | None = None
+) -> Services:
+    """Connect to the configured database, blob store and keyring."""
+    engine = make_engine(settings)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        store=store if store is not None else open_blob_store(settings.blob_store),
+        keyring=keyring if keyring is not None else Keyring.load(settings.keyring_file),
+    )
