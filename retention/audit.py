@@ -69,7 +69,7 @@ def entry_hash(
         "details": dict(details),
         "prev": prev_hash,
     }
-    return hashlib.sha256(rfc8785.dumps(doc)).hexdigest()
+    return hashlib.sha256(rfc8785.dumps(doc)).hexdigest()  # type: ignore[arg-type]
 
 
 def _check_details(details: Mapping[str, Any]) -> None:
@@ -247,7 +247,7 @@ def export_checkpoint(session: Session, keyring: Keyring, now: dt.datetime) -> d
         "hash": head.hash,
         "exported_at": _timestamp(now),
     }
-    signature = keyring.signing_key().sign(rfc8785.dumps(body))
+    signature = keyring.signing_key().sign(rfc8785.dumps(body))  # type: ignore[arg-type]
     return {**body, "signature": signature.hex()}
 
 

@@ -433,7 +433,7 @@ def audit_group() -> None:
 @click.pass_context
 def audit_verify(ctx: click.Context, checkpoint: Path | None) -> None:
     """Walk the whole chain; name the first entry that does not verify."""
-    with _services(ctx) as services, services.sessions() as session:
+    with _services(ctx) as services, services.readers() as session:
         result = audit.verify(session)
         problem = None
         if checkpoint is not None and result.ok:
@@ -462,7 +462,7 @@ def audit_verify(ctx: click.Context, checkpoint: Path | None) -> None:
 @click.pass_context
 def audit_checkpoint(ctx: click.Context, out: Path | None) -> None:
     """Export a signed (seq, head hash) checkpoint to keep outside the database."""
-    with _services(ctx) as services, services.sessions() as session:
+    with _services(ctx) as services, services.readers() as session:
         doc = audit.export_checkpoint(session, services.keyring, utcnow())
     text = json.dumps(doc, indent=2)
     if out is None:
@@ -481,7 +481,7 @@ def audit_log(ctx: click.Context, limit: int) -> None:
 
     from retention.models import AuditEntry
 
-    with _services(ctx) as services, services.sessions() as session:
+    with _services(ctx) as services, services.readers() as session:
         rows = session.execute(
             select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
         ).scalars()

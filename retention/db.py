@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from retention.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "mugshot_read_only"
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:
@@ -56,9 +57,19 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions bound to ``engine``; objects stay usable after commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def make_reader_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for units of work that only read: on SQLite they begin a deferred transaction
+    and so never wait behind a writer (WAL gives them a consistent snapshot). Anything that
+    appends to the audit chain must use ``make_session_factory`` instead."""
+    return sessionmaker(bind=engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)

@@ -42,7 +42,7 @@ class VersionStatus:
 
 def status(services: Services) -> list[VersionStatus]:
     """Every KEK version with its data-key count."""
-    with services.sessions() as session:
+    with services.readers() as session:
         counts = dict(
             session.execute(
                 select(DataKey.kek_version, func.count()).group_by(DataKey.kek_version)

@@ -8,7 +8,7 @@ place for personal data.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
@@ -120,7 +120,7 @@ class Booking:
         }
 
 
-def check_header(fieldnames: list[str] | None) -> None:
+def check_header(fieldnames: Sequence[str] | None) -> None:
     """Refuse a manifest whose header lacks a required column or has an unknown one."""
     if not fieldnames:
         raise ManifestError("manifest is empty or has no header row")

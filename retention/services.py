@@ -12,18 +12,19 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from retention.blobstore import BlobStore, open_blob_store
-from retention.db import make_engine, make_session_factory
+from retention.db import make_engine, make_reader_factory, make_session_factory
 from retention.keys import Keyring
 from retention.settings import Settings
 
 
 @dataclass
 class Services:
-    """Engine, session factory, blob store and keyring for one process."""
+    """Engine, session factories (read-write and read-only), blob store and keyring."""
 
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    readers: sessionmaker[Session]
     store: BlobStore
     keyring: Keyring
 
@@ -41,6 +42,7 @@ def open_services(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
+        readers=make_reader_factory(engine),
         store=store if store is not None else open_blob_store(settings.blob_store),
         keyring=keyring if keyring is not None else Keyring.load(settings.keyring_file),
     )

@@ -42,7 +42,7 @@ def pg_url() -> str | None:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure to connect must stop the run
+    except Exception as exc:  # any failure to connect must stop the run
         pytest.exit(f"{PG_ENV} is set but the database is unreachable: {exc}", returncode=3)
     finally:
         engine.dispose()

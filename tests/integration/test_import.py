@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select, text
 
 from retention import audit, crypto, records
@@ -182,8 +181,10 @@ def test_a_purged_booking_is_never_imported_again(tmp_path: Path, services: Serv
     with services.sessions() as s, s.begin():  # the tombstone the purge sweep leaves
         s.execute(text("DELETE FROM data_keys"))
         s.execute(
-            text("UPDATE records SET status = 'purged', booking_number = NULL, "
-                 "identity_sealed = NULL, name_dob_bidx = NULL")
+            text(
+                "UPDATE records SET status = 'purged', booking_number = NULL, "
+                "identity_sealed = NULL, name_dob_bidx = NULL"
+            )
         )
 
     report = _run(manifest, services)

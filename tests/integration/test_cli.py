@@ -1,0 +1,188 @@
+"""The `mugshot` commands, driven as a user would, asserting on what they leave behind."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, func, select, text
+
+from retention.cli import cli
+from retention.models import AuditEntry, ProvenanceEvent, Record
+from retention.services import open_services
+from retention.settings import Settings
+from tests.helpers import jpeg_bytes, row, write_manifest
+
+
+@pytest.fixture
+def env(settings: Settings) -> dict[str, str]:
+    return {
+        "MUGSHOT_DATA_DIR": str(settings.data_dir),
+        "MUGSHOT_DATABASE_URL": settings.database_url,
+        "MUGSHOT_ACTOR": "test:cli",
+    }
+
+
+def run(env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def _audit_actions(settings: Settings) -> list[str]:
+    engine = create_engine(settings.database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT action FROM audit_entries ORDER BY seq")).all()
+    engine.dispose()
+    return [a for (a,) in rows]
+
+
+def test_init_creates_a_private_keyring_and_the_schema_and_is_idempotent(
+    settings: Settings, env: dict[str, str]
+) -> None:
+    first = run(env, "init")
+    assert first.exit_code == 0, first.output
+    assert "development keyring was generated" in first.output
+    ring = settings.keyring_file
+    assert stat.S_IMODE(ring.stat().st_mode) == 0o600
+    content = ring.read_bytes()
+    second = run(env, "init")
+    assert second.exit_code == 0
+    assert "development keyring" not in second.output
+    assert ring.read_bytes() == content
+    assert _audit_actions(settings) == ["keys.keyring_created"]
+
+
+def _imported(tmp_path: Path, env: dict[str, str]) -> Path:
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "a.jpg").write_bytes(jpeg_bytes())
+    manifest = write_manifest(
+        tmp_path / "m.csv",
+        [row(booking_number="MPS-77", name="Rowan Example", date_of_birth="1991-04-05")],
+    )
+    assert run(env, "init").exit_code == 0
+    result = run(env, "import", str(manifest))
+    assert result.exit_code == 0, result.output
+    assert "1 rows: 1 imported, 0 already present, 0 rejected" in result.output
+    return manifest
+
+
+def test_import_exits_non_zero_and_writes_a_reject_report_when_rows_fail(
+    tmp_path: Path, env: dict[str, str], settings: Settings
+) -> None:
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "a.jpg").write_bytes(jpeg_bytes())
+    manifest = write_manifest(
+        tmp_path / "m.csv",
+        [row(), row(booking_number="X-2", arrest_date="20-01-2020")],
+    )
+    assert run(env, "init").exit_code == 0
+    result = run(env, "import", str(manifest))
+    assert result.exit_code == 1
+    assert "2 rows: 1 imported, 0 already present, 1 rejected" in result.output
+    report = (tmp_path / "m.csv.rejects.csv").read_text().splitlines()
+    assert report[0] == "line,booking_number,reason"
+    assert report[1].startswith("3,X-2,column arrest_date: '20-01-2020' is not a date")
+
+
+def test_a_manifest_with_a_bad_header_stores_nothing(
+    tmp_path: Path, env: dict[str, str], settings: Settings
+) -> None:
+    (tmp_path / "m.csv").write_text("booking_number,agency\nB-1,MPS\n")
+    assert run(env, "init").exit_code == 0
+    result = CliRunner().invoke(cli, ["import", str(tmp_path / "m.csv")], env=env)
+    assert result.exit_code != 0
+    assert "missing required column(s): jurisdiction" in str(result.exception or result.output)
+    engine = create_engine(settings.database_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM records")).scalar_one() == 0
+    engine.dispose()
+
+
+def test_record_show_hides_identity_unless_revealed_with_a_reason(
+    tmp_path: Path, env: dict[str, str], settings: Settings
+) -> None:
+    _imported(tmp_path, env)
+    shown = run(env, "record", "show", "mps77")
+    assert shown.exit_code == 0, shown.output
+    assert "MPS-77" in shown.output
+    assert "Rowan" not in shown.output
+    for kind in ("captured", "imported", "derived"):
+        assert kind in shown.output
+    assert "record.identity_revealed" not in _audit_actions(settings)
+
+    refused = CliRunner().invoke(cli, ["record", "show", "MPS-77", "--reveal"], env=env)
+    assert refused.exit_code != 0
+    assert "reason is required" in str(refused.exception)
+
+    revealed = run(env, "record", "show", "MPS-77", "--reveal", "--reason", "request R-1", "--json")
+    doc = json.loads(revealed.output)
+    assert doc["identity"] == {
+        "name": "Rowan Example",
+        "date_of_birth": "1991-04-05",
+        "state_id": None,
+    }
+    assert _audit_actions(settings).count("record.identity_revealed") == 1
+    svc = open_services(settings)
+    with svc.sessions() as s:
+        viewed = s.execute(
+            select(ProvenanceEvent).where(ProvenanceEvent.kind == "viewed")
+        ).scalar_one()
+        assert viewed.details == {"what": "identity", "reason": "request R-1"}
+        entry = s.execute(
+            select(AuditEntry).where(AuditEntry.action == "record.identity_revealed")
+        ).scalar_one()
+        assert "Rowan" not in json.dumps(entry.details)
+    svc.close()
+
+
+def test_image_export_writes_the_original_byte_for_byte_and_is_audited(
+    tmp_path: Path, env: dict[str, str], settings: Settings
+) -> None:
+    _imported(tmp_path, env)
+    out = tmp_path / "out.jpg"
+    result = run(env, "image", "export", "MPS-77", "--out", str(out), "--reason", "court order 5")
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == (tmp_path / "img" / "a.jpg").read_bytes()
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert _audit_actions(settings)[-1] == "image.exported"
+    again = CliRunner().invoke(
+        cli, ["image", "export", "MPS-77", "--out", str(out), "--reason", "x"], env=env
+    )
+    assert again.exit_code != 0
+    assert "refusing to overwrite" in again.output
+
+
+def test_unknown_booking_is_a_clear_error(tmp_path: Path, env: dict[str, str]) -> None:
+    _imported(tmp_path, env)
+    result = CliRunner().invoke(cli, ["record", "show", "NOPE-1"], env=env)
+    assert result.exit_code != 0
+    assert "no record with id or booking number 'NOPE-1'" in str(result.exception)
+
+
+def test_keys_rotate_status_and_retire(tmp_path: Path, env: dict[str, str]) -> None:
+    _imported(tmp_path, env)
+    rotated = run(env, "keys", "rotate")
+    assert "new active version v2; rewrapped 1 data keys" in rotated.output
+    assert "retire with `mugshot keys retire 1`" in rotated.output
+    assert "v1  live       data keys: 0  (can be retired)" in run(env, "keys", "status").output
+    assert run(env, "keys", "retire", "1").exit_code == 0
+    assert "v1  retired" in run(env, "keys", "status").output
+    out = tmp_path / "after.jpg"
+    assert run(env, "image", "export", "MPS-77", "--out", str(out), "--reason", "r").exit_code == 0
+
+
+def test_demo_loads_synthetic_records_and_leaves_no_plaintext_files(
+    env: dict[str, str], settings: Settings, tmp_path: Path
+) -> None:
+    result = run(env, "demo", "--records", "12", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    assert "demo set: 12 records imported" in result.output
+    svc = open_services(settings)
+    with svc.sessions() as s:
+        assert s.execute(select(func.count()).select_from(Record)).scalar_one() == 12
+        jurisdictions = {j for (j,) in s.execute(select(Record.jurisdiction))}
+    svc.close()
+    assert len(jurisdictions) >= 2
+    assert not any(p.suffix in {".jpg", ".png", ".csv"} for p in settings.data_dir.rglob("*"))

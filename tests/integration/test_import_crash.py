@@ -1,0 +1,152 @@
+"""A killed import leaves nothing half-done; the re-run finishes with no orphan, no duplicate."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from retention import audit, crypto, records
+from retention.blobstore import LocalBlobStore
+from retention.models import Image, Record
+from retention.services import Services
+from tests.helpers import jpeg_bytes, row, write_manifest
+
+ROWS = 120
+
+
+def _manifest(folder: Path) -> Path:
+    (folder / "img").mkdir()
+    rows = []
+    for n in range(ROWS):
+        (folder / "img" / f"{n}.jpg").write_bytes(jpeg_bytes(colour=(n % 256, 80, 160)))
+        rows.append(row(booking_number=f"K-{n:04d}", images=f"img/{n}.jpg"))
+    return write_manifest(folder / "manifest.csv", rows)
+
+
+def _env(services: Services) -> dict[str, str]:
+    return {
+        **os.environ,
+        "MUGSHOT_DATA_DIR": str(services.settings.data_dir),
+        "MUGSHOT_DATABASE_URL": services.settings.database_url,
+        "MUGSHOT_IMPORT_BATCH_SIZE": "3",
+        "MUGSHOT_ACTOR": "test:import",
+    }
+
+
+def _records(services: Services) -> int:
+    with services.readers() as s:
+        return int(s.execute(select(func.count()).select_from(Record)).scalar_one())
+
+
+def _assert_consistent(services: Services, expected_records: int | None = None) -> None:
+    """Every image row has a blob that opens; every blob has an image row; chain verifies."""
+    store = services.store
+    assert isinstance(store, LocalBlobStore)
+    with services.sessions() as s:
+        recs = list(s.execute(select(Record)).scalars())
+        if expected_records is not None:
+            assert len(recs) == expected_records
+        bookings = [r.booking_number for r in recs]
+        assert len(bookings) == len(set(bookings))
+        image_ids = set()
+        for rec in recs:
+            key = records.data_key(s, services.keyring, rec)
+            imgs = list(s.execute(select(Image).where(Image.record_id == rec.id)).scalars())
+            assert len(imgs) == 2
+            for img in imgs:
+                image_ids.add(img.id)
+                crypto.open_blob(key, store.get(img.id), record_id=rec.id, image_id=img.id)
+        assert audit.verify(s).ok
+    return_ids = set(store.keys())
+    if expected_records is not None:
+        assert return_ids == image_ids, "orphan or missing blobs"
+        assert list(store.stray_temp_files()) == []
+    else:
+        assert image_ids <= return_ids
+
+
+def _import(
+    manifest: Path, env: dict[str, str], *, capture: bool = True
+) -> subprocess.Popen[bytes]:
+    pipe = subprocess.PIPE if capture else subprocess.DEVNULL
+    return subprocess.Popen(
+        [sys.executable, "-c", "from retention.cli import main; main()", "import", str(manifest)],
+        env=env,
+        stdout=pipe,
+        stderr=pipe,
+    )
+
+
+@pytest.mark.slow
+def test_sigkill_during_import_then_rerun_leaves_no_orphan_and_no_duplicate(
+    tmp_path: Path, services: Services
+) -> None:
+    manifest = _manifest(tmp_path)
+    env = _env(services)
+    proc = _import(manifest, env, capture=False)
+    deadline = time.monotonic() + 60
+    while _records(services) < 3:
+        assert proc.poll() is None, "import ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    landed = _records(services)
+    assert 3 <= landed < ROWS
+    _assert_consistent(services)
+
+    rerun = _import(manifest, env)
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err.decode()
+    assert f"{ROWS - landed} imported, {landed} already present, 0 rejected" in out.decode()
+    _assert_consistent(services, expected_records=ROWS)
+
+
+CRASH_AFTER_BLOBS = """
+import datetime as dt, os, signal, sys
+from pathlib import Path
+from retention.settings import Settings
+from retention.services import open_services
+from retention.blobstore import LocalBlobStore
+from retention.importer import import_manifest
+
+class DiesAfterPuts(LocalBlobStore):
+    puts = 0
+    def put(self, key, data):
+        super().put(key, data)
+        DiesAfterPuts.puts += 1
+        if DiesAfterPuts.puts == int(sys.argv[2]):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+settings = Settings.from_env()
+svc = open_services(settings, store=DiesAfterPuts(Path(settings.blob_store)))
+import_manifest(Path(sys.argv[1]), svc, actor="t", clock=lambda: dt.datetime.now(dt.UTC))
+"""
+
+
+@pytest.mark.slow
+def test_a_crash_after_blobs_are_written_but_before_commit_is_repaired_by_the_rerun(
+    tmp_path: Path, services: Services
+) -> None:
+    manifest = _manifest(tmp_path)
+    env = _env(services)
+    # Batch 1 (3 rows = 6 blobs) commits; the crash comes 4 blobs into batch 2.
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASH_AFTER_BLOBS, str(manifest), "10"], env=env, check=False
+    )
+    assert proc.returncode == -signal.SIGKILL
+    assert _records(services) == 3
+    assert len(list(services.store.keys())) == 10  # 4 blobs nobody references yet
+
+    rerun = _import(manifest, env)
+    _, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err.decode()
+    _assert_consistent(services, expected_records=ROWS)
