@@ -70,9 +70,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_records_booking_bidx"), "records", ["booking_bidx"])
     op.create_index(op.f("ix_records_name_dob_bidx"), "records", ["name_dob_bidx"])
     op.create_index(op.f("ix_records_state_id_bidx"), "records", ["state_id_bidx"])
-    op.create_index(
-        "ix_records_next_action_due_status", "records", ["next_action_due", "status"]
-    )
+    op.create_index("ix_records_next_action_due_status", "records", ["next_action_due", "status"])
 
     op.create_table(
         "data_keys",
