@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from retention.errors import AuditChainError, RetentionError
@@ -93,6 +93,68 @@ def _lock_head(session: Session) -> AuditHead:
     return head
 
 
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One audit entry to append (the chain fields are filled in by ``append_many``)."""
+
+    action: str
+    object_type: str | None = None
+    object_id: str | None = None
+    rule: str | None = None
+    details: Mapping[str, Any] | None = None
+
+
+def append_many(
+    session: Session, events: Sequence[Event], *, now: dt.datetime, actor: str
+) -> list[dict[str, Any]]:
+    """Append entries in order, in the caller's transaction (the caller commits).
+
+    The head is locked once for the whole group, so a batch of ingests costs one lock and one
+    multi-row INSERT instead of one of each per entry.
+    """
+    if not events:
+        return []
+    head = _lock_head(session)
+    seq, prev = head.seq, head.hash
+    rows: list[dict[str, Any]] = []
+    for event in events:
+        body = dict(event.details or {})
+        _check_details(body)
+        # Round-trip through JSON so the hash covers exactly what the database returns.
+        body = json.loads(json.dumps(body))
+        seq += 1
+        digest = entry_hash(
+            seq=seq,
+            occurred_at=now,
+            actor=actor,
+            action=event.action,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            rule=event.rule,
+            details=body,
+            prev_hash=prev,
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "occurred_at": now,
+                "actor": actor,
+                "action": event.action,
+                "object_type": event.object_type,
+                "object_id": event.object_id,
+                "rule": event.rule,
+                "details": body,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    session.execute(insert(AuditEntry), rows)
+    head.seq, head.hash = seq, prev
+    session.flush()
+    return rows
+
+
 def append(
     session: Session,
     *,
@@ -103,42 +165,10 @@ def append(
     object_id: str | None = None,
     rule: str | None = None,
     details: Mapping[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one entry in the caller's transaction (the caller commits)."""
-    body = dict(details or {})
-    _check_details(body)
-    # Round-trip through JSON so the hash is computed over exactly what the database returns.
-    body = json.loads(json.dumps(body))
-    head = _lock_head(session)
-    seq = head.seq + 1
-    digest = entry_hash(
-        seq=seq,
-        occurred_at=now,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        rule=rule,
-        details=body,
-        prev_hash=head.hash,
-    )
-    entry = AuditEntry(
-        seq=seq,
-        occurred_at=now,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        rule=rule,
-        details=body,
-        prev_hash=head.hash,
-        hash=digest,
-    )
-    session.add(entry)
-    head.seq = seq
-    head.hash = digest
-    session.flush()
-    return entry
+) -> dict[str, Any]:
+    """Append one entry in the caller's transaction (the caller commits); returns its row."""
+    event = Event(action, object_type, object_id, rule, details)
+    return append_many(session, [event], now=now, actor=actor)[0]
 
 
 @dataclass(frozen=True)

@@ -5,21 +5,24 @@ nothing of records or keys. Every backend passes the same contract suite
 (``tests/unit/test_blobstore_contract.py``).
 
 The local backend writes atomically (temp file, fsync, rename, fsync of the folder), shards keys
-into two levels of folders so no folder grows past a few thousand entries, and deletes
+into 4,096 folders (created once, by ``mugshot init``) so no folder grows unwieldy, and deletes
 idempotently. Its temp file name is derived from the key: a write interrupted by a crash is
 replaced by the next write of the same key instead of lingering as an orphan.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
 from retention.errors import BlobNotFoundError, ConfigError
 
+# One level of 4,096 folders: 20 million blobs is about 5,000 a folder.
+SHARD_CHARS = 3
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,127}$")
 
 
@@ -34,6 +37,10 @@ class BlobStore(Protocol):
     """Sealed-blob storage. ``put`` is durable when it returns; ``delete`` is idempotent."""
 
     def put(self, key: str, data: bytes) -> None: ...
+
+    def put_many(self, items: Iterable[tuple[str, bytes]]) -> None:
+        """Store several blobs; all are durable when it returns (a group commit)."""
+        ...
 
     def get(self, key: str) -> bytes: ...
 
@@ -55,6 +62,10 @@ class MemoryBlobStore:
     def put(self, key: str, data: bytes) -> None:
         self._blobs[check_key(key)] = bytes(data)
 
+    def put_many(self, items: Iterable[tuple[str, bytes]]) -> None:
+        for key, data in items:
+            self.put(key, data)
+
     def get(self, key: str) -> bytes:
         try:
             return self._blobs[check_key(key)]
@@ -74,6 +85,17 @@ class MemoryBlobStore:
         return "memory"
 
 
+def _load_syncfs() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover - no C library to ask
+        return None
+    return getattr(libc, "syncfs", None)
+
+
+_SYNCFS = _load_syncfs()
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -90,26 +112,71 @@ class LocalBlobStore:
 
     def _path(self, key: str) -> Path:
         check_key(key)
-        return self.root / key[:2] / key[2:4] / key
+        return self.root / key[:SHARD_CHARS].lower() / key
 
-    def put(self, key: str, data: bytes) -> None:
+    def ensure_layout(self) -> None:
+        """Create every shard folder up front (``mugshot init``), so writes never mkdir."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        for n in range(16**SHARD_CHARS):
+            (self.root / f"{n:0{SHARD_CHARS}x}").mkdir(exist_ok=True)
+        _fsync_dir(self.root)
+
+    def _write(self, key: str, data: bytes, *, sync: bool) -> Path:
         path = self._path(key)
         folder = path.parent
-        if not folder.is_dir():
+        tmp = folder / f".{key}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        try:
+            fd = os.open(tmp, flags, 0o600)
+        except FileNotFoundError:
             folder.mkdir(parents=True, exist_ok=True)
             _fsync_dir(folder.parent)
-        tmp = folder / f".{key}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = os.open(tmp, flags, 0o600)
         try:
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
-        _fsync_dir(folder)
+        if sync:
+            _fsync_dir(folder)
+        return path
+
+    def put(self, key: str, data: bytes) -> None:
+        self._write(key, data, sync=True)
+
+    def put_many(self, items: Iterable[tuple[str, bytes]]) -> None:
+        """Write every blob, then make them all durable at once.
+
+        One ``syncfs`` of the store's filesystem replaces an fsync per file and per folder
+        (a group commit: the journal is committed once for the whole batch). Where
+        ``syncfs`` is unavailable, each file and folder is fsynced instead.
+        """
+        paths = [self._write(key, data, sync=False) for key, data in items]
+        if not paths:
+            return
+        if _SYNCFS is not None:
+            fd = os.open(self.root, os.O_RDONLY)
+            try:
+                if _SYNCFS(fd) != 0:
+                    err = ctypes.get_errno()
+                    raise OSError(err, os.strerror(err))
+            finally:
+                os.close(fd)
+            return
+        for path in paths:  # pragma: no cover - platforms without syncfs
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        for folder in {p.parent for p in paths}:  # pragma: no cover
+            _fsync_dir(folder)
+            _fsync_dir(folder.parent)
 
     def get(self, key: str) -> bytes:
         try:
@@ -131,20 +198,17 @@ class LocalBlobStore:
     def keys(self) -> Iterator[str]:
         if not self.root.is_dir():
             return
-        for first in sorted(self.root.iterdir()):
-            if not first.is_dir() or first.name.startswith("."):
+        for shard in sorted(self.root.iterdir()):
+            if not shard.is_dir() or shard.name.startswith("."):
                 continue
-            for second in sorted(first.iterdir()):
-                if not second.is_dir():
-                    continue
-                for entry in sorted(second.iterdir()):
-                    if not entry.name.startswith("."):
-                        yield entry.name
+            for entry in sorted(shard.iterdir()):
+                if not entry.name.startswith("."):
+                    yield entry.name
 
     def stray_temp_files(self) -> Iterator[Path]:
         """Temp files left by interrupted writes (the janitor removes old ones)."""
         if self.root.is_dir():
-            yield from self.root.glob("*/*/.*.tmp")
+            yield from self.root.glob("*/.*.tmp")
 
     def describe(self) -> str:
         return f"local:{self.root}"

@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from retention import audit, keyops, records
+from retention.blobstore import LocalBlobStore, open_blob_store
 from retention.cli_policy import policy
 from retention.errors import KeyringError, RetentionError
 from retention.importer import import_manifest, scan_manifest, write_reject_report
@@ -97,6 +98,9 @@ def init(ctx: click.Context) -> None:
         upgrade(engine)
     finally:
         engine.dispose()
+    store = open_blob_store(settings.blob_store)
+    if isinstance(store, LocalBlobStore):
+        store.ensure_layout()
     with _services(ctx) as services:
         if created:
             with services.sessions() as session, session.begin():

@@ -78,7 +78,7 @@ def check_image(
                 thumb = ImageOps.exif_transpose(img)
                 if thumb.mode not in ("RGB", "L"):
                     thumb = thumb.convert("RGB")
-                thumb.thumbnail((thumbnail_size, thumbnail_size), Image.Resampling.BICUBIC)
+                thumb.thumbnail((thumbnail_size, thumbnail_size), Image.Resampling.BILINEAR)
                 out = io.BytesIO()
                 thumb.save(out, format="JPEG", quality=THUMBNAIL_QUALITY)
                 thumb_w, thumb_h = thumb.size

@@ -4,12 +4,12 @@ Layer: ``retention``.
 
 The work is split so that the expensive part runs in parallel and the database part stays
 short: ``prepare`` (thread-safe, no database) validates the images, derives thumbnails,
-creates the data key and seals everything; ``stage`` adds the rows, provenance and audit
-entries to the caller's transaction; the blobs are written (durably) *before* that transaction
-commits, so a committed image row always has its blob. A crash before the commit leaves at most
-blobs that nothing references — and because image ids are derived from the booking (an HMAC
-under the index key), the next import of the same row overwrites exactly those blobs instead of
-leaving orphans.
+creates the data key and seals everything; ``stage_many`` adds the rows, provenance and
+audit entries to the caller's transaction; the blobs are written (durably, one group sync per
+batch) *before* that transaction commits, so a committed image row always has its blob. A
+crash before the commit leaves at most blobs that nothing references — and because image ids
+are derived from the booking (an HMAC under the index key), the next import of the same row
+overwrites exactly those blobs instead of leaving orphans.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from retention import audit, crypto
@@ -230,92 +232,114 @@ def prepare(
     )
 
 
-def stage(session: Session, prepared: PreparedBooking, *, now: dt.datetime, actor: str) -> None:
-    """Add the record, its key, images, provenance and one audit entry to the transaction."""
-    b = prepared.booking
-    session.add(
-        Record(
-            id=prepared.record_id,
-            agency=b.agency,
-            booking_number=b.booking_number,
-            booking_bidx=prepared.booking_bidx,
-            jurisdiction=b.jurisdiction.value,
-            holder=b.holder.value,
-            data_kind=b.data_kind.value,
-            arrest_date=b.arrest_date,
-            captured_on=b.captured_at.date(),
-            offence=b.offence,
-            offence_class=b.offence_class.value,
-            mopi_group=b.mopi_group,
-            age_at_capture=b.age_at_capture,
-            outcome=b.outcome.value,
-            outcome_on=b.outcome_on,
-            legal_basis=b.legal_basis.value,
-            status=RecordStatus.ACTIVE.value,
-            identity_sealed=prepared.identity_sealed,
-            name_dob_bidx=prepared.name_dob_bidx,
-            state_id_bidx=prepared.state_id_bidx,
-            import_fingerprint=prepared.fingerprint,
-            source_system=b.source_system,
-            created_at=now,
-            updated_at=now,
-        )
+def stage_many(
+    session: Session, batch: Sequence[PreparedBooking], *, now: dt.datetime, actor: str
+) -> None:
+    """Add records, keys, images, provenance and one audit entry per record to the caller's
+    transaction, one multi-row INSERT per table.
+
+    The record rows go first: they take the bookings' unique slots, so a concurrent importer of
+    the same booking waits (PostgreSQL) or fails here — before any blob is written.
+    """
+    if not batch:
+        return
+    session.execute(insert(Record), [_record_row(p, now) for p in batch])
+    session.execute(
+        insert(DataKey),
+        [
+            {
+                "id": p.key_id,
+                "record_id": p.record_id,
+                "kek_version": p.kek_version,
+                "wrapped": p.wrapped_key,
+                "created_at": now,
+            }
+            for p in batch
+        ],
     )
-    session.flush()  # the record row first: it takes the booking's unique slot
-    session.add(
-        DataKey(
-            id=prepared.key_id,
-            record_id=prepared.record_id,
-            kek_version=prepared.kek_version,
-            wrapped=prepared.wrapped_key,
-            created_at=now,
-        )
+    session.execute(
+        insert(Image),
+        [
+            {
+                "id": i.id,
+                "record_id": p.record_id,
+                "kind": i.kind.value,
+                "derived_from": i.derived_from,
+                "ordinal": i.ordinal,
+                "media_type": i.media_type,
+                "byte_size": i.byte_size,
+                "width": i.width,
+                "height": i.height,
+                "content_hmac": i.content_hmac,
+                "sealed_sha256": i.sealed_sha256,
+                "created_at": now,
+            }
+            for p in batch
+            for i in sorted(p.images, key=lambda i: i.kind is not ImageKind.ORIGINAL)
+        ],
     )
-    for image in prepared.images:
-        session.add(
-            Image(
-                id=image.id,
-                record_id=prepared.record_id,
-                kind=image.kind.value,
-                derived_from=image.derived_from,
-                ordinal=image.ordinal,
-                media_type=image.media_type,
-                byte_size=image.byte_size,
-                width=image.width,
-                height=image.height,
-                content_hmac=image.content_hmac,
-                sealed_sha256=image.sealed_sha256,
-                created_at=now,
-            )
-        )
-    session.flush()
-    for event in _provenance(prepared, now=now, actor=actor):
-        session.add(event)
-    audit.append(
+    session.execute(
+        insert(ProvenanceEvent),
+        [event for p in batch for event in _provenance(p, now=now, actor=actor)],
+    )
+    audit.append_many(
         session,
+        [
+            audit.Event(
+                action="record.ingested",
+                object_type="record",
+                object_id=p.record_id,
+                details={
+                    "agency": p.booking.agency,
+                    "jurisdiction": p.booking.jurisdiction.value,
+                    "legal_basis": p.booking.legal_basis.value,
+                    "images": sum(1 for i in p.images if i.kind is ImageKind.ORIGINAL),
+                    "source": p.source.kind,
+                    "line": p.source.line,
+                    "key_id": p.key_id,
+                    "kek_version": p.kek_version,
+                },
+            )
+            for p in batch
+        ],
         now=now,
         actor=actor,
-        action="record.ingested",
-        object_type="record",
-        object_id=prepared.record_id,
-        details={
-            "agency": b.agency,
-            "jurisdiction": b.jurisdiction.value,
-            "legal_basis": b.legal_basis.value,
-            "images": sum(1 for i in prepared.images if i.kind is ImageKind.ORIGINAL),
-            "source": prepared.source.kind,
-            "line": prepared.source.line,
-            "key_id": prepared.key_id,
-            "kek_version": prepared.kek_version,
-        },
     )
 
 
-def _provenance(
-    prepared: PreparedBooking, *, now: dt.datetime, actor: str
-) -> list[ProvenanceEvent]:
+def _record_row(p: PreparedBooking, now: dt.datetime) -> dict[str, Any]:
+    b = p.booking
+    return {
+        "id": p.record_id,
+        "agency": b.agency,
+        "booking_number": b.booking_number,
+        "booking_bidx": p.booking_bidx,
+        "jurisdiction": b.jurisdiction.value,
+        "holder": b.holder.value,
+        "data_kind": b.data_kind.value,
+        "arrest_date": b.arrest_date,
+        "captured_on": b.captured_at.date(),
+        "offence": b.offence,
+        "offence_class": b.offence_class.value,
+        "mopi_group": b.mopi_group,
+        "age_at_capture": b.age_at_capture,
+        "outcome": b.outcome.value,
+        "outcome_on": b.outcome_on,
+        "legal_basis": b.legal_basis.value,
+        "status": RecordStatus.ACTIVE.value,
+        "identity_sealed": p.identity_sealed,
+        "name_dob_bidx": p.name_dob_bidx,
+        "state_id_bidx": p.state_id_bidx,
+        "import_fingerprint": p.fingerprint,
+        "source_system": b.source_system,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _provenance(prepared: PreparedBooking, *, now: dt.datetime, actor: str) -> list[dict[str, Any]]:
     b = prepared.booking
-    events: list[ProvenanceEvent] = []
+    events: list[dict[str, Any]] = []
     for image in prepared.images:
         if image.kind is ImageKind.ORIGINAL:
             captured: dict[str, Any] = {
@@ -335,43 +359,42 @@ def _provenance(
                 "bytes": image.byte_size,
             }
             events.append(
-                ProvenanceEvent(
-                    record_id=prepared.record_id,
-                    image_id=image.id,
-                    kind=ProvenanceKind.CAPTURED.value,
-                    occurred_at=b.captured_at,
-                    actor=b.captured_by or b.source_system,
-                    details=captured,
-                )
+                {
+                    "record_id": prepared.record_id,
+                    "image_id": image.id,
+                    "kind": ProvenanceKind.CAPTURED.value,
+                    "occurred_at": b.captured_at,
+                    "actor": b.captured_by or b.source_system,
+                    "details": captured,
+                }
             )
             events.append(
-                ProvenanceEvent(
-                    record_id=prepared.record_id,
-                    image_id=image.id,
-                    kind=ProvenanceKind.IMPORTED.value,
-                    occurred_at=now,
-                    actor=actor,
-                    details=imported,
-                )
+                {
+                    "record_id": prepared.record_id,
+                    "image_id": image.id,
+                    "kind": ProvenanceKind.IMPORTED.value,
+                    "occurred_at": now,
+                    "actor": actor,
+                    "details": imported,
+                }
             )
         else:
             events.append(
-                ProvenanceEvent(
-                    record_id=prepared.record_id,
-                    image_id=image.id,
-                    kind=ProvenanceKind.DERIVED.value,
-                    occurred_at=now,
-                    actor=actor,
-                    details={
+                {
+                    "record_id": prepared.record_id,
+                    "image_id": image.id,
+                    "kind": ProvenanceKind.DERIVED.value,
+                    "occurred_at": now,
+                    "actor": actor,
+                    "details": {
                         "from": image.derived_from,
                         "method": f"{image.kind.value} {image.width}x{image.height} JPEG",
                     },
-                )
+                }
             )
     return events
 
 
-def write_blobs(store: BlobStore, prepared: PreparedBooking) -> None:
-    """Store every sealed blob of a booking (before its transaction commits)."""
-    for image in prepared.images:
-        store.put(image.id, image.sealed)
+def write_blobs(store: BlobStore, batch: Sequence[PreparedBooking]) -> None:
+    """Store every sealed blob of a batch, durably, before its transaction commits."""
+    store.put_many((image.id, image.sealed) for p in batch for image in p.images)

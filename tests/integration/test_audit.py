@@ -156,6 +156,7 @@ for i in range(int(sys.argv[1])):
     with svc.sessions() as s, s.begin():
         audit.append(s, now=dt.datetime.now(dt.UTC), actor=sys.argv[2], action="test.concurrent",
                      details={"i": i})
+    time.sleep(0.001)  # real writers do other work between appends; lets the other one in
 svc.close()
 """
 

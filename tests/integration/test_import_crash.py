@@ -120,11 +120,12 @@ from retention.importer import import_manifest
 
 class DiesAfterPuts(LocalBlobStore):
     puts = 0
-    def put(self, key, data):
-        super().put(key, data)
-        DiesAfterPuts.puts += 1
-        if DiesAfterPuts.puts == int(sys.argv[2]):
-            os.kill(os.getpid(), signal.SIGKILL)
+    def put_many(self, items):
+        for key, data in items:
+            self.put(key, data)
+            DiesAfterPuts.puts += 1
+            if DiesAfterPuts.puts == int(sys.argv[2]):
+                os.kill(os.getpid(), signal.SIGKILL)
 
 settings = Settings.from_env()
 svc = open_services(settings, store=DiesAfterPuts(Path(settings.blob_store)))

@@ -23,6 +23,13 @@ KEY = "0123456789abcdef0123456789abcdef"
 KEY2 = "fedcba9876543210fedcba9876543210"
 
 
+def test_put_many_stores_every_blob(store: BlobStore) -> None:
+    store.put_many([(KEY, b"one"), (KEY2, b"two")])
+    assert (store.get(KEY), store.get(KEY2)) == (b"one", b"two")
+    store.put_many([])
+    assert sorted(store.keys()) == sorted([KEY, KEY2])
+
+
 def test_put_then_get_returns_the_same_bytes(store: BlobStore) -> None:
     store.put(KEY, b"sealed-bytes")
     assert store.get(KEY) == b"sealed-bytes"
@@ -71,14 +78,23 @@ def test_an_empty_blob_round_trips(store: BlobStore) -> None:
 def test_local_store_shards_and_leaves_no_temp_files(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path / "blobs")
     store.put(KEY, b"x")
-    assert (tmp_path / "blobs" / "01" / "23" / KEY).read_bytes() == b"x"
+    assert (tmp_path / "blobs" / "012" / KEY).read_bytes() == b"x"
     assert list(store.stray_temp_files()) == []
-    assert (tmp_path / "blobs" / "01" / "23" / KEY).stat().st_mode & 0o077 == 0
+    assert (tmp_path / "blobs" / "012" / KEY).stat().st_mode & 0o077 == 0
+
+
+def test_local_store_layout_is_created_once_and_writes_need_no_mkdir(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    store.ensure_layout()
+    assert len([p for p in (tmp_path / "blobs").iterdir() if p.is_dir()]) == 4096
+    store.put_many([(KEY, b"a"), (KEY2, b"b")])
+    assert (store.get(KEY), store.get(KEY2)) == (b"a", b"b")
+    assert list(store.stray_temp_files()) == []
 
 
 def test_a_write_interrupted_by_a_crash_is_replaced_by_the_next_write(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path / "blobs")
-    folder = tmp_path / "blobs" / "01" / "23"
+    folder = tmp_path / "blobs" / "012"
     folder.mkdir(parents=True)
     (folder / f".{KEY}.tmp").write_bytes(b"half-writ")  # what a crash mid-write leaves
     assert list(store.keys()) == []

@@ -1,0 +1,241 @@
+"""Benchmark: `mugshot import` against a raw baseline measured in the same run.
+
+Run:  python tests/bench/bench_import.py [--records 8900] [--database-url URL]
+
+The data set is the synthetic demo set (~64 KiB JPEGs; about 1 record in 8 has two images), so
+8,900 records give about 10,000 images. The baseline does the least any import must do: copy
+each image file (plaintext, read + write) and bulk-INSERT the rows, 1,000 per statement, into a
+table of the same database. It is measured twice — without fsync (what the issue names) and
+with an fsync per file (the durability our store gives each sealed blob) — and `mugshot import`
+is reported as a ratio of both. Peak memory of the import process is measured for the full
+manifest and for a quarter of it: a streaming import's peak must not grow with manifest size.
+
+Not collected by pytest (tests/bench is ignored); prints its figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from retention.demo import write_demo_set
+
+CACHE = Path(tempfile.gettempdir()) / "mugshot-bench-demo"
+
+
+def demo_set(records: int, seed: int) -> Path:
+    """Generate (once, cached) the demo set; returns the manifest path."""
+    folder = CACHE / f"{records}-{seed}"
+    manifest = folder / "manifest.csv"
+    if not manifest.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        started = time.perf_counter()
+        write_demo_set(folder, records, seed)
+        print(f"generated {records} demo records in {time.perf_counter() - started:.1f}s")
+    return manifest
+
+
+def head(manifest: Path, rows: int, out: Path) -> Path:
+    """The first ``rows`` rows of a manifest (same folder, so image paths still resolve)."""
+    with manifest.open(newline="") as src, out.open("w", newline="") as dst:
+        reader = csv.reader(src)
+        writer = csv.writer(dst)
+        writer.writerow(next(reader))
+        for n, r in enumerate(reader):
+            if n >= rows:
+                break
+            writer.writerow(r)
+    return out
+
+
+def reset_database(url: str, data_dir: Path) -> None:
+    if url.startswith("postgresql"):
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def baseline(manifest: Path, url: str, work: Path, *, fsync: bool) -> tuple[float, int, int]:
+    """Copy every image plaintext + bulk INSERT per 1,000 rows. Returns (seconds, rows, bytes)."""
+    out = work / ("baseline-fsync" if fsync else "baseline")
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_baseline"))
+        conn.execute(
+            text(
+                "CREATE TABLE bench_baseline (booking_number VARCHAR(64), agency VARCHAR(64), "
+                "jurisdiction VARCHAR(8), name VARCHAR(200), date_of_birth VARCHAR(10), "
+                "arrest_date VARCHAR(10), offence VARCHAR(200), outcome VARCHAR(24), "
+                "legal_basis VARCHAR(16), images VARCHAR(4000))"
+            )
+        )
+    insert = text(
+        "INSERT INTO bench_baseline VALUES (:booking_number, :agency, :jurisdiction, :name, "
+        ":date_of_birth, :arrest_date, :offence, :outcome, :legal_basis, :images)"
+    )
+    rows = copied = 0
+    batch: list[dict[str, str]] = []
+    started = time.perf_counter()
+    with manifest.open(newline="") as fh, engine.connect() as conn:
+        for r in csv.DictReader(fh):
+            for rel in r["images"].split(";"):
+                src = manifest.parent / rel
+                dst = out / f"{rows}-{src.name}"
+                data = src.read_bytes()
+                with dst.open("wb") as f:
+                    f.write(data)
+                    if fsync:
+                        f.flush()
+                        os.fsync(f.fileno())
+                copied += len(data)
+            batch.append(
+                {
+                    k: r[k]
+                    for k in (
+                        "booking_number",
+                        "agency",
+                        "jurisdiction",
+                        "name",
+                        "date_of_birth",
+                        "arrest_date",
+                        "offence",
+                        "outcome",
+                        "legal_basis",
+                        "images",
+                    )
+                }
+            )
+            rows += 1
+            if len(batch) == 1000:
+                with conn.begin():
+                    conn.execute(insert, batch)
+                batch = []
+        if batch:
+            with conn.begin():
+                conn.execute(insert, batch)
+    elapsed = time.perf_counter() - started
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE bench_baseline"))
+    engine.dispose()
+    shutil.rmtree(out)
+    return elapsed, rows, copied
+
+
+def mugshot(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from retention.cli import main; main()", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def measured_import(manifest: Path, url: str, data_dir: Path) -> tuple[float, int, str]:
+    """Fresh data dir + `mugshot init`, then time `mugshot import`; (seconds, peak KiB, out)."""
+    reset_database(url, data_dir)
+    env = {**os.environ, "MUGSHOT_DATA_DIR": str(data_dir), "MUGSHOT_DATABASE_URL": url}
+    init = mugshot(["init"], env)
+    assert init.returncode == 0, init.stderr
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = mugshot(["import", str(manifest)], env)
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert done.returncode == 0, done.stderr[-2000:]
+    # ru_maxrss of children is the max over all children so far: only a new maximum is exact.
+    return elapsed, peak if peak > before else -1, done.stdout.strip()
+
+
+def peak_rss_kib(manifest: Path, url: str, data_dir: Path) -> int:
+    """Peak RSS of one import run, measured with /usr/bin/time-free getrusage in a child."""
+    reset_database(url, data_dir)
+    env = {**os.environ, "MUGSHOT_DATA_DIR": str(data_dir), "MUGSHOT_DATABASE_URL": url}
+    assert mugshot(["init"], env).returncode == 0
+    code = (
+        "import resource, sys\n"
+        "from retention.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "import", str(manifest)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    line = [x for x in proc.stderr.splitlines() if x.startswith("PEAK")][-1]
+    return int(line.split()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=8900)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database-url", default="", help="default: SQLite in a temp data dir")
+    args = parser.parse_args()
+
+    manifest = demo_set(args.records, args.seed)
+    with manifest.open() as fh:
+        images = sum(len(r["images"].split(";")) for r in csv.DictReader(fh))
+    work = Path(tempfile.mkdtemp(prefix="mugshot-bench-"))
+    data_dir = work / "data"
+    url = args.database_url or f"sqlite:///{data_dir / 'mugshot.db'}"
+    label = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    if not url.startswith("postgresql"):
+        data_dir.mkdir(parents=True, exist_ok=True)
+        base_url = f"sqlite:///{work / 'baseline.db'}"
+    else:
+        base_url = url
+    print(f"{label}: {args.records} records, {images} images, manifest {manifest}")
+
+    b_time, b_rows, b_bytes = baseline(manifest, base_url, work, fsync=False)
+    bf_time, _, _ = baseline(manifest, base_url, work, fsync=True)
+    i_time, _, output = measured_import(manifest, url, data_dir)
+    print(f"  import output: {output}")
+    mib = b_bytes / 2**20
+    print(
+        f"  baseline (copy, no fsync + bulk INSERT): {b_time:7.2f}s  "
+        f"{b_rows / b_time:8.0f} rows/s  {mib / b_time:7.1f} MiB/s"
+    )
+    print(
+        f"  baseline (copy + fsync  + bulk INSERT): {bf_time:7.2f}s  "
+        f"{b_rows / bf_time:8.0f} rows/s  {mib / bf_time:7.1f} MiB/s"
+    )
+    print(
+        f"  mugshot import:                         {i_time:7.2f}s  "
+        f"{b_rows / i_time:8.0f} rows/s  {images / i_time:7.0f} images/s"
+    )
+    print(f"  ratio vs baseline without fsync: {b_time / i_time:.2f}x")
+    print(f"  ratio vs baseline with fsync:    {bf_time / i_time:.2f}x")
+
+    quarter = head(manifest, max(args.records // 4, 1), manifest.with_name("quarter.csv"))
+    small = peak_rss_kib(quarter, url, data_dir)
+    full = peak_rss_kib(manifest, url, data_dir)
+    print(
+        f"  peak RSS: {args.records // 4} rows {small / 1024:.1f} MiB; "
+        f"{args.records} rows {full / 1024:.1f} MiB (ratio {full / small:.2f})"
+    )
+    reset_database(url, data_dir)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
