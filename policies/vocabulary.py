@@ -55,6 +55,10 @@ class Outcome(StrEnum):
     CONVICTION_QUASHED = "conviction_quashed"
     FACTUALLY_INNOCENT = "factually_innocent"
     DIVERSION_COMPLETED = "diversion_completed"
+    # Caution, youth caution, reprimand or warning: whether the 2017 custody-image Review counts
+    # it as a conviction is unverified (RULES.md uk-ci-convicted-definition), so it has its own
+    # value instead of being folded into CONVICTED or NO_FURTHER_ACTION.
+    CAUTIONED = "cautioned"
 
 
 class LegalBasis(StrEnum):
@@ -73,6 +77,9 @@ class HoldKind(StrEnum):
     EVIDENCE = "evidence"
     LITIGATION = "litigation"
     SUBPOENA = "subpoena"
+    # BIPA 15(a) names "a valid warrant or subpoena"; a warrant is kept apart from a subpoena
+    # so a pack can name exactly the holds its statute yields to.
+    WARRANT = "warrant"
 
 
 class RequestKind(StrEnum):
@@ -101,3 +108,53 @@ class Purpose(StrEnum):
     LINEUP = "lineup"
     EVIDENCE = "evidence"
     LEGAL_CLAIMS = "legal_claims"
+
+
+class PeriodUnit(StrEnum):
+    """Units a rule-pack period may be written in."""
+
+    DAYS = "days"
+    MONTHS = "months"
+    YEARS = "years"
+
+
+class CalendarConvention(StrEnum):
+    """How a period is counted from its trigger date (see ``policies.calendars``)."""
+
+    # Corresponding date, clamped to month end, rolled forward over weekends and public
+    # holidays of the jurisdiction (ICO one-month rule; Reg. 1182/71 Art 3).
+    MONTHS_ROLL = "months_roll"
+    # California: first day excluded, last included, rolled over Sundays and holidays (CCP §12).
+    CA_DAYS = "ca_days"
+    # Plain anniversary, no roll; a 29 February start falls due on 28 February (RULES.md §8.3).
+    ANNIVERSARY = "anniversary"
+    # Plain calendar arithmetic where the statute gives no roll (BIPA 15(a)).
+    NO_ROLL = "no_roll"
+
+
+class Authority(StrEnum):
+    """What kind of text a rule encodes; policy presumptions yield to statute (RULES.md §8.6)."""
+
+    STATUTE = "statute"
+    POLICY = "policy"
+    GUIDANCE = "guidance"
+    DESIGN = "design"
+
+
+class SourceType(StrEnum):
+    """RULES.md "src" column: where a number came from."""
+
+    PRIMARY = "P"
+    OFFICIAL = "O"
+    SECONDARY = "S"
+    MEMORY = "M"
+    # Not a legal figure: a period the controller must choose itself (DPA 2018 s.39, LED Art 5).
+    CONTROLLER = "C"
+
+
+class Confidence(StrEnum):
+    """RULES.md "conf" column: how sure we are that the number or wording is exactly right."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"

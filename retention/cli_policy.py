@@ -1,13 +1,137 @@
-"""``mugshot policy ...`` commands (filled in by the rule-packs issue).
+"""``mugshot policy ...`` commands: list, check and evaluate rule packs.
 
-Layer: ``retention`` (CLI edge).
+Layer: ``retention`` (CLI edge). Imports ``policies``, ``click`` and ``retention.errors`` only; it
+opens no database and reads no settings, so it runs anywhere a pack or a facts file is.
 """
 
 from __future__ import annotations
 
+import json
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TextIO
+
 import click
+
+from policies import (
+    Facts,
+    FactsError,
+    Pack,
+    PackError,
+    UnknownPackError,
+    bundled_pack,
+    bundled_pack_paths,
+    bundled_packs,
+    evaluate,
+    load_pack,
+)
 
 
 @click.group()
 def policy() -> None:
     """Rule packs: list, check and evaluate."""
+
+
+def _resolve(file_or_pack: str) -> Pack:
+    """A bundled pack by id, else a pack file by path (raises ``PackError``)."""
+    if file_or_pack in bundled_pack_paths():
+        return bundled_pack(file_or_pack)
+    return load_pack(Path(file_or_pack))
+
+
+@policy.command("list")
+def list_packs() -> None:
+    """List the bundled rule packs: id, version, jurisdictions, rules, effective dates."""
+    for pack in bundled_packs():
+        where = ",".join(j.value for j in pack.jurisdictions) or "(any)"
+        until = pack.effective_to.isoformat() if pack.effective_to else "open"
+        click.echo(
+            f"{pack.id}\t{pack.version}\t{where}\t{len(pack.rules)} rules\t"
+            f"{pack.effective_from.isoformat()}..{until}\t{pack.title}"
+        )
+
+
+@policy.command("check")
+@click.argument("file_or_pack", nargs=-1, required=True)
+def check(file_or_pack: tuple[str, ...]) -> None:
+    """Validate rule packs (bundled ids or TOML files); print every problem found."""
+    bad = 0
+    for item in file_or_pack:
+        try:
+            pack = _resolve(item)
+        except PackError as exc:
+            bad += 1
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            click.echo(f"{item}: INVALID ({len(exc.problems)} problem(s))", err=True)
+            continue
+        click.echo(f"{item}: ok ({pack.id} {pack.version}, {len(pack.rules)} rules)")
+    if bad:
+        sys.exit(1)
+
+
+@policy.command("evaluate")
+@click.option("--pack", "pack_id", required=True, help="Bundled pack id or pack file.")
+@click.option(
+    "--on",
+    "on",
+    default=None,
+    help="Evaluation date YYYY-MM-DD (default: today, read once at start).",
+)
+@click.argument("facts_file", type=click.File("r", encoding="utf-8"))
+def evaluate_cmd(pack_id: str, on: str | None, facts_file: TextIO) -> None:
+    """Evaluate FACTS_FILE (JSON Lines, one facts object per line; - for stdin) and print one
+    JSON decision per line. Bad lines are reported on stderr with their line number; the rest
+    are still evaluated, and the exit status is 1 if any line was bad."""
+    try:
+        pack = _resolve(pack_id)
+    except PackError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(f"rule pack {pack_id} is invalid") from None
+    except UnknownPackError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        # The one clock read, at the outermost edge; UTC so every host agrees on the day.
+        today = date.fromisoformat(on) if on else datetime.now(UTC).date()
+    except ValueError:
+        raise click.BadParameter("must be YYYY-MM-DD", param_hint="--on") from None
+    bad = _stream(pack, today, facts_file, sys.stdout, sys.stderr)
+    if bad:
+        click.echo(f"{bad} bad line(s)", err=True)
+        sys.exit(1)
+
+
+def _stream(pack: Pack, today: date, source: TextIO, out: TextIO, err: TextIO) -> int:
+    """Evaluate line by line, writing as it goes so memory stays flat in the input size."""
+    loads = json.JSONDecoder().decode
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    from_json = Facts.from_json
+    write = out.write
+    bad = 0
+    buffer: list[str] = []
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = loads(line)
+            facts = from_json(data)
+        except json.JSONDecodeError as exc:
+            bad += 1
+            err.write(f"line {number}: invalid JSON: {exc.msg} (column {exc.colno})\n")
+            continue
+        except FactsError as exc:
+            bad += 1
+            err.write(f"line {number}: {exc}\n")
+            continue
+        buffer.append(dumps(evaluate(pack, facts, today).to_json()))
+        if len(buffer) >= 1024:
+            buffer.append("")
+            write("\n".join(buffer))
+            buffer.clear()
+    if buffer:
+        buffer.append("")
+        write("\n".join(buffer))
+    out.flush()
+    return bad

@@ -1,0 +1,85 @@
+"""Decision: what must happen to one record, by when, and why.
+
+Layer: ``policies`` (standard library only; never ``retention`` or ``web``).
+
+Semantics of ``action`` and ``due_on`` (the engine relies on these):
+
+* ``action`` is what must happen **on** ``due_on``; until then the record is kept as it is and
+  may serve ``purposes``. A purge with ``due_on`` in the future reads "retain until
+  ``retain_until``, then purge". A ``due_on`` on or before the evaluation day means the action is
+  due now (in the past: overdue). The sweep therefore selects records by ``due_on <= today``.
+* ``retain``: nothing to do but re-evaluate on ``due_on``. ``review``: a human decides by
+  ``due_on``. ``restrict``: lock the record (storage only, plus ``purposes``) from ``due_on``.
+  ``purge``: destroy on ``due_on``.
+* ``next_action``/``next_due_on``: the action after this one, when the same facts already
+  schedule one (e.g. PC 851.8: seal now, destroy three years after arrest). An engine that has
+  already restricted a record indexes ``next_due_on`` instead of the restrict's ``due_on``.
+* ``purposes`` are those permitted on the evaluation day: empty once a purge is due, only the
+  restricted uses once a restriction is due.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from policies.vocabulary import Action, Purpose
+
+FactValue = str | int | bool | date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The evaluator's answer for one record on one day; explainable on its own."""
+
+    action: Action
+    due_on: date
+    rule: str
+    pack: str
+    pack_version: str
+    citation: str
+    explanation: str
+    purposes: frozenset[Purpose] = frozenset()
+    retain_until: date | None = None
+    respond_by: date | None = None
+    next_action: Action | None = None
+    next_due_on: date | None = None
+    facts_used: tuple[tuple[str, FactValue], ...] = ()
+    record_id: str = ""
+
+    def is_due(self, today: date) -> bool:
+        """True when the action must be taken on ``today`` (due or overdue)."""
+        return self.due_on <= today
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict: dates as ISO strings, purposes sorted, facts as an object."""
+        return {
+            "id": self.record_id,
+            "action": self.action.value,
+            "due_on": self.due_on.isoformat(),
+            "retain_until": _iso(self.retain_until),
+            "respond_by": _iso(self.respond_by),
+            "next_action": self.next_action.value if self.next_action is not None else None,
+            "next_due_on": _iso(self.next_due_on),
+            "purposes": sorted(p.value for p in self.purposes),
+            "rule": self.rule,
+            "pack": self.pack,
+            "pack_version": self.pack_version,
+            "citation": self.citation,
+            "explanation": self.explanation,
+            "facts_used": {name: _value(v) for name, v in self.facts_used},
+        }
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def _value(value: FactValue) -> str | int | bool | None:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
+    return value
