@@ -528,6 +528,16 @@ def demo(ctx: click.Context, count: int, seed: int) -> None:
         for r in report.rejected[:10]:
             click.echo(f"  line {r.line}: {r.reason}", err=True)
         sys.exit(1)
+    from sqlalchemy import select
+
+    from retention.models import Record
+
+    with _services(ctx) as services, services.readers() as session:
+        samples = session.execute(
+            select(Record.booking_number).order_by(Record.created_at, Record.id).limit(3)
+        ).scalars()
+        for booking in samples:
+            click.echo(f"try: mugshot record show {booking}")
 
 
 def main() -> None:
