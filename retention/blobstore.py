@@ -13,6 +13,7 @@ replaced by the next write of the same key instead of lingering as an orphan.
 from __future__ import annotations
 
 import ctypes
+import datetime as dt
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -50,6 +51,10 @@ class BlobStore(Protocol):
 
     def keys(self) -> Iterator[str]: ...
 
+    def modified_at(self, key: str) -> dt.datetime | None:
+        """When the blob was last written (UTC), or None if it does not exist."""
+        ...
+
     def describe(self) -> str: ...
 
 
@@ -58,9 +63,14 @@ class MemoryBlobStore:
 
     def __init__(self) -> None:
         self._blobs: dict[str, bytes] = {}
+        self._written: dict[str, dt.datetime] = {}
 
     def put(self, key: str, data: bytes) -> None:
         self._blobs[check_key(key)] = bytes(data)
+        self._written[key] = dt.datetime.now(dt.UTC)
+
+    def modified_at(self, key: str) -> dt.datetime | None:
+        return self._written.get(check_key(key)) if key in self._blobs else None
 
     def put_many(self, items: Iterable[tuple[str, bytes]]) -> None:
         for key, data in items:
@@ -77,6 +87,7 @@ class MemoryBlobStore:
 
     def delete(self, key: str) -> None:
         self._blobs.pop(check_key(key), None)
+        self._written.pop(key, None)
 
     def keys(self) -> Iterator[str]:
         yield from sorted(self._blobs)
@@ -186,6 +197,13 @@ class LocalBlobStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def modified_at(self, key: str) -> dt.datetime | None:
+        try:
+            mtime = self._path(key).stat().st_mtime
+        except FileNotFoundError:
+            return None
+        return dt.datetime.fromtimestamp(mtime, dt.UTC)
 
     def delete(self, key: str) -> None:
         path = self._path(key)

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from policies.vocabulary import HoldKind, Jurisdiction, Outcome, Purpose
 from retention import audit, keyops, records
 from retention.blobstore import LocalBlobStore, open_blob_store
 from retention.cli_policy import policy
@@ -65,10 +66,18 @@ def _progress(length: int, label: str) -> Iterator[Callable[[int], None]]:
     default=None,
     help="Data directory (default: $MUGSHOT_DATA_DIR or ./mugshot-data).",
 )
+@click.option(
+    "--actor",
+    default=None,
+    help="Who is acting, for audit and four-eyes checks (default: $MUGSHOT_ACTOR or cli:$USER).",
+)
 @click.pass_context
-def cli(ctx: click.Context, data_dir: str | None) -> None:
+def cli(ctx: click.Context, data_dir: str | None, actor: str | None) -> None:
     """Mugshot consent and retention manager."""
-    ctx.obj = Settings.from_env(data_dir=data_dir)
+    settings = Settings.from_env(data_dir=data_dir)
+    if actor:
+        settings = settings.with_overrides(actor=actor)
+    ctx.obj = settings
 
 
 cli.add_command(policy)
@@ -538,6 +547,570 @@ def demo(ctx: click.Context, count: int, seed: int) -> None:
         ).scalars()
         for booking in samples:
             click.echo(f"try: mugshot record show {booking}")
+
+
+# -- decisions and fact changes ------------------------------------------------------------
+
+
+def _date(value: str | None, what: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=what) from None
+
+
+@record.command("why")
+@click.argument("ref")
+@click.option("--agency", default=None)
+@click.option("--on", "on", default=None, help="Evaluate as of this date (default: today).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def record_why(
+    ctx: click.Context, ref: str, agency: str | None, on: str | None, as_json: bool
+) -> None:
+    """The decision trace: pack, version, rule, citation, facts used, dates, purposes."""
+    from retention import engine
+
+    today = _date(on, "--on") or utcnow().date()
+    with _services(ctx) as services, services.readers() as session:
+        rec = records.resolve(session, services.keyring, ref, agency)
+        if rec.status == "purged":
+            doc: dict[str, Any] = {
+                "id": rec.id,
+                "status": "purged",
+                "purged_at": _iso(rec.purged_at),
+            }
+            doc["last_decision"] = rec.decision_trace
+        else:
+            decision = engine.evaluate_only(session, rec, today)
+            sched = engine.schedule_for(decision, status=rec.status)
+            doc = decision.to_json() | {
+                "status": rec.status,
+                "evaluated_on": today.isoformat(),
+                "scheduled_action": sched.action,
+                "scheduled_due_on": _iso(sched.due_on),
+            }
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+        return
+    if doc.get("status") == "purged":
+        click.echo(f"Record {doc['id']} was purged at {doc['purged_at']}.")
+        return
+    click.echo(f"Record {doc['id']}  [{doc['status']}]  as of {doc['evaluated_on']}")
+    click.echo(f"  decision     {doc['action']} due {doc['due_on']}")
+    if doc.get("next_action"):
+        click.echo(f"  then         {doc['next_action']} due {doc['next_due_on']}")
+    for key in ("retain_until", "respond_by"):
+        if doc.get(key):
+            click.echo(f"  {key:<12} {doc[key]}")
+    click.echo(f"  scheduled    {doc['scheduled_action']} {doc['scheduled_due_on'] or ''}")
+    click.echo(f"  pack         {doc['pack']} version {doc['pack_version']}")
+    click.echo(f"  rule         {doc['rule']}")
+    click.echo(f"  citation     {doc['citation']}")
+    click.echo(f"  why          {doc['explanation']}")
+    click.echo(f"  purposes     {', '.join(doc['purposes']) or '(none)'}")
+    click.echo("  facts used:")
+    for name, value in doc["facts_used"].items():
+        click.echo(f"    {name:<24} {value}")
+
+
+@cli.group()
+def outcome() -> None:
+    """Case outcomes."""
+
+
+@outcome.command("set")
+@click.argument("ref")
+@click.option("--outcome", "value", required=True, type=click.Choice([o.value for o in Outcome]))
+@click.option("--on", "on", default=None, help="Date of the outcome (YYYY-MM-DD).")
+@click.option("--agency", default=None)
+@click.pass_context
+def outcome_set(
+    ctx: click.Context, ref: str, value: str, on: str | None, agency: str | None
+) -> None:
+    """Record the outcome of the case the image was taken for; the record is re-evaluated."""
+    from retention import changes
+
+    settings = _settings(ctx)
+    with _services(ctx) as services, services.sessions() as session, session.begin():
+        rec = records.resolve(session, services.keyring, ref, agency)
+        decision = changes.set_outcome(
+            session,
+            rec.id,
+            outcome=Outcome(value),
+            on=_date(on, "--on"),
+            actor=settings.actor,
+            now=utcnow(),
+        )
+    click.echo(
+        f"outcome {value}; next: {decision.action.value} due {decision.due_on} ({decision.rule})"
+    )
+
+
+@cli.group()
+def consent() -> None:
+    """Consent for consent-based records."""
+
+
+@consent.command("record")
+@click.argument("ref")
+@click.option("--given", required=True, help="Date consent was given.")
+@click.option("--purposes", required=True, help="Comma-separated purposes.")
+@click.option("--expires", default=None)
+@click.option("--evidence", default=None, help="Reference to the signed release.")
+@click.option("--agency", default=None)
+@click.pass_context
+def consent_record(
+    ctx: click.Context,
+    ref: str,
+    given: str,
+    purposes: str,
+    expires: str | None,
+    evidence: str | None,
+    agency: str | None,
+) -> None:
+    """Record a consent."""
+    from retention import changes
+
+    try:
+        wanted = [Purpose(p.strip()) for p in purposes.split(",") if p.strip()]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--purposes") from None
+    settings = _settings(ctx)
+    with _services(ctx) as services, services.sessions() as session, session.begin():
+        rec = records.resolve(session, services.keyring, ref, agency)
+        given_on = _date(given, "--given")
+        assert given_on is not None
+        decision = changes.record_consent(
+            session,
+            rec.id,
+            given_on=given_on,
+            purposes=wanted,
+            expires_on=_date(expires, "--expires"),
+            evidence_ref=evidence,
+            actor=settings.actor,
+            now=utcnow(),
+        )
+    click.echo(f"consent recorded; next: {decision.action.value} due {decision.due_on}")
+
+
+@consent.command("withdraw")
+@click.argument("ref")
+@click.option("--on", "on", default=None, help="Date of withdrawal (default: today).")
+@click.option("--agency", default=None)
+@click.pass_context
+def consent_withdraw(ctx: click.Context, ref: str, on: str | None, agency: str | None) -> None:
+    """Withdraw consent; consent-based data falls due for purge, other data is unaffected."""
+    from retention import changes
+
+    settings = _settings(ctx)
+    now = utcnow()
+    with _services(ctx) as services, services.sessions() as session, session.begin():
+        rec = records.resolve(session, services.keyring, ref, agency)
+        decision = changes.withdraw_consent(
+            session, rec.id, on=_date(on, "--on") or now.date(), actor=settings.actor, now=now
+        )
+    click.echo(
+        f"consent withdrawn; next: {decision.action.value} due {decision.due_on} ({decision.rule})"
+    )
+
+
+@cli.group()
+def hold() -> None:
+    """Legal holds (four eyes: place then approve; request release then confirm)."""
+
+
+@hold.command("place")
+@click.argument("ref")
+@click.option("--kind", required=True, type=click.Choice([k.value for k in HoldKind]))
+@click.option("--reason", required=True)
+@click.option("--case", "case_reference", default=None)
+@click.option("--agency", default=None)
+@click.pass_context
+def hold_place(
+    ctx: click.Context,
+    ref: str,
+    kind: str,
+    reason: str,
+    case_reference: str | None,
+    agency: str | None,
+) -> None:
+    """Place a hold; it blocks purge at once, pending a second person's approval."""
+    from retention import changes
+
+    settings = _settings(ctx)
+    with _services(ctx) as services, services.sessions() as session, session.begin():
+        rec = records.resolve(session, services.keyring, ref, agency)
+        placed = changes.place_hold(
+            session,
+            rec.id,
+            kind=HoldKind(kind),
+            reason=reason,
+            case_reference=case_reference,
+            actor=settings.actor,
+            now=utcnow(),
+        )
+    click.echo(f"hold {placed.id} placed (pending approval by someone other than {settings.actor})")
+
+
+@hold.command("approve")
+@click.argument("hold_id")
+@click.pass_context
+def hold_approve(ctx: click.Context, hold_id: str) -> None:
+    """Approve a pending hold (not by the person who placed it)."""
+    from retention import changes
+
+    settings = _settings(ctx)
+    with _services(ctx) as services, services.sessions() as session, session.begin():
+        changes.approve_hold(session, hold_id, actor=settings.actor, now=utcnow())
+    click.echo(f"hold {hold_id} approved")
+
+
+@hold.command("release")
+@click.argument("hold_id")
+@click.pass_context
+def hold_release(ctx: click.Context, hold_id: str) -> None:
+    """Ask for a hold's release; run again as a second person to confirm it."""
+    from retention import changes
+
+    settings = _settings(ctx)
+    with _services(ctx) as services, services.sessions() as session, session.begin():
+        _, decision = changes.release_hold(session, hold_id, actor=settings.actor, now=utcnow())
+    if decision is None:
+        click.echo(f"release of hold {hold_id} requested; a second person must confirm it")
+    else:
+        click.echo(f"hold {hold_id} released; next: {decision.action.value} due {decision.due_on}")
+
+
+@hold.command("list")
+@click.argument("ref", required=False)
+@click.option("--agency", default=None)
+@click.pass_context
+def hold_list(ctx: click.Context, ref: str | None, agency: str | None) -> None:
+    """Holds not yet released (of one record, or all)."""
+    from sqlalchemy import select
+
+    from retention.models import LegalHold
+
+    with _services(ctx) as services, services.readers() as session:
+        stmt = select(LegalHold).where(LegalHold.state != "released")
+        if ref:
+            stmt = stmt.where(
+                LegalHold.record_id == records.resolve(session, services.keyring, ref, agency).id
+            )
+        for h in session.execute(stmt.order_by(LegalHold.placed_at)).scalars():
+            asked = h.release_requested_by
+            click.echo(
+                f"{h.id}  record {h.record_id}  {h.kind:<10} {h.state:<8} placed by {h.placed_by}"
+                + (f"  release requested by {asked}" if asked else "")
+            )
+
+
+@cli.group()
+def review() -> None:
+    """The disposition-review queue."""
+
+
+@review.command("list")
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.pass_context
+def review_list(ctx: click.Context, limit: int) -> None:
+    """Records whose rule says a person must decide, oldest first."""
+    from sqlalchemy import select
+
+    from retention.models import Record
+
+    with _services(ctx) as services, services.readers() as session:
+        rows = session.execute(
+            select(Record)
+            .where(Record.next_action == "review", Record.review_queued_at.is_not(None))
+            .order_by(Record.review_due_on, Record.id)
+            .limit(limit)
+        ).scalars()
+        for r in rows:
+            click.echo(
+                f"{r.id}  {r.booking_number or '':<18} {r.jurisdiction:<7} due {r.review_due_on}  "
+                f"{r.decision_rule}"
+            )
+
+
+@review.command("decide")
+@click.argument("ref")
+@click.option(
+    "--decision",
+    "value",
+    required=True,
+    type=click.Choice(["keep", "keep_exceptional", "restrict", "purge"]),
+)
+@click.option("--reason", required=True)
+@click.option("--agency", default=None)
+@click.pass_context
+def review_decide(
+    ctx: click.Context, ref: str, value: str, reason: str, agency: str | None
+) -> None:
+    """Decide a review: keep, keep for an exceptional reason, restrict now, or purge now."""
+    from retention import changes
+    from retention.purge import delete_blobs
+
+    settings = _settings(ctx)
+    with _services(ctx) as services:
+        with services.sessions() as session, session.begin():
+            rec = records.resolve(session, services.keyring, ref, agency)
+            result = changes.decide_review(
+                session,
+                services.keyring,
+                rec.id,
+                outcome=changes.ReviewOutcome(value),
+                reason=reason,
+                actor=settings.actor,
+                now=utcnow(),
+            )
+        if result.purged is not None:
+            delete_blobs(services.store, result.purged.blob_keys)
+            click.echo(f"record purged; certificate {result.purged.certificate.id}")
+        elif result.decision is not None:
+            d = result.decision
+            click.echo(f"decided {value}; next: {d.action.value} due {d.due_on}")
+
+
+# -- sweep, janitor --------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Show exactly what would happen; change nothing.")
+@click.option("--on", "on", default=None, help="Sweep as of this date (default: today).")
+@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--confirm-by", default=None, help="Supervisor confirming a mass purge (safety belt)."
+)
+@click.pass_context
+def sweep(
+    ctx: click.Context, dry_run: bool, on: str | None, as_json: bool, confirm_by: str | None
+) -> None:
+    """Purge, restrict or queue for review every record whose next action is due."""
+    from retention.sweep import run_sweep
+
+    settings = _settings(ctx)
+    if confirm_by is not None and confirm_by == settings.actor:
+        raise click.UsageError("--confirm-by must name a supervisor other than the actor")
+    today = _date(on, "--on") or utcnow().date()
+    with _services(ctx) as services:
+        report = run_sweep(
+            services,
+            today=today,
+            clock=utcnow,
+            actor=settings.actor,
+            dry_run=dry_run,
+            confirmed_by=confirm_by,
+        )
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        verb = "would" if dry_run else "did"
+        click.echo(
+            f"sweep {today} ({'dry run' if dry_run else 'real'}): {verb} purge "
+            f"{report.counts['purged']}, restrict {report.counts['restricted']}, queue "
+            f"{report.counts['review_queued']} for review; {report.counts['rescheduled']} no "
+            f"longer due; {report.seconds:.2f}s"
+        )
+        for a in report.actions[:200]:
+            click.echo(f"  {a.action:<8} {a.record_id}  due {a.due_on}  {a.rule}")
+        for err in report.errors:
+            click.echo(f"  ! {err}", err=True)
+    if report.blocked:
+        sys.exit(3)
+    if report.errors:
+        sys.exit(1)
+
+
+@cli.command()
+@click.pass_context
+def janitor(ctx: click.Context) -> None:
+    """Delete blobs no key can open any more, and leftovers of interrupted writes."""
+    from retention.janitor import run_janitor
+
+    settings = _settings(ctx)
+    with _services(ctx) as services:
+        report = run_janitor(services, clock=utcnow, actor=settings.actor)
+    click.echo(
+        f"checked {report.checked} blobs: removed {report.shredded} of purged records, "
+        f"{report.orphans} orphans, {report.temp_files} temp files"
+    )
+
+
+# -- certificates, purposes, gallery, enact -------------------------------------------------
+
+
+@cli.group()
+def cert() -> None:
+    """Deletion certificates."""
+
+
+@cert.command("pubkey")
+@click.pass_context
+def cert_pubkey(ctx: click.Context) -> None:
+    """Print the public key that verifies certificates (PEM)."""
+    from retention.keys import Keyring
+
+    click.echo(
+        Keyring.load(_settings(ctx).keyring_file).signing_public_key_pem().decode(), nl=False
+    )
+
+
+@cert.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--pubkey",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="PEM public key (default: this installation's). Nothing else is needed.",
+)
+@click.pass_context
+def cert_verify(ctx: click.Context, file: Path, pubkey: Path | None) -> None:
+    """Verify a deletion certificate's signature."""
+    from retention import certificates
+    from retention.keys import Keyring
+
+    pem = (
+        pubkey.read_bytes()
+        if pubkey
+        else Keyring.load(_settings(ctx).keyring_file).signing_public_key_pem()
+    )
+    try:
+        doc = json.loads(file.read_text())
+    except ValueError:
+        click.echo(f"INVALID: {file} is not JSON", err=True)
+        sys.exit(1)
+    problem = certificates.verify(doc, pem)
+    if problem:
+        click.echo(f"INVALID: {problem}", err=True)
+        sys.exit(1)
+    body = doc["certificate"]
+    click.echo(
+        f"VALID: certificate {body['certificate_id']} — record {body['record_id']} destroyed at "
+        f"{body['destroyed_at']} ({len(body['destroyed']['images'])} images, data key "
+        f"{body['destroyed']['data_key']['id']}); audit entry {body['audit']['seq']}"
+    )
+
+
+@cert.command("export")
+@click.argument("ref")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def cert_export(ctx: click.Context, ref: str, out: Path) -> None:
+    """Write the certificate of a purged record (by record id or certificate id)."""
+    from sqlalchemy import or_, select
+
+    from retention import certificates
+    from retention.models import Certificate
+
+    with _services(ctx) as services, services.readers() as session:
+        found = session.execute(
+            select(Certificate).where(or_(Certificate.record_id == ref, Certificate.id == ref))
+        ).scalar_one_or_none()
+        if found is None:
+            raise click.ClickException(f"no certificate for {ref!r}")
+        doc = certificates.document(found, services.keyring.signing_public_key_pem())
+    out.write_text(json.dumps(doc, indent=2) + "\n")
+    click.echo(f"certificate {found.id} written to {out}")
+
+
+@cli.group()
+def purpose() -> None:
+    """Purpose gates."""
+
+
+@purpose.command("check")
+@click.argument("ref")
+@click.option("--purpose", "value", required=True, type=click.Choice([p.value for p in Purpose]))
+@click.option("--agency", default=None)
+@click.pass_context
+def purpose_check(ctx: click.Context, ref: str, value: str, agency: str | None) -> None:
+    """May this record be used for this purpose today? Answers yes or no, with the rule."""
+    from retention import engine
+
+    with _services(ctx) as services, services.readers() as session:
+        rec = records.resolve(session, services.keyring, ref, agency)
+        if rec.status == "purged":
+            click.echo("no: the record was purged")
+            sys.exit(1)
+        decision = engine.evaluate_only(session, rec, utcnow().date())
+    allowed = Purpose(value) in decision.purposes
+    click.echo(f"{'yes' if allowed else 'no'}: {decision.rule} — {decision.explanation}")
+    if not allowed:
+        sys.exit(1)
+
+
+@cli.group()
+def gallery() -> None:
+    """Purpose-gated gallery export."""
+
+
+@gallery.command("export")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--purpose", "value", required=True, type=click.Choice([p.value for p in Purpose]))
+@click.option("--jurisdiction", required=True, type=click.Choice([j.value for j in Jurisdiction]))
+@click.pass_context
+def gallery_export(ctx: click.Context, out: Path, value: str, jurisdiction: str) -> None:
+    """Export the records permitted for a purpose today into a new folder (see README)."""
+    from retention.gallery import export_gallery
+
+    settings = _settings(ctx)
+    with _services(ctx) as services:
+        report = export_gallery(
+            services,
+            purpose=Purpose(value),
+            jurisdiction=Jurisdiction(jurisdiction),
+            out=out,
+            today=utcnow().date(),
+            clock=utcnow,
+            actor=settings.actor,
+        )
+    click.echo(
+        f"export {report.export_id}: {report.exported} records ({report.files} images) written "
+        f"to {out}; {report.withheld} withheld"
+    )
+    for rule, n in sorted(report.withheld_by_rule.items(), key=lambda kv: -kv[1])[:10]:
+        click.echo(f"  withheld {n:>6} by {rule}")
+
+
+@policy.command("enact")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--approved-by", required=True, help="The supervisor approving (not the actor).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation after the difference.")
+@click.pass_context
+def policy_enact(ctx: click.Context, file: Path, approved_by: str, yes: bool) -> None:
+    """Enact a new pack version: show how many records change fate, then apply it."""
+    from policies import PackError
+    from retention import enact
+
+    settings = _settings(ctx)
+    if approved_by == settings.actor:
+        raise click.UsageError("--approved-by must name a second person")
+    with _services(ctx) as services:
+        try:
+            diff = enact.preview(services, file, today=utcnow().date())
+        except PackError as exc:
+            for problem in exc.problems:
+                click.echo(f"  {problem}", err=True)
+            raise click.ClickException(f"{file} is not a valid pack") from None
+        click.echo(
+            f"{diff.pack_id} {diff.version} ({', '.join(diff.jurisdictions)}): {diff.records} "
+            f"records evaluated in {diff.seconds:.1f}s, {diff.changed} change their next action"
+        )
+        for transition, n in diff.transitions.most_common():
+            click.echo(f"  {transition:<22} {n}")
+        if not yes and not click.confirm("Enact this version?", default=False):
+            raise click.exceptions.Abort()
+        done = enact.enact(
+            services, file, actor=settings.actor, approved_by=approved_by, clock=utcnow
+        )
+    click.echo(
+        f"enacted {done.pack_id} {done.version}; {done.records} records re-evaluated "
+        f"in {done.seconds:.1f}s"
+    )
 
 
 def main() -> None:

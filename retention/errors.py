@@ -51,3 +51,17 @@ class NotFoundError(RetentionError):
 
 class AuditChainError(RetentionError):
     """The audit chain does not verify: names the first bad entry."""
+
+
+class HoldError(RetentionError):
+    """A legal-hold rule was broken: purge of a held record, or one person both placing and
+    approving (or requesting and confirming the release of) a hold."""
+
+
+class FactError(RetentionError):
+    """A fact change is impossible (a date in the future, before the arrest, a purged record)."""
+
+
+class SafetyBeltError(RetentionError):
+    """A sweep would purge more than the configured share of the database; a supervisor must
+    confirm before it acts."""

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from retention import audit, ingest
+from retention.engine import PackResolver
 from retention.errors import ImageRejectedError, ManifestError, RetentionError
 from retention.images import CheckedImage
 from retention.manifest import Booking, check_header, image_paths, parse_booking
@@ -246,6 +247,8 @@ def import_manifest(
     digest, _ = scan_manifest(path)
     report = ImportReport(manifest_sha256=digest)
     today = clock().date()
+    with services.readers() as session:
+        resolver = PackResolver(session)
     batcher = _Batcher(services, report, clock, actor)
     window = 8 * workers  # rows being decoded ahead of the batch being committed
     in_flight: deque[tuple[_Row, Future[list[CheckedImage]] | None]] = deque()
@@ -263,10 +266,15 @@ def import_manifest(
             else:
                 assert row.booking is not None
                 source = ingest.Source("manifest", path.name, digest, row.line)
-                batcher.add(
-                    row.line,
-                    ingest.prepare(row.booking, checked, keyring=services.keyring, source=source),
+                prepared = ingest.prepare(
+                    row.booking,
+                    checked,
+                    keyring=services.keyring,
+                    source=source,
+                    pack_for=resolver.pack_for,
+                    today=today,
                 )
+                batcher.add(row.line, prepared)
         if progress is not None:
             progress(1)
 

@@ -18,15 +18,17 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from policies import Decision, Pack, evaluate
 from retention import audit, crypto
 from retention.blobstore import BlobStore
+from retention.engine import RecordFacts, schedule_for
 from retention.images import CheckedImage, check_image
 from retention.keys import Keyring
 from retention.manifest import Booking
@@ -88,6 +90,8 @@ class PreparedBooking:
     wrapped_key: bytes
     identity_sealed: bytes
     images: tuple[SealedImage, ...] = field(default=())
+    decision: Decision | None = None
+    evaluated_on: dt.date | None = None
 
     def __repr__(self) -> str:
         return f"<PreparedBooking {self.record_id} {self.booking!r}>"
@@ -159,15 +163,40 @@ def check_images(raw_images: list[bytes], settings: Settings) -> list[CheckedIma
     ]
 
 
+def booking_facts(record_id: str, booking: Booking) -> RecordFacts:
+    """The facts a new booking is evaluated on (no holds, consents or reviews yet)."""
+    return RecordFacts(
+        id=record_id,
+        jurisdiction=booking.jurisdiction.value,
+        holder=booking.holder.value,
+        data_kind=booking.data_kind.value,
+        captured_on=booking.captured_at.date(),
+        arrest_date=booking.arrest_date,
+        age_at_capture=booking.age_at_capture,
+        offence_class=booking.offence_class.value,
+        mopi_group=booking.mopi_group,
+        outcome=booking.outcome.value,
+        outcome_on=booking.outcome_on,
+        legal_basis=booking.legal_basis.value,
+    )
+
+
 def prepare(
     booking: Booking,
     images: list[CheckedImage],
     *,
     keyring: Keyring,
     source: Source,
+    pack_for: Callable[[str], Pack] | None = None,
+    today: dt.date | None = None,
 ) -> PreparedBooking:
-    """Seal a validated booking under a new data key. Thread-safe; touches no database."""
+    """Seal a validated booking under a new data key and evaluate it against the pack that
+    governs it (``pack_for``, on ``today``). Thread-safe; touches no database."""
     record_id = uuid.uuid4().hex
+    decision = None
+    if pack_for is not None and today is not None:
+        facts = booking_facts(record_id, booking).to_facts()
+        decision = evaluate(pack_for(booking.jurisdiction.value), facts, today)
     key_id = uuid.uuid4().hex
     data_key = crypto.new_data_key()
     kek_version, wrapped = keyring.wrap(data_key, key_id=key_id)
@@ -229,6 +258,8 @@ def prepare(
             data_key, identity, record_id=record_id, field="identity"
         ),
         images=tuple(sealed_images),
+        decision=decision,
+        evaluated_on=today if decision is not None else None,
     )
 
 
@@ -309,7 +340,21 @@ def stage_many(
 
 def _record_row(p: PreparedBooking, now: dt.datetime) -> dict[str, Any]:
     b = p.booking
-    return {
+    decided: dict[str, Any] = {}
+    if p.decision is not None:
+        sched = schedule_for(p.decision, status=RecordStatus.ACTIVE.value)
+        decided = {
+            "decision_trace": p.decision.to_json(),
+            "permitted_purposes": sorted(x.value for x in p.decision.purposes),
+            "decision_rule": p.decision.rule,
+            "policy_pack": p.decision.pack,
+            "policy_version": p.decision.pack_version,
+            "evaluated_on": p.evaluated_on,
+            "next_action": sched.action,
+            "next_action_due": sched.due_on,
+            "review_due_on": sched.review_due_on,
+        }
+    return decided | {
         "id": p.record_id,
         "agency": b.agency,
         "booking_number": b.booking_number,

@@ -148,6 +148,16 @@ class Record(Base):
     decision_rule: Mapped[str | None] = mapped_column(String(120))
     policy_pack: Mapped[str | None] = mapped_column(String(64))
     policy_version: Mapped[str | None] = mapped_column(String(32))
+    # The full explainable decision (pack, version, rule, citation, facts used, dates) as of
+    # the last evaluation; ``mugshot record why`` prints it.
+    decision_trace: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    permitted_purposes: Mapped[list[str] | None] = mapped_column(JSON)
+    evaluated_on: Mapped[dt.date | None]
+    # Disposition review: when it fell due, when the sweep queued it, and the last decision.
+    review_due_on: Mapped[dt.date | None] = mapped_column(index=True)
+    review_queued_at: Mapped[dt.datetime | None]
+    reviewed_on: Mapped[dt.date | None]
+    exceptional_reason: Mapped[bool] = mapped_column(default=False)
     identity_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     name_dob_bidx: Mapped[str | None] = mapped_column(String(HASH_LEN), index=True)
     state_id_bidx: Mapped[str | None] = mapped_column(String(HASH_LEN), index=True)
@@ -297,3 +307,85 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int]
     hash: Mapped[str] = mapped_column(String(HASH_LEN))
+
+
+class ReviewDecision(Base):
+    """A clerk's or supervisor's decision on a disposition review."""
+
+    __tablename__ = "review_decisions"
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime]
+
+
+class Certificate(Base):
+    """A signed deletion certificate (canonical JSON body + Ed25519 signature)."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), unique=True)
+    request_reference: Mapped[str | None] = mapped_column(String(64), index=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    signature: Mapped[str] = mapped_column(String(128))
+    audit_seq: Mapped[int]
+    created_at: Mapped[dt.datetime]
+
+
+class JobRunStatus(StrEnum):
+    """How a job run ended."""
+
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+
+class JobRun(Base):
+    """Every scheduled or manual run of a job: when, what it counted, what went wrong."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_kind_started_at", "kind", "started_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(12))
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    on_date: Mapped[dt.date | None]
+    actor: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    errors: Mapped[list[str]] = mapped_column(JSON)
+
+
+class EnactedPack(Base):
+    """A rule-pack version enacted into this deployment (its source kept verbatim)."""
+
+    __tablename__ = "enacted_packs"
+    __table_args__ = (UniqueConstraint("pack_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    pack_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(32))
+    sha256: Mapped[str] = mapped_column(String(HASH_LEN))
+    source: Mapped[str] = mapped_column(Text)
+    enacted_by: Mapped[str] = mapped_column(String(64))
+    approved_by: Mapped[str] = mapped_column(String(64))
+    enacted_at: Mapped[dt.datetime]
+
+
+class SchedulerLease(Base):
+    """The single row that says which scheduler process may run jobs, until when."""
+
+    __tablename__ = "scheduler_lease"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    acquired_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime | None]

@@ -29,6 +29,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a fraction such as 0.05, got {raw!r}") from None
+    if not 0 < value <= 1:
+        raise ConfigError(f"{name} must be between 0 and 1, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the core needs to run; immutable once built.
@@ -48,6 +61,13 @@ class Settings:
     import_batch_size: int = 200
     rotate_batch_size: int = 500
     actor: str = "cli"
+    sweep_batch_size: int = 200
+    # Safety belt: a sweep that would purge more than this share of the records (and more than
+    # ``sweep_max_purge_count``) stops before acting until a supervisor confirms.
+    sweep_max_purge_share: float = 0.05
+    sweep_max_purge_count: int = 50
+    sweep_interval_minutes: int = 60
+    scheduler_lease_seconds: int = 60
 
     def __post_init__(self) -> None:
         data_dir = Path(self.data_dir)
@@ -97,6 +117,11 @@ class Settings:
             thumbnail_size=_int(env, "MUGSHOT_THUMBNAIL_SIZE", 256),
             import_batch_size=_int(env, "MUGSHOT_IMPORT_BATCH_SIZE", 200),
             rotate_batch_size=_int(env, "MUGSHOT_ROTATE_BATCH_SIZE", 500),
+            sweep_batch_size=_int(env, "MUGSHOT_SWEEP_BATCH_SIZE", 200),
+            sweep_max_purge_share=_share(env, "MUGSHOT_SWEEP_MAX_PURGE_SHARE", 0.05),
+            sweep_max_purge_count=_int(env, "MUGSHOT_SWEEP_MAX_PURGE_COUNT", 50),
+            sweep_interval_minutes=_int(env, "MUGSHOT_SWEEP_INTERVAL_MINUTES", 60),
+            scheduler_lease_seconds=_int(env, "MUGSHOT_SCHEDULER_LEASE_SECONDS", 60),
             actor=env.get("MUGSHOT_ACTOR")
             or f"cli:{env.get('USER') or env.get('LOGNAME') or 'unknown'}",
         )

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
 from retention import audit, crypto, records
 from retention.importer import ImportReport, import_manifest
@@ -228,8 +229,19 @@ def test_no_plaintext_image_identity_or_key_is_at_rest(
 
     # The raw database files (SQLite: main file and WAL) or a full dump (PostgreSQL).
     if is_postgres:
+        url = make_url(services.settings.database_url)
         dump = subprocess.run(
-            ["pg_dump", "-h", "127.0.0.1", "-U", "postgres", "--data-only", "test"],
+            [
+                "pg_dump",
+                "-h",
+                url.host or "127.0.0.1",
+                "-p",
+                str(url.port or 5432),
+                "-U",
+                url.username or "postgres",
+                "--data-only",
+                url.database or "test",
+            ],
             capture_output=True,
             check=True,
         ).stdout

@@ -1,0 +1,397 @@
+"""Fact changes: outcomes, consent, legal holds and review decisions.
+
+Layer: ``retention``. Each change locks the record, changes one fact, writes its provenance
+event and exactly one audit entry, and re-evaluates the record in the same transaction so its
+next action is always current. Holds follow the four-eyes rule: the person who places a hold
+cannot approve it, and the person who asks for its release cannot confirm the release. A
+pending hold already blocks purge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from policies import Decision
+from policies.vocabulary import HoldKind, LegalBasis, Outcome, Purpose
+from retention import audit, engine
+from retention.errors import FactError, HoldError, NotFoundError
+from retention.keys import Keyring
+from retention.models import (
+    Consent,
+    HoldState,
+    LegalHold,
+    ProvenanceEvent,
+    ProvenanceKind,
+    Record,
+    RecordStatus,
+    ReviewDecision,
+)
+from retention.purge import Purged, purge_record
+
+
+def _locked(session: Session, record_id: str) -> Record:
+    record = session.execute(
+        select(Record).where(Record.id == record_id).with_for_update()
+    ).scalar_one_or_none()
+    if record is None:
+        raise NotFoundError(f"no record {record_id}")
+    if record.status == RecordStatus.PURGED.value:
+        raise FactError(f"record {record.id} was purged; its facts can no longer change")
+    return record
+
+
+def _summary(decision: Decision) -> dict[str, str | None]:
+    return {
+        "next_action": decision.action.value,
+        "due_on": decision.due_on.isoformat(),
+        "rule": decision.rule,
+    }
+
+
+def _check_date(value: dt.date, today: dt.date, what: str) -> None:
+    if value > today:
+        raise FactError(f"{what} {value.isoformat()} is in the future")
+
+
+def set_outcome(
+    session: Session,
+    record_id: str,
+    *,
+    outcome: Outcome,
+    on: dt.date | None,
+    actor: str,
+    now: dt.datetime,
+) -> Decision:
+    """Record the case outcome for the arrest the image was taken for."""
+    today = now.date()
+    record = _locked(session, record_id)
+    if outcome is Outcome.PENDING:
+        if on is not None:
+            raise FactError("a pending outcome has no date")
+    else:
+        if on is None:
+            raise FactError(f"outcome {outcome.value} needs its date (--on)")
+        _check_date(on, today, "outcome date")
+        if record.arrest_date and on < record.arrest_date:
+            raise FactError(f"outcome date {on.isoformat()} is before the arrest date")
+    before = (record.outcome, record.outcome_on)
+    record.outcome = outcome.value
+    record.outcome_on = on
+    record.updated_at = now
+    session.add(
+        ProvenanceEvent(
+            record_id=record.id,
+            kind=ProvenanceKind.CORRECTED.value,
+            occurred_at=now,
+            actor=actor,
+            details={
+                "field": "outcome",
+                "from": before[0],
+                "to": outcome.value,
+                "from_date": before[1].isoformat() if before[1] else None,
+                "to_date": on.isoformat() if on else None,
+            },
+        )
+    )
+    decision = engine.reevaluate(session, record, today)
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="record.outcome_set",
+        object_type="record",
+        object_id=record.id,
+        rule=decision.rule,
+        details={"from": before[0], "to": outcome.value, **_summary(decision)},
+    )
+    return decision
+
+
+def record_consent(
+    session: Session,
+    record_id: str,
+    *,
+    given_on: dt.date,
+    purposes: list[Purpose],
+    expires_on: dt.date | None,
+    evidence_ref: str | None,
+    actor: str,
+    now: dt.datetime,
+) -> Decision:
+    """Record a consent (for consent-based records)."""
+    record = _locked(session, record_id)
+    _check_date(given_on, now.date(), "consent date")
+    if expires_on is not None and expires_on <= given_on:
+        raise FactError("consent expiry must be after the date it was given")
+    consent = Consent(
+        id=uuid.uuid4().hex,
+        record_id=record.id,
+        purposes=sorted(p.value for p in purposes),
+        given_on=given_on,
+        expires_on=expires_on,
+        evidence_ref=evidence_ref,
+        created_at=now,
+    )
+    session.add(consent)
+    session.flush()
+    decision = engine.reevaluate(session, record, now.date())
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="consent.recorded",
+        object_type="record",
+        object_id=record.id,
+        rule=decision.rule,
+        details={"consent_id": consent.id, "purposes": consent.purposes, **_summary(decision)},
+    )
+    return decision
+
+
+def withdraw_consent(
+    session: Session, record_id: str, *, on: dt.date, actor: str, now: dt.datetime
+) -> Decision:
+    """Withdraw the record's current consent (GDPR Art 7(3)); only consent-based data is purged
+    for it (RULES.md §8.5) — the evaluator decides."""
+    record = _locked(session, record_id)
+    _check_date(on, now.date(), "withdrawal date")
+    consent = session.execute(
+        select(Consent)
+        .where(Consent.record_id == record.id, Consent.withdrawn_on.is_(None))
+        .order_by(Consent.given_on.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if consent is None:
+        if record.legal_basis != LegalBasis.CONSENT.value:
+            raise FactError(
+                f"record {record.id} is held on the basis of {record.legal_basis}, not consent, "
+                "and has no consent to withdraw"
+            )
+        # Consent-based record imported without a consent row: record the withdrawal anyway.
+        consent = Consent(
+            id=uuid.uuid4().hex,
+            record_id=record.id,
+            purposes=[],
+            given_on=record.captured_on or on,
+            created_at=now,
+        )
+        session.add(consent)
+    if on < consent.given_on:
+        raise FactError("consent cannot be withdrawn before it was given")
+    consent.withdrawn_on = on
+    session.flush()
+    decision = engine.reevaluate(session, record, now.date())
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="consent.withdrawn",
+        object_type="record",
+        object_id=record.id,
+        rule=decision.rule,
+        details={"consent_id": consent.id, "on": on.isoformat(), **_summary(decision)},
+    )
+    return decision
+
+
+# -- legal holds ------------------------------------------------------------------------
+
+
+def _hold(session: Session, hold_id: str) -> LegalHold:
+    hold = session.execute(
+        select(LegalHold).where(LegalHold.id == hold_id).with_for_update()
+    ).scalar_one_or_none()
+    if hold is None:
+        raise NotFoundError(f"no hold {hold_id}")
+    return hold
+
+
+def place_hold(
+    session: Session,
+    record_id: str,
+    *,
+    kind: HoldKind,
+    reason: str,
+    case_reference: str | None,
+    actor: str,
+    now: dt.datetime,
+) -> LegalHold:
+    """Place a hold; it blocks purge at once, before anyone approves it (fail safe)."""
+    if not reason.strip():
+        raise HoldError("a hold needs a reason")
+    record = _locked(session, record_id)
+    hold = LegalHold(
+        id=uuid.uuid4().hex,
+        record_id=record.id,
+        kind=kind.value,
+        state=HoldState.PENDING.value,
+        reason=reason.strip(),
+        case_reference=case_reference,
+        placed_by=actor,
+        placed_at=now,
+    )
+    session.add(hold)
+    session.flush()
+    decision = engine.reevaluate(session, record, now.date())
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="hold.placed",
+        object_type="hold",
+        object_id=hold.id,
+        details={"record_id": record.id, "kind": kind.value, **_summary(decision)},
+    )
+    return hold
+
+
+def approve_hold(session: Session, hold_id: str, *, actor: str, now: dt.datetime) -> LegalHold:
+    """A second person approves a pending hold."""
+    hold = _hold(session, hold_id)
+    if hold.state != HoldState.PENDING.value:
+        raise HoldError(f"hold {hold.id} is {hold.state}, not pending")
+    if hold.placed_by == actor:
+        raise HoldError("the person who placed a hold cannot approve it")
+    hold.state = HoldState.ACTIVE.value
+    hold.approved_by = actor
+    hold.approved_at = now
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="hold.approved",
+        object_type="hold",
+        object_id=hold.id,
+        details={"record_id": hold.record_id},
+    )
+    return hold
+
+
+def release_hold(
+    session: Session, hold_id: str, *, actor: str, now: dt.datetime
+) -> tuple[LegalHold, Decision | None]:
+    """Ask for a hold's release, or — by a second person — confirm it.
+
+    The first call records the request; the hold still blocks purge. The second call, by someone
+    else, releases it and re-evaluates the record: a purge that fell due meanwhile is due at once.
+    """
+    hold = _hold(session, hold_id)
+    if hold.state == HoldState.RELEASED.value:
+        raise HoldError(f"hold {hold.id} is already released")
+    if hold.release_requested_by is None:
+        hold.release_requested_by = actor
+        hold.release_requested_at = now
+        audit.append(
+            session,
+            now=now,
+            actor=actor,
+            action="hold.release_requested",
+            object_type="hold",
+            object_id=hold.id,
+            details={"record_id": hold.record_id},
+        )
+        return hold, None
+    if hold.release_requested_by == actor:
+        raise HoldError("the person who asked for a release cannot also confirm it")
+    record = _locked(session, hold.record_id)
+    hold.state = HoldState.RELEASED.value
+    hold.released_by = actor
+    hold.released_at = now
+    session.flush()
+    decision = engine.reevaluate(session, record, now.date())
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="hold.released",
+        object_type="hold",
+        object_id=hold.id,
+        details={"record_id": record.id, **_summary(decision)},
+    )
+    return hold, decision
+
+
+# -- disposition reviews ----------------------------------------------------------------
+
+
+class ReviewOutcome(StrEnum):
+    """What a reviewer decides."""
+
+    KEEP = "keep"
+    KEEP_EXCEPTIONAL = "keep_exceptional"
+    RESTRICT = "restrict"
+    PURGE = "purge"
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    """The decision recorded, the record's new decision, and what a purge destroyed."""
+
+    decision: Decision | None
+    purged: Purged | None
+
+
+def decide_review(
+    session: Session,
+    keyring: Keyring,
+    record_id: str,
+    *,
+    outcome: ReviewOutcome,
+    reason: str,
+    actor: str,
+    now: dt.datetime,
+) -> ReviewResult:
+    """Record a review decision and apply it: keep (the review is done until the next one
+    falls due), keep with an exceptional reason (UK 2017 Review), restrict now, or purge now
+    (refused while a hold is pending or active)."""
+    if not reason.strip():
+        raise FactError("a review decision needs its reasons")
+    record = _locked(session, record_id)
+    today = now.date()
+    session.add(
+        ReviewDecision(
+            id=uuid.uuid4().hex,
+            record_id=record.id,
+            decision=outcome.value,
+            reason=reason.strip(),
+            decided_by=actor,
+            decided_at=now,
+        )
+    )
+    record.reviewed_on = today
+    record.review_queued_at = None
+    record.updated_at = now
+    if outcome is ReviewOutcome.KEEP_EXCEPTIONAL:
+        record.exceptional_reason = True
+    if outcome is ReviewOutcome.PURGE:
+        purged = purge_record(
+            session,
+            keyring,
+            record,
+            now=now,
+            actor=actor,
+            reason={"decision": "review", "decided_by": actor, "decided_on": today.isoformat()},
+        )
+        return ReviewResult(None, purged)
+    if outcome is ReviewOutcome.RESTRICT:
+        record.status = RecordStatus.RESTRICTED.value
+        record.restriction_reason = "review decision"
+    session.flush()
+    decision = engine.reevaluate(session, record, today)
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="review.decided",
+        object_type="record",
+        object_id=record.id,
+        rule=decision.rule,
+        details={"decision": outcome.value, **_summary(decision)},
+    )
+    return ReviewResult(decision, None)

@@ -1,0 +1,120 @@
+"""The janitor: removes blobs that no key can open any more, and leftovers of crashed writes.
+
+Layer: ``retention``. A purge deletes its blobs after its transaction commits; if the process
+dies in between, or the store is unreachable then, the blobs stay — sealed under a data key that
+no longer exists, so they are noise, but they must still go. The janitor deletes every blob
+whose image belongs to a purged record (no data key), every blob no image row names once it is
+older than a grace period (an import in flight writes its blobs just before its rows commit),
+and stale temp files of interrupted writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+from sqlalchemy import select
+
+from retention import audit, jobs
+from retention.blobstore import LocalBlobStore
+from retention.models import DataKey, Image, JobRunStatus
+from retention.services import Services
+
+Clock = Callable[[], dt.datetime]
+DEFAULT_GRACE = dt.timedelta(hours=1)
+CHUNK = 500
+
+
+@dataclass
+class JanitorReport:
+    """What the janitor removed."""
+
+    checked: int = 0
+    shredded: int = 0
+    orphans: int = 0
+    temp_files: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def removed(self) -> int:
+        """Blobs and temp files deleted."""
+        return self.shredded + self.orphans + self.temp_files
+
+
+def _chunks(keys: Iterator[str]) -> Iterator[list[str]]:
+    while chunk := list(islice(keys, CHUNK)):
+        yield chunk
+
+
+def run_janitor(
+    services: Services, *, clock: Clock, actor: str, grace: dt.timedelta = DEFAULT_GRACE
+) -> JanitorReport:
+    """One pass over the whole blob store."""
+    now = clock()
+    job_id = jobs.start(services, "janitor", actor=actor, now=now)
+    report = JanitorReport()
+    status = JobRunStatus.OK
+    store = services.store
+    try:
+        for chunk in _chunks(store.keys()):
+            report.checked += len(chunk)
+            with services.readers() as session:
+                rows = session.execute(
+                    select(Image.id, DataKey.id)
+                    .outerjoin(DataKey, DataKey.record_id == Image.record_id)
+                    .where(Image.id.in_(chunk))
+                ).all()
+            key_of = {image_id: key_id for image_id, key_id in rows}
+            for blob in chunk:
+                if blob in key_of:
+                    if key_of[blob] is None:  # the record's key is gone: crypto-shredded
+                        store.delete(blob)
+                        report.shredded += 1
+                    continue
+                written = store.modified_at(blob)
+                if written is not None and now - written > grace:
+                    store.delete(blob)
+                    report.orphans += 1
+        if isinstance(store, LocalBlobStore):
+            for tmp in store.stray_temp_files():
+                age = now - dt.datetime.fromtimestamp(tmp.stat().st_mtime, dt.UTC)
+                if age > grace:
+                    tmp.unlink(missing_ok=True)
+                    report.temp_files += 1
+        if report.removed:
+            with services.sessions() as session, session.begin():
+                audit.append(
+                    session,
+                    now=clock(),
+                    actor=actor,
+                    action="janitor.completed",
+                    object_type="job",
+                    object_id=job_id,
+                    details={
+                        "checked": report.checked,
+                        "shredded": report.shredded,
+                        "orphans": report.orphans,
+                        "temp_files": report.temp_files,
+                    },
+                )
+    except BaseException as exc:
+        status = JobRunStatus.FAILED
+        report.errors.append(f"{type(exc).__name__}: {exc}"[:500])
+        raise
+    finally:
+        jobs.finish(
+            services,
+            job_id,
+            status=status,
+            now=clock(),
+            counts={
+                "checked": report.checked,
+                "shredded": report.shredded,
+                "orphans": report.orphans,
+                "temp_files": report.temp_files,
+            },
+            errors=report.errors,
+        )
+    return report

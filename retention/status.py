@@ -1,0 +1,308 @@
+"""Status: is the retention machinery running, and is any legal deadline slipping?
+
+Layer: ``retention``. Read-only; imports neither Flask nor APScheduler, so ``mugshot status``,
+a dashboard and a monitoring probe can call it cheaply. Counts and ids only — no personal data.
+
+A stopped purge job is a compliance failure: records the law says must be gone stay on disk and
+stay searchable. So the report warns when the last successful sweep is missing or older than
+twice the sweep interval, when no scheduler holds the lease, and when due work is overdue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from policies.vocabulary import Action
+from retention import jobs, lease
+from retention.models import JobRun, Record, RecordStatus
+from retention.services import Services
+
+# Work the sweep should have done and has not, after this long, is reported as overdue.
+OVERDUE_AFTER = dt.timedelta(days=1)
+ACTING = (Action.PURGE.value, Action.RESTRICT.value, Action.REVIEW.value)
+STALE_FACTOR = 2  # a sweep older than this many intervals is a warning
+JOB_KINDS = ("sweep", "janitor", "audit-checkpoint", "overdue-check")
+
+
+def _pending(today_or_before: Any) -> Any:
+    return (
+        today_or_before
+        & (Record.status != RecordStatus.PURGED.value)
+        & Record.next_action.in_(ACTING)
+    )
+
+
+def _by_action(session: Session, condition: Any) -> dict[str, int]:
+    counts = dict.fromkeys(ACTING, 0)
+    rows = session.execute(
+        select(Record.next_action, func.count())
+        .where(_pending(condition))
+        .group_by(Record.next_action)
+    ).all()
+    for action, count in rows:
+        counts[str(action)] = int(count)
+    return counts
+
+
+def reviews_and_actions_overdue(session: Session, today: dt.date) -> dict[str, int]:
+    """Counts of work the sweep should already have done, and of the review queue.
+
+    ``<action>_overdue``: records (not purged) whose purge, restriction or review fell due more
+    than ``OVERDUE_AFTER`` ago and is still pending — the sweep has not run, or keeps failing on
+    them. ``review_queue``: records waiting for a person's disposition review (queued by the
+    sweep). ``review_queue_overdue``: those whose review fell due more than ``OVERDUE_AFTER``
+    ago.
+    """
+    overdue = _by_action(session, Record.next_action_due < today - OVERDUE_AFTER)
+    counts = {f"{action}_overdue": n for action, n in overdue.items()}
+    queued = Record.review_queued_at.is_not(None) & (Record.status != RecordStatus.PURGED.value)
+    counts["review_queue"] = int(
+        session.execute(select(func.count()).select_from(Record).where(queued)).scalar_one()
+    )
+    counts["review_queue_overdue"] = int(
+        session.execute(
+            select(func.count())
+            .select_from(Record)
+            .where(queued, Record.review_due_on < today - OVERDUE_AFTER)
+        ).scalar_one()
+    )
+    return counts
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.astimezone(dt.UTC).isoformat()
+
+
+def _ago(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 0:
+        return "in the future"
+    if seconds < 120:
+        return f"{seconds} s ago"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One JobRun, as status shows it."""
+
+    kind: str
+    job_id: str
+    status: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    counts: dict[str, Any]
+    errors: list[str]
+
+    @classmethod
+    def of(cls, run: JobRun) -> RunSummary:
+        """From a JobRun row."""
+        return cls(
+            kind=run.kind,
+            job_id=run.id,
+            status=run.status,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            counts=dict(run.counts or {}),
+            errors=list(run.errors or []),
+        )
+
+    @property
+    def ended(self) -> dt.datetime:
+        """When it finished (when it started, if it never finished)."""
+        return self.finished_at or self.started_at
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "kind": self.kind,
+            "job_id": self.job_id,
+            "status": self.status,
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "counts": self.counts,
+            "errors": self.errors,
+        }
+
+
+@dataclass(frozen=True)
+class LeaseInfo:
+    """The scheduler lease as stored, and whether it is live at ``now``."""
+
+    holder: str | None
+    expires_at: dt.datetime | None
+    active: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"holder": self.holder, "expires_at": _iso(self.expires_at), "active": self.active}
+
+
+@dataclass
+class StatusReport:
+    """Everything ``mugshot status`` shows."""
+
+    now: dt.datetime
+    sweep_interval: dt.timedelta
+    last_sweep: RunSummary | None
+    latest_sweep: RunSummary | None
+    last_success: dict[str, RunSummary | None]
+    lease: LeaseInfo
+    records_by_status: dict[str, int]
+    due_now: dict[str, int]
+    overdue: dict[str, int]
+    review_queue: int
+    review_queue_overdue: int
+    sweep_warning: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        """No warnings (the CLI may exit non-zero otherwise, for monitoring)."""
+        return not self.warnings
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form for ``mugshot status --json``."""
+        return {
+            "now": _iso(self.now),
+            "healthy": self.healthy,
+            "warnings": self.warnings,
+            "sweep_interval_minutes": self.sweep_interval.total_seconds() / 60,
+            "last_successful_sweep": self.last_sweep.to_json() if self.last_sweep else None,
+            "latest_sweep": self.latest_sweep.to_json() if self.latest_sweep else None,
+            "last_success": {
+                kind: run.to_json() if run else None for kind, run in self.last_success.items()
+            },
+            "lease": self.lease.to_json(),
+            "records_by_status": self.records_by_status,
+            "due_now": self.due_now,
+            "overdue": self.overdue,
+            "review_queue": self.review_queue,
+            "review_queue_overdue": self.review_queue_overdue,
+        }
+
+    def _run_line(self, label: str, run: RunSummary | None) -> str:
+        if run is None:
+            return f"{label}: never"
+        line = f"{label}: {_iso(run.ended)} ({run.status}, {_ago(self.now - run.ended)})"
+        shown = {k: v for k, v in run.counts.items() if k not in ("seconds",)}
+        if shown:
+            line += " " + " ".join(f"{k}={shown[k]}" for k in sorted(shown))
+        return line
+
+    def lines(self) -> list[str]:
+        """A plain-text rendering, warnings first."""
+        out = [f"WARNING: {w}" for w in self.warnings]
+        out.append(self._run_line("last successful sweep", self.last_sweep))
+        latest = self.latest_sweep
+        if latest is not None and (
+            self.last_sweep is None or latest.job_id != self.last_sweep.job_id
+        ):
+            out.append(self._run_line("latest sweep", latest))
+        for kind, label in (
+            ("janitor", "last janitor run"),
+            ("audit-checkpoint", "last audit checkpoint"),
+            ("overdue-check", "last overdue check"),
+        ):
+            out.append(self._run_line(label, self.last_success.get(kind)))
+        info = self.lease
+        if info.holder is None:
+            out.append("scheduler lease: free (no scheduler running)")
+        elif info.active:
+            out.append(f"scheduler lease: held by {info.holder} until {_iso(info.expires_at)}")
+        else:
+            out.append(f"scheduler lease: expired at {_iso(info.expires_at)} (was {info.holder})")
+
+        def counts(values: dict[str, int]) -> str:
+            return " ".join(f"{k}={values[k]}" for k in sorted(values)) or "none"
+
+        out.append(f"records: {counts(self.records_by_status)}")
+        out.append(f"due now: {counts(self.due_now)}")
+        out.append(f"overdue by more than a day: {counts(self.overdue)}")
+        out.append(
+            f"review queue: {self.review_queue} ({self.review_queue_overdue} due over a day ago)"
+        )
+        return out
+
+
+def _latest_sweep(services: Services) -> JobRun | None:
+    with services.readers() as session:
+        return session.execute(
+            select(JobRun)
+            .where(JobRun.kind == "sweep", JobRun.dry_run.is_(False))
+            .order_by(JobRun.started_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+
+
+def status(services: Services, now: dt.datetime) -> StatusReport:
+    """The retention machinery's state at ``now`` (see the module docstring)."""
+    interval = dt.timedelta(minutes=services.settings.sweep_interval_minutes)
+    today = now.astimezone(dt.UTC).date()
+    last_success: dict[str, RunSummary | None] = {}
+    for kind in JOB_KINDS:
+        run = jobs.last_success(services, kind)
+        last_success[kind] = RunSummary.of(run) if run else None
+    latest = _latest_sweep(services)
+    held = lease.current(services)
+    active = held.holder is not None and held.expires_at is not None and held.expires_at > now
+    with services.readers() as session:
+        by_status = dict.fromkeys((s.value for s in RecordStatus), 0)
+        for value, count in session.execute(
+            select(Record.status, func.count()).group_by(Record.status)
+        ).all():
+            by_status[str(value)] = int(count)
+        due_now = _by_action(session, Record.next_action_due <= today)
+        queue = reviews_and_actions_overdue(session, today)
+    report = StatusReport(
+        now=now,
+        sweep_interval=interval,
+        last_sweep=last_success["sweep"],
+        latest_sweep=RunSummary.of(latest) if latest else None,
+        last_success=last_success,
+        lease=LeaseInfo(held.holder, held.expires_at, active),
+        records_by_status=by_status,
+        due_now=due_now,
+        overdue={action: queue[f"{action}_overdue"] for action in ACTING},
+        review_queue=queue["review_queue"],
+        review_queue_overdue=queue["review_queue_overdue"],
+    )
+    report.sweep_warning = _sweep_warning(report)
+    if report.sweep_warning:
+        report.warnings.append(report.sweep_warning)
+    if not active:
+        report.warnings.append(
+            "no scheduler process holds the lease: scheduled sweeps are not running "
+            "(start `mugshot scheduler`)"
+        )
+    late = sum(report.overdue.values())
+    if late:
+        report.warnings.append(
+            f"{late} due actions are more than a day overdue "
+            f"({', '.join(f'{k}={v}' for k, v in sorted(report.overdue.items()) if v)})"
+        )
+    return report
+
+
+def _sweep_warning(report: StatusReport) -> str | None:
+    limit = STALE_FACTOR * report.sweep_interval
+    minutes = int(report.sweep_interval.total_seconds() // 60)
+    last = report.last_sweep
+    if last is None:
+        return "no sweep has ever succeeded: a stopped purge job is a compliance failure"
+    age = report.now - last.ended
+    if age > limit:
+        return (
+            f"the last successful sweep finished {_ago(age)}, more than twice the "
+            f"{minutes}-minute sweep interval: a stopped purge job is a compliance failure"
+        )
+    return None

@@ -1,0 +1,374 @@
+"""The sweep: purge, restrict or queue for review every record whose next action is due.
+
+Layer: ``retention``.
+
+Cost follows what is due, not the table: records are selected through the
+``(next_action_due, status)`` index in keyset order, a batch at a time, each batch in its own
+transaction with its rows locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so parallel sweeps
+split the work; SQLite serialises writers). Every record is re-evaluated inside the transaction
+— a hold placed a second ago wins — and only then acted on. A purge's blobs are deleted after
+its batch commits. Re-running is a no-op; two sweeps never act twice on one record; a crash at
+any point leaves every record either untouched or fully purged.
+
+Safety belt: before acting, a sweep that would purge more than the configured share of the
+records stops, and needs a supervisor's confirmation (``confirmed_by``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from policies.vocabulary import Action
+from retention import audit, engine, jobs
+from retention.errors import HoldError, SafetyBeltError
+from retention.models import JobRunStatus, Record, RecordStatus
+from retention.purge import delete_blobs, purge_record
+from retention.services import Services
+
+Clock = Callable[[], dt.datetime]
+# Test hook: called with a point name ("before_commit", "after_commit", "between_batches") and
+# the batch number. Production passes None; crash tests pass a function that kills the process.
+Hook = Callable[[str, int], None]
+
+ACTING = (Action.PURGE.value, Action.RESTRICT.value, Action.REVIEW.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One action the sweep takes (or, in a dry run, would take)."""
+
+    record_id: str
+    action: str
+    rule: str
+    due_on: dt.date
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form (no personal data)."""
+        return {
+            "record_id": self.record_id,
+            "action": self.action,
+            "rule": self.rule,
+            "due_on": self.due_on.isoformat(),
+        }
+
+
+@dataclass
+class SweepReport:
+    """What a sweep did or would do."""
+
+    job_id: str
+    on_date: dt.date
+    dry_run: bool
+    actions: list[Planned] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    blocked: bool = False
+    due_purges: int = 0
+    purge_limit: int = 0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form for ``mugshot sweep --json``."""
+        return {
+            "job_id": self.job_id,
+            "on": self.on_date.isoformat(),
+            "dry_run": self.dry_run,
+            "blocked": self.blocked,
+            "due_purges": self.due_purges,
+            "purge_limit": self.purge_limit,
+            "counts": self.counts,
+            "errors": self.errors,
+            "seconds": round(self.seconds, 3),
+            "actions": [a.to_json() for a in self.actions],
+        }
+
+
+def _due(today: dt.date) -> Any:
+    return (
+        (Record.next_action_due <= today)
+        & (Record.status != RecordStatus.PURGED.value)
+        & Record.next_action.in_(ACTING)
+    )
+
+
+def purge_limit(session: Session, share: float, minimum: int) -> tuple[int, int]:
+    """(records that may be purged in one run without confirmation, records not purged)."""
+    total = session.execute(
+        select(func.count()).select_from(Record).where(Record.status != RecordStatus.PURGED.value)
+    ).scalar_one()
+    return max(math.ceil(share * total), minimum), int(total)
+
+
+def due_purge_count(session: Session, today: dt.date) -> int:
+    """How many records the stored schedule says are due for purge on ``today``."""
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(Record)
+            .where(_due(today), Record.next_action == Action.PURGE.value)
+        ).scalar_one()
+    )
+
+
+def run_sweep(
+    services: Services,
+    *,
+    today: dt.date,
+    clock: Clock,
+    actor: str,
+    dry_run: bool = False,
+    confirmed_by: str | None = None,
+    hook: Hook | None = None,
+) -> SweepReport:
+    """Sweep every due record as of ``today``; see the module docstring."""
+    settings = services.settings
+    started = time.perf_counter()
+    job_id = jobs.start(services, "sweep", actor=actor, now=clock(), on_date=today, dry_run=dry_run)
+    report = SweepReport(job_id=job_id, on_date=today, dry_run=dry_run)
+    report.counts = {"purged": 0, "restricted": 0, "review_queued": 0, "rescheduled": 0}
+    status = JobRunStatus.OK
+    try:
+        with services.readers() as session:
+            limit, _ = purge_limit(
+                session, settings.sweep_max_purge_share, settings.sweep_max_purge_count
+            )
+            report.purge_limit = limit
+            report.due_purges = due_purge_count(session, today)
+        if report.due_purges > limit and confirmed_by is None:
+            report.blocked = True
+            status = JobRunStatus.BLOCKED
+            report.errors.append(
+                f"safety belt: {report.due_purges} purges due, more than the limit of {limit}; "
+                "a supervisor must confirm (mugshot sweep --confirm-by NAME)"
+            )
+            if not dry_run:
+                return report
+        if dry_run:
+            _plan(services, report, today)
+        else:
+            _act(services, report, today, clock, actor, confirmed_by, hook)
+    except BaseException as exc:
+        status = JobRunStatus.FAILED
+        report.errors.append(f"{type(exc).__name__}: {exc}"[:500])
+        raise
+    finally:
+        report.seconds = time.perf_counter() - started
+        counts: dict[str, Any] = dict(report.counts)
+        counts.update(
+            seconds=round(report.seconds, 3),
+            due_purges=report.due_purges,
+            purge_limit=report.purge_limit,
+        )
+        jobs.finish(
+            services, job_id, status=status, now=clock(), counts=counts, errors=report.errors
+        )
+    return report
+
+
+def _batches(
+    services: Services, today: dt.date, batch_size: int, *, lock: bool, read_only: bool
+) -> Any:
+    """Yield (session, records) per batch in keyset order of (due date, id)."""
+    cursor: tuple[dt.date, str] | None = None
+    factory = services.readers if read_only else services.sessions
+    while True:
+        session = factory()
+        session.begin()
+        stmt = select(Record).where(_due(today))
+        if cursor is not None:
+            stmt = stmt.where(tuple_(Record.next_action_due, Record.id) > cursor)
+        stmt = stmt.order_by(Record.next_action_due, Record.id).limit(batch_size)
+        if lock:
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = list(session.execute(stmt).scalars())
+        if not rows:
+            session.rollback()
+            session.close()
+            return
+        last = rows[-1]
+        assert last.next_action_due is not None
+        cursor = (last.next_action_due, last.id)
+        yield session, rows
+
+
+def _plan(services: Services, report: SweepReport, today: dt.date) -> None:
+    with services.readers() as session:
+        resolver = engine.PackResolver(session)
+    for session, rows in _batches(
+        services, today, services.settings.sweep_batch_size, lock=False, read_only=True
+    ):
+        try:
+            facts = engine.facts_for_batch(session, rows)
+            for record in rows:
+                decision = engine.evaluate_only(session, record, today, resolver, facts[record.id])
+                sched = engine.schedule_for(decision, status=record.status)
+                if sched.due_on is None or sched.due_on > today or sched.action is None:
+                    report.counts["rescheduled"] += 1
+                    continue
+                report.actions.append(Planned(record.id, sched.action, decision.rule, sched.due_on))
+                report.counts[_counter(sched.action)] += 1
+        finally:
+            session.rollback()
+            session.close()
+
+
+def _counter(action: str) -> str:
+    return {"purge": "purged", "restrict": "restricted", "review": "review_queued"}[action]
+
+
+def _act(
+    services: Services,
+    report: SweepReport,
+    today: dt.date,
+    clock: Clock,
+    actor: str,
+    confirmed_by: str | None,
+    hook: Hook | None,
+) -> None:
+    with services.readers() as session:
+        resolver = engine.PackResolver(session)
+    done: set[str] = set()
+    for batch_no, (session, rows) in enumerate(
+        _batches(
+            services,
+            today,
+            services.settings.sweep_batch_size,
+            lock=not services.settings.is_sqlite,
+            read_only=False,
+        ),
+        start=1,
+    ):
+        blob_keys: list[str] = []
+        try:
+            now = clock()
+            facts = engine.facts_for_batch(session, rows)
+            for record in rows:
+                if record.id in done:
+                    continue
+                done.add(record.id)
+                blob_keys.extend(
+                    _act_on(
+                        session,
+                        services,
+                        report,
+                        record,
+                        today,
+                        now,
+                        actor,
+                        resolver,
+                        facts[record.id],
+                    )
+                )
+            if hook is not None:
+                hook("before_commit", batch_no)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        if hook is not None:
+            hook("after_commit", batch_no)
+        delete_blobs(services.store, tuple(blob_keys))
+        if hook is not None:
+            hook("between_batches", batch_no)
+    if report.counts["purged"] or report.counts["restricted"] or report.counts["review_queued"]:
+        with services.sessions() as session, session.begin():
+            audit.append(
+                session,
+                now=clock(),
+                actor=actor,
+                action="sweep.completed",
+                object_type="job",
+                object_id=report.job_id,
+                details={
+                    **report.counts,
+                    "on": today.isoformat(),
+                    "confirmed_by": confirmed_by,
+                },
+            )
+
+
+def _act_on(
+    session: Session,
+    services: Services,
+    report: SweepReport,
+    record: Record,
+    today: dt.date,
+    now: dt.datetime,
+    actor: str,
+    resolver: engine.PackResolver,
+    facts: engine.RecordFacts,
+) -> list[str]:
+    decision = engine.reevaluate(session, record, today, resolver, facts)
+    sched = engine.schedule_for(decision, status=record.status)
+    if sched.action not in ACTING or sched.due_on is None or sched.due_on > today:
+        report.counts["rescheduled"] += 1
+        return []
+    if record.next_action_due is None and sched.action == Action.REVIEW.value:
+        report.counts["rescheduled"] += 1  # already queued for a person
+        return []
+    planned = Planned(record.id, sched.action, decision.rule, sched.due_on)
+    report.actions.append(planned)
+    if sched.action == Action.PURGE.value:
+        reason = {
+            "rule": decision.rule,
+            "pack": decision.pack,
+            "pack_version": decision.pack_version,
+            "citation": decision.citation,
+            "decided_on": today.isoformat(),
+        }
+        try:
+            purged = purge_record(
+                session, services.keyring, record, now=now, actor=actor, reason=reason
+            )
+        except HoldError as exc:  # the evaluator never purges a held record; belt and braces
+            report.errors.append(str(exc))
+            return []
+        report.counts["purged"] += 1
+        return list(purged.blob_keys)
+    if sched.action == Action.RESTRICT.value:
+        record.status = RecordStatus.RESTRICTED.value
+        record.restriction_reason = decision.rule[:200]
+        record.updated_at = now
+        engine.apply_decision(record, decision, today)
+        audit.append(
+            session,
+            now=now,
+            actor=actor,
+            action="record.restricted",
+            object_type="record",
+            object_id=record.id,
+            rule=decision.rule,
+            details={"purposes": sorted(p.value for p in decision.purposes)},
+        )
+        report.counts["restricted"] += 1
+        return []
+    record.review_queued_at = now
+    record.next_action_due = None
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="record.review_queued",
+        object_type="record",
+        object_id=record.id,
+        rule=decision.rule,
+        details={"due_on": sched.due_on.isoformat()},
+    )
+    report.counts["review_queued"] += 1
+    return []
+
+
+def require_not_blocked(report: SweepReport) -> None:
+    """Raise ``SafetyBeltError`` for a blocked report (CLI exit status)."""
+    if report.blocked:
+        raise SafetyBeltError(report.errors[0] if report.errors else "sweep blocked")

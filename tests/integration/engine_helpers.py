@@ -1,0 +1,131 @@
+"""Helpers for engine tests: records with known fates, and invariant checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import select
+
+from retention import audit, crypto, records
+from retention.errors import IntegrityError
+from retention.importer import import_manifest
+from retention.models import Certificate, DataKey, Image, Record, RecordStatus
+from retention.services import Services
+from tests.conftest import FIXED_NOW
+from tests.helpers import clock_at, jpeg_bytes, row, write_manifest
+
+TODAY = FIXED_NOW.date()
+
+
+def ca_row(booking: str, **overrides: str) -> dict[str, str]:
+    """A California booking; by default factually innocent since 2020: purge due 2023-05-05."""
+    base = {
+        "booking_number": booking,
+        "agency": "LAPD",
+        "jurisdiction": "US-CA",
+        "mopi_group": "",
+        "arrest_date": "2020-05-05",
+        "captured_at": "2020-05-05T10:00:00+00:00",
+        "outcome": "factually_innocent",
+        "outcome_date": "2020-06-01",
+        "legal_basis": "arrest",
+    }
+    base.update(overrides)
+    return row(**base)
+
+
+def purge_due(booking: str) -> dict[str, str]:
+    """Purge due 2023-05-05 (PC 851.8: destroy 3 years after the arrest)."""
+    return ca_row(booking)
+
+
+def restrict_then_purge_later(booking: str) -> dict[str, str]:
+    """Sealed now (restrict), destroyed in 2028."""
+    return ca_row(
+        booking,
+        arrest_date="2025-01-10",
+        captured_at="2025-01-10T09:00:00+00:00",
+        outcome_date="2025-03-01",
+    )
+
+
+def review_due(booking: str) -> dict[str, str]:
+    """England: acquitted, so a person reviews the need to keep the image."""
+    return row(booking_number=booking, outcome="acquitted", outcome_date="2020-09-01")
+
+
+def ingest(services: Services, folder: Path, rows: list[dict[str, str]]) -> dict[str, str]:
+    """Import rows (each with its own image); returns booking number -> record id."""
+    img = folder / "img"
+    img.mkdir(exist_ok=True)
+    for n, r in enumerate(rows):
+        name = f"{r['booking_number']}.jpg"
+        (img / name).write_bytes(jpeg_bytes(colour=(n * 13 % 256, 90, 140)))
+        r["images"] = f"img/{name}"
+    manifest = write_manifest(folder / f"m{len(list(folder.glob('m*.csv')))}.csv", rows)
+    report = import_manifest(manifest, services, actor="test:import", clock=clock_at(FIXED_NOW))
+    assert not report.rejected, report.rejected
+    with services.readers() as s:
+        return {
+            r.booking_number: r.id
+            for r in s.execute(select(Record)).scalars()
+            if r.booking_number is not None
+        }
+
+
+def state(services: Services, record_id: str) -> Record:
+    with services.readers() as s:
+        rec = s.get(Record, record_id)
+        assert rec is not None
+        return rec
+
+
+def check_invariants(services: Services, *, janitor_ran: bool = False) -> dict[str, int]:
+    """Every record is either untouched (key, identity, every blob opens) or fully purged (no
+    key, no identity, a certificate that quotes its audit entry); the chain verifies."""
+    counts = {"purged": 0, "live": 0}
+    store_keys = set(services.store.keys())
+    with services.readers() as s:
+        assert audit.verify(s).ok
+        for rec in s.execute(select(Record)).scalars():
+            images = list(s.execute(select(Image).where(Image.record_id == rec.id)).scalars())
+            key = s.execute(select(DataKey).where(DataKey.record_id == rec.id)).scalar_one_or_none()
+            cert = s.execute(
+                select(Certificate).where(Certificate.record_id == rec.id)
+            ).scalar_one_or_none()
+            if rec.status == RecordStatus.PURGED.value:
+                counts["purged"] += 1
+                assert key is None, f"purged record {rec.id} still has a data key"
+                assert rec.identity_sealed is None
+                assert rec.name_dob_bidx is None
+                assert cert is not None
+                assert all(i.destroyed_at is not None for i in images)
+                if janitor_ran:
+                    assert not any(i.id in store_keys for i in images)
+            else:
+                counts["live"] += 1
+                assert key is not None, f"live record {rec.id} lost its data key"
+                assert cert is None
+                dk = records.data_key(s, services.keyring, rec)
+                for i in images:
+                    crypto.open_blob(dk, services.store.get(i.id), record_id=rec.id, image_id=i.id)
+    return counts
+
+
+def blobs_open(services: Services, record_id: str) -> bool:
+    """True if any blob of the record still opens (it must not, once purged)."""
+    with services.readers() as s:
+        rec = s.get(Record, record_id)
+        assert rec is not None
+        try:
+            dk = records.data_key(s, services.keyring, rec)
+        except IntegrityError:
+            return False
+        images = s.execute(select(Image).where(Image.record_id == rec.id)).scalars()
+        return any(services.store.exists(i.id) for i in images) and dk is not None
+
+
+def day(n: int) -> dt.date:
+    """TODAY plus n days."""
+    return TODAY + dt.timedelta(days=n)
