@@ -49,6 +49,10 @@ class BlobStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Delete several blobs (idempotent), with one durability barrier for all."""
+        ...
+
     def keys(self) -> Iterator[str]: ...
 
     def modified_at(self, key: str) -> dt.datetime | None:
@@ -88,6 +92,10 @@ class MemoryBlobStore:
     def delete(self, key: str) -> None:
         self._blobs.pop(check_key(key), None)
         self._written.pop(key, None)
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self.delete(key)
 
     def keys(self) -> Iterator[str]:
         yield from sorted(self._blobs)
@@ -160,6 +168,19 @@ class LocalBlobStore:
     def put(self, key: str, data: bytes) -> None:
         self._write(key, data, sync=True)
 
+    def _sync(self) -> bool:
+        """One ``syncfs`` of the store's filesystem; False where the platform has none."""
+        if _SYNCFS is None:  # pragma: no cover
+            return False
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            if _SYNCFS(fd) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, os.strerror(err))
+        finally:
+            os.close(fd)
+        return True
+
     def put_many(self, items: Iterable[tuple[str, bytes]]) -> None:
         """Write every blob, then make them all durable at once.
 
@@ -170,14 +191,7 @@ class LocalBlobStore:
         paths = [self._write(key, data, sync=False) for key, data in items]
         if not paths:
             return
-        if _SYNCFS is not None:
-            fd = os.open(self.root, os.O_RDONLY)
-            try:
-                if _SYNCFS(fd) != 0:
-                    err = ctypes.get_errno()
-                    raise OSError(err, os.strerror(err))
-            finally:
-                os.close(fd)
+        if self._sync():
             return
         for path in paths:  # pragma: no cover - platforms without syncfs
             fd = os.open(path, os.O_RDONLY)
@@ -212,6 +226,17 @@ class LocalBlobStore:
         except FileNotFoundError:
             return
         _fsync_dir(path.parent)
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        removed = False
+        for key in keys:
+            try:
+                self._path(key).unlink()
+                removed = True
+            except FileNotFoundError:
+                continue
+        if removed:
+            self._sync()
 
     def keys(self) -> Iterator[str]:
         if not self.root.is_dir():

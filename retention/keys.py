@@ -93,6 +93,7 @@ class Keyring:
         self._signing_seed = signing_seed
         self._session_key = session_key
         self._stamp = self._file_stamp()
+        self._signer: Ed25519PrivateKey | None = None
 
     def _file_stamp(self) -> tuple[int, int] | None:
         try:
@@ -291,7 +292,9 @@ class Keyring:
 
     def signing_key(self) -> Ed25519PrivateKey:
         """Ed25519 key that signs deletion certificates."""
-        return Ed25519PrivateKey.from_private_bytes(self._signing_seed)
+        if self._signer is None:
+            self._signer = Ed25519PrivateKey.from_private_bytes(self._signing_seed)
+        return self._signer
 
     def signing_public_key_pem(self) -> bytes:
         """The certificate-verification public key (PEM, SubjectPublicKeyInfo)."""

@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 
 from policies.vocabulary import Action
 from retention import audit, engine, jobs
-from retention.errors import HoldError, SafetyBeltError
+from retention.errors import SafetyBeltError
 from retention.models import JobRunStatus, Record, RecordStatus
-from retention.purge import delete_blobs, purge_record
+from retention.purge import delete_blobs, held_ids, purge_records
 from retention.services import Services
 
 Clock = Callable[[], dt.datetime]
@@ -250,23 +250,22 @@ def _act(
         try:
             now = clock()
             facts = engine.facts_for_batch(session, rows)
+            batch = _Batch()
             for record in rows:
                 if record.id in done:
                     continue
                 done.add(record.id)
-                blob_keys.extend(
-                    _act_on(
-                        session,
-                        services,
-                        report,
-                        record,
-                        today,
-                        now,
-                        actor,
-                        resolver,
-                        facts[record.id],
-                    )
-                )
+                _decide(session, report, batch, record, today, now, resolver, facts[record.id])
+            # Belt and braces: the evaluator never purges a held record (facts carry the
+            # holds), and purge_records refuses one anyway; a hold placed since is caught here.
+            blocked = held_ids(session, [r.id for r, _ in batch.purges])
+            for record_id in sorted(blocked):
+                report.errors.append(f"record {record_id} is under a legal hold; not purged")
+            to_purge = [(r, why) for r, why in batch.purges if r.id not in blocked]
+            purged = purge_records(session, services.keyring, to_purge, now=now, actor=actor)
+            report.counts["purged"] += len(purged)
+            blob_keys = [k for p in purged for k in p.blob_keys]
+            audit.append_many(session, batch.events, now=now, actor=actor)
             if hook is not None:
                 hook("before_commit", batch_no)
             session.commit()
@@ -277,7 +276,7 @@ def _act(
             session.close()
         if hook is not None:
             hook("after_commit", batch_no)
-        delete_blobs(services.store, tuple(blob_keys))
+        delete_blobs(services.store, blob_keys)
         if hook is not None:
             hook("between_batches", batch_no)
     if report.counts["purged"] or report.counts["restricted"] or report.counts["review_queued"]:
@@ -297,75 +296,73 @@ def _act(
             )
 
 
-def _act_on(
+@dataclass
+class _Batch:
+    purges: list[tuple[Record, dict[str, Any]]] = field(default_factory=list)
+    events: list[audit.Event] = field(default_factory=list)
+
+
+def _decide(
     session: Session,
-    services: Services,
     report: SweepReport,
+    batch: _Batch,
     record: Record,
     today: dt.date,
     now: dt.datetime,
-    actor: str,
     resolver: engine.PackResolver,
     facts: engine.RecordFacts,
-) -> list[str]:
+) -> None:
     decision = engine.reevaluate(session, record, today, resolver, facts)
     sched = engine.schedule_for(decision, status=record.status)
     if sched.action not in ACTING or sched.due_on is None or sched.due_on > today:
         report.counts["rescheduled"] += 1
-        return []
+        return
     if record.next_action_due is None and sched.action == Action.REVIEW.value:
         report.counts["rescheduled"] += 1  # already queued for a person
-        return []
-    planned = Planned(record.id, sched.action, decision.rule, sched.due_on)
-    report.actions.append(planned)
+        return
+    report.actions.append(Planned(record.id, sched.action, decision.rule, sched.due_on))
     if sched.action == Action.PURGE.value:
-        reason = {
-            "rule": decision.rule,
-            "pack": decision.pack,
-            "pack_version": decision.pack_version,
-            "citation": decision.citation,
-            "decided_on": today.isoformat(),
-        }
-        try:
-            purged = purge_record(
-                session, services.keyring, record, now=now, actor=actor, reason=reason
+        batch.purges.append(
+            (
+                record,
+                {
+                    "rule": decision.rule,
+                    "pack": decision.pack,
+                    "pack_version": decision.pack_version,
+                    "citation": decision.citation,
+                    "decided_on": today.isoformat(),
+                },
             )
-        except HoldError as exc:  # the evaluator never purges a held record; belt and braces
-            report.errors.append(str(exc))
-            return []
-        report.counts["purged"] += 1
-        return list(purged.blob_keys)
+        )
+        return
     if sched.action == Action.RESTRICT.value:
         record.status = RecordStatus.RESTRICTED.value
         record.restriction_reason = decision.rule[:200]
         record.updated_at = now
         engine.apply_decision(record, decision, today)
-        audit.append(
-            session,
-            now=now,
-            actor=actor,
-            action="record.restricted",
+        batch.events.append(
+            audit.Event(
+                action="record.restricted",
+                object_type="record",
+                object_id=record.id,
+                rule=decision.rule,
+                details={"purposes": sorted(p.value for p in decision.purposes)},
+            )
+        )
+        report.counts["restricted"] += 1
+        return
+    record.review_queued_at = now
+    record.next_action_due = None
+    batch.events.append(
+        audit.Event(
+            action="record.review_queued",
             object_type="record",
             object_id=record.id,
             rule=decision.rule,
-            details={"purposes": sorted(p.value for p in decision.purposes)},
+            details={"due_on": sched.due_on.isoformat()},
         )
-        report.counts["restricted"] += 1
-        return []
-    record.review_queued_at = now
-    record.next_action_due = None
-    audit.append(
-        session,
-        now=now,
-        actor=actor,
-        action="record.review_queued",
-        object_type="record",
-        object_id=record.id,
-        rule=decision.rule,
-        details={"due_on": sched.due_on.isoformat()},
     )
     report.counts["review_queued"] += 1
-    return []
 
 
 def require_not_blocked(report: SweepReport) -> None:
