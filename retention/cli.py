@@ -337,6 +337,13 @@ def image() -> None:
 @click.option("--agency", default=None, help="Agency, when a booking number is not unique.")
 @click.option("--image", "image_id", default=None, help="A specific image id.")
 @click.option("--thumbnail", is_flag=True, help="Export the thumbnail instead of the original.")
+@click.option(
+    "--purpose",
+    default=Purpose.IDENTIFICATION.value,
+    show_default=True,
+    type=click.Choice([p.value for p in Purpose]),
+    help="What the image is for; a restricted record opens only for a purpose its rule allows.",
+)
 @click.pass_context
 def image_export(
     ctx: click.Context,
@@ -346,6 +353,7 @@ def image_export(
     agency: str | None,
     image_id: str | None,
     thumbnail: bool,
+    purpose: str,
 ) -> None:
     """Decrypt an image of a record to a file (mode 0600; audited as a disclosure)."""
     settings = _settings(ctx)
@@ -364,6 +372,7 @@ def image_export(
             image_id=image_id,
             kind=ImageKind.THUMBNAIL if thumbnail else ImageKind.ORIGINAL,
             disclosed_to=f"file export by {settings.actor}",
+            purpose=purpose,
         )
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:

@@ -62,6 +62,10 @@ class FactError(RetentionError):
     """A fact change is impossible (a date in the future, before the arrest, a purged record)."""
 
 
+class RestrictedError(RetentionError):
+    """The record is restricted ("locked") and the stated purpose is not one its rule allows."""
+
+
 class SafetyBeltError(RetentionError):
     """A sweep would purge more than the configured share of the database; a supervisor must
     confirm before it acts."""

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from retention import audit, crypto
 from retention.blobstore import BlobStore
-from retention.errors import KeyShreddedError, NotFoundError, RetentionError
+from retention.errors import KeyShreddedError, NotFoundError, RestrictedError, RetentionError
 from retention.ingest import booking_index
 from retention.keys import Keyring
 from retention.models import (
@@ -29,6 +29,7 @@ from retention.models import (
     ProvenanceEvent,
     ProvenanceKind,
     Record,
+    RecordStatus,
 )
 
 MAX_REASON = 200
@@ -129,9 +130,22 @@ def read_image(
     image_id: str | None = None,
     kind: ImageKind = ImageKind.ORIGINAL,
     disclosed_to: str | None = None,
+    purpose: str = "identification",
 ) -> tuple[Image, bytes]:
-    """Decrypt one image of a record (audited). The first original unless ``image_id``."""
+    """Decrypt one image of a record (audited). The first original unless ``image_id``.
+
+    A restricted record opens only for a purpose its rule still allows (evidence, legal
+    claims…): restriction blocks every other processing (DPA 2018 s.47, GDPR Art 18).
+    """
     why = _reason(reason)
+    if record.status == RecordStatus.RESTRICTED.value and purpose not in (
+        record.permitted_purposes or []
+    ):
+        allowed = ", ".join(record.permitted_purposes or []) or "none"
+        raise RestrictedError(
+            f"record {record.id} is restricted; purpose {purpose!r} is not allowed "
+            f"(allowed: {allowed})"
+        )
     stmt = select(Image).where(Image.record_id == record.id)
     if image_id:
         stmt = stmt.where(Image.id == image_id)
@@ -143,7 +157,7 @@ def read_image(
     key = data_key(session, keyring, record)
     plaintext = crypto.open_blob(key, store.get(image.id), record_id=record.id, image_id=image.id)
     event_kind = ProvenanceKind.DISCLOSED if disclosed_to else ProvenanceKind.VIEWED
-    details: dict[str, Any] = {"reason": why}
+    details: dict[str, Any] = {"reason": why, "purpose": purpose}
     if disclosed_to:
         details["to"] = disclosed_to
     session.add(
@@ -163,7 +177,7 @@ def read_image(
         action="image.exported" if disclosed_to else "image.viewed",
         object_type="image",
         object_id=image.id,
-        details={"record_id": record.id, "reason": why},
+        details={"record_id": record.id, "reason": why, "purpose": purpose},
     )
     return image, plaintext
 

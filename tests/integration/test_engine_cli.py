@@ -257,3 +257,40 @@ def test_consent_withdrawal_purges_only_consent_based_data(
         ]
         assert "disclosed" not in kinds
         assert s.get(Record, ids["GB-ARREST"]) is not None
+
+
+def test_a_restricted_record_opens_only_for_a_purpose_its_rule_allows(
+    tmp_path: Path, services: Services, env: dict[str, str]
+) -> None:
+    ingest(services, tmp_path, [restrict_then_purge_later("CA-9")])
+    assert run(env, "sweep", "--on", "2026-11-20").exit_code == 0
+    out = tmp_path / "x.jpg"
+    refused = run(
+        env,
+        "image",
+        "export",
+        "CA-9",
+        "--out",
+        str(out),
+        "--reason",
+        "lineup prep",
+        "--purpose",
+        "lineup",
+    )
+    assert refused.exit_code != 0
+    assert "is restricted; purpose 'lineup' is not allowed" in str(refused.exception)
+    assert not out.exists()
+    ok = run(
+        env,
+        "image",
+        "export",
+        "CA-9",
+        "--out",
+        str(out),
+        "--reason",
+        "court exhibit",
+        "--purpose",
+        "evidence",
+    )
+    assert ok.exit_code == 0, ok.output
+    assert out.read_bytes().startswith(b"\xff\xd8\xff")
