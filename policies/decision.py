@@ -14,6 +14,8 @@ Semantics of ``action`` and ``due_on`` (the engine relies on these):
 * ``next_action``/``next_due_on``: the action after this one, when the same facts already
   schedule one (e.g. PC 851.8: seal now, destroy three years after arrest). An engine that has
   already restricted a record indexes ``next_due_on`` instead of the restrict's ``due_on``.
+  Once a restriction is due, a review already due (an unknown fact, an overdue periodic review)
+  stays the next step with its own date, which may be in the past.
 * ``purposes`` are those permitted on the evaluation day: empty once a purge is due, only the
   restricted uses once a restriction is due.
 """

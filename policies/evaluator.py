@@ -8,7 +8,8 @@ How a decision is reached (RULES.md §8, written down in ``docs/policies.md``):
 1. Every rule in force on ``today`` is matched against the facts (true, false, or unknown when
    a fact it needs is unknown). A match contributes its denied purposes, its response deadline
    and — if it has an action and its trigger event has happened — a *candidate*: an action and
-   the date it falls due (trigger + period under the rule's calendar).
+   the date it falls due (trigger + period under the rule's calendar; a rule with a response
+   deadline and no period falls due with that deadline, a timely extension included).
 2. Candidates are adjusted: an unknown match becomes a review due on the trigger date (§8.7); a
    rule using an unverified parameter becomes a review (§8.7); under a legal hold a purge becomes
    a restriction (§8.1), or a review when the rule is a mandatory destruction the statute does
@@ -84,6 +85,7 @@ def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
         if rule.deny_purposes:
             # A purpose gate denies when it applies or might apply: use needs proof (§8.7).
             denied.update(rule.deny_purposes)
+        answer = None
         if rule.respond is not None:
             answer = _respond_by(rule.respond, facts, jurisdiction)
             if answer is not None and (respond_by is None or answer < respond_by):
@@ -110,11 +112,16 @@ def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
                 candidates.pop()
             continue
         period = rule.period
-        if period is None or rule.calendar is None:
-            due = start
-        else:
+        timed = True
+        if period is not None and rule.calendar is not None:
             due = due_date(start, period.amount, period.unit, rule.calendar, jurisdiction)
-        retain_until = due if period is not None and action in _RETAINING else None
+        elif answer is not None:
+            # No period of its own: the action falls due with the rule's response deadline,
+            # extension included (the 2017 Review's decision runs to the s.54 deadline).
+            due = answer
+        else:
+            due, timed = start, False
+        retain_until = due if timed and action in _RETAINING else None
         note = ""
         rank = _RANK[action]
         hold = False
@@ -151,13 +158,19 @@ def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
         winner = max(due_now, key=lambda c: (c.rank, -c.due_on.toordinal()))
     else:
         winner = min(candidates, key=lambda c: (c.due_on, -c.rank))
+    # A restriction settles nothing by itself: a review that is already due (an unknown fact, a
+    # periodic review) stays the record's next step, or a locked record would be kept with no
+    # review date at all (RULES.md §8.7; LED Art 5 / DPA 2018 s.39).
+    locked = winner.action is Action.RESTRICT and winner.due_on <= today
     later = [
         c
         for c in candidates
         if c is not winner
-        and c.due_on > today
-        and c.due_on >= winner.due_on
         and c.action is not winner.action
+        and (
+            (c.due_on > today and c.due_on >= winner.due_on)
+            or (locked and c.action is Action.REVIEW)
+        )
     ]
     following = min(later, key=lambda c: (c.due_on, -c.rank)) if later else None
 
