@@ -13,6 +13,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,12 +47,36 @@ def _locked(session: Session, record_id: str) -> Record:
     return record
 
 
-def _summary(decision: Decision) -> dict[str, str | None]:
-    return {
-        "next_action": decision.action.value,
-        "due_on": decision.due_on.isoformat(),
-        "rule": decision.rule,
-    }
+def _reevaluate_and_audit(
+    session: Session,
+    record: Record,
+    *,
+    now: dt.datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    details: dict[str, Any],
+) -> Decision:
+    """The tail of every fact change: re-evaluate the record, then one audit entry that also
+    says what the record's next action became."""
+    session.flush()
+    decision = engine.reevaluate(session, record, now.date())
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        rule=decision.rule,
+        details={
+            **details,
+            "next_action": decision.action.value,
+            "due_on": decision.due_on.isoformat(),
+        },
+    )
+    return decision
 
 
 def _check_date(value: dt.date, today: dt.date, what: str) -> None:
@@ -99,18 +124,16 @@ def set_outcome(
             },
         )
     )
-    decision = engine.reevaluate(session, record, today)
-    audit.append(
+    return _reevaluate_and_audit(
         session,
+        record,
         now=now,
         actor=actor,
         action="record.outcome_set",
         object_type="record",
         object_id=record.id,
-        rule=decision.rule,
-        details={"from": before[0], "to": outcome.value, **_summary(decision)},
+        details={"from": before[0], "to": outcome.value},
     )
-    return decision
 
 
 def record_consent(
@@ -139,19 +162,16 @@ def record_consent(
         created_at=now,
     )
     session.add(consent)
-    session.flush()
-    decision = engine.reevaluate(session, record, now.date())
-    audit.append(
+    return _reevaluate_and_audit(
         session,
+        record,
         now=now,
         actor=actor,
         action="consent.recorded",
         object_type="record",
         object_id=record.id,
-        rule=decision.rule,
-        details={"consent_id": consent.id, "purposes": consent.purposes, **_summary(decision)},
+        details={"consent_id": consent.id, "purposes": consent.purposes},
     )
-    return decision
 
 
 def withdraw_consent(
@@ -185,19 +205,16 @@ def withdraw_consent(
     if on < consent.given_on:
         raise FactError("consent cannot be withdrawn before it was given")
     consent.withdrawn_on = on
-    session.flush()
-    decision = engine.reevaluate(session, record, now.date())
-    audit.append(
+    return _reevaluate_and_audit(
         session,
+        record,
         now=now,
         actor=actor,
         action="consent.withdrawn",
         object_type="record",
         object_id=record.id,
-        rule=decision.rule,
-        details={"consent_id": consent.id, "on": on.isoformat(), **_summary(decision)},
+        details={"consent_id": consent.id, "on": on.isoformat()},
     )
-    return decision
 
 
 # -- legal holds ------------------------------------------------------------------------
@@ -237,16 +254,15 @@ def place_hold(
         placed_at=now,
     )
     session.add(hold)
-    session.flush()
-    decision = engine.reevaluate(session, record, now.date())
-    audit.append(
+    _reevaluate_and_audit(
         session,
+        record,
         now=now,
         actor=actor,
         action="hold.placed",
         object_type="hold",
         object_id=hold.id,
-        details={"record_id": record.id, "kind": kind.value, **_summary(decision)},
+        details={"record_id": record.id, "kind": kind.value},
     )
     return hold
 
@@ -303,16 +319,15 @@ def release_hold(
     hold.state = HoldState.RELEASED.value
     hold.released_by = actor
     hold.released_at = now
-    session.flush()
-    decision = engine.reevaluate(session, record, now.date())
-    audit.append(
+    decision = _reevaluate_and_audit(
         session,
+        record,
         now=now,
         actor=actor,
         action="hold.released",
         object_type="hold",
         object_id=hold.id,
-        details={"record_id": record.id, **_summary(decision)},
+        details={"record_id": record.id},
     )
     return hold, decision
 
@@ -382,16 +397,14 @@ def decide_review(
     if outcome is ReviewOutcome.RESTRICT:
         record.status = RecordStatus.RESTRICTED.value
         record.restriction_reason = "review decision"
-    session.flush()
-    decision = engine.reevaluate(session, record, today)
-    audit.append(
+    decision = _reevaluate_and_audit(
         session,
+        record,
         now=now,
         actor=actor,
         action="review.decided",
         object_type="record",
         object_id=record.id,
-        rule=decision.rule,
-        details={"decision": outcome.value, **_summary(decision)},
+        details={"decision": outcome.value},
     )
     return ReviewResult(decision, None)

@@ -240,9 +240,7 @@ def reevaluate(
     facts: RecordFacts | None = None,
 ) -> Decision:
     """Evaluate a stored record now and store the result (in the caller's transaction)."""
-    resolver = resolver or PackResolver(session)
-    facts = facts or facts_for(session, record)
-    decision = evaluate(resolver.pack_for(record.jurisdiction), facts.to_facts(), today)
+    decision = evaluate_only(session, record, today, resolver, facts)
     apply_decision(record, decision, today)
     return decision
 

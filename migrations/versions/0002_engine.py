@@ -34,9 +34,7 @@ def upgrade() -> None:
         batch.add_column(_ts("review_queued_at", nullable=True))
         batch.add_column(sa.Column("reviewed_on", sa.Date(), nullable=True))
         batch.add_column(
-            sa.Column(
-                "exceptional_reason", sa.Boolean(), nullable=False, server_default=sa.false()
-            )
+            sa.Column("exceptional_reason", sa.Boolean(), nullable=False, server_default=sa.false())
         )
         batch.create_index(op.f("ix_records_review_due_on"), ["review_due_on"])
 
@@ -101,9 +99,7 @@ def upgrade() -> None:
         sa.Column("approved_by", sa.String(64), nullable=False),
         _ts("enacted_at"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_enacted_packs")),
-        sa.UniqueConstraint(
-            "pack_id", "version", name=op.f("uq_enacted_packs_pack_id_version")
-        ),
+        sa.UniqueConstraint("pack_id", "version", name=op.f("uq_enacted_packs_pack_id_version")),
     )
 
     lease = op.create_table(

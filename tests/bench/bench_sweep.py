@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, insert, text
 
+from policies import bundled_pack_paths
 from retention import crypto
 from retention.blobstore import LocalBlobStore
 from retention.db import make_engine
@@ -34,7 +35,6 @@ from retention.schema import upgrade
 from retention.services import open_services
 from retention.settings import Settings
 from retention.sweep import run_sweep
-from policies import bundled_pack_paths
 
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
 TODAY = NOW.date()
@@ -99,20 +99,37 @@ def build(url: str, data_dir: Path, records: int, due: int) -> tuple[Settings, l
                 kid = uuid.uuid4().hex
                 version, wrapped = ring.wrap(dk, key_id=kid)
                 keys.append(
-                    {"id": kid, "record_id": rid, "kek_version": version, "wrapped": wrapped,
-                     "created_at": NOW}
+                    {
+                        "id": kid,
+                        "record_id": rid,
+                        "kek_version": version,
+                        "wrapped": wrapped,
+                        "created_at": NOW,
+                    }
                 )
                 for kind, ordinal in (("original", 0), ("thumbnail", 0)):
                     iid = uuid.uuid4().hex
                     imgs.append(
-                        {"id": iid, "record_id": rid, "kind": kind, "ordinal": ordinal,
-                         "media_type": "image/jpeg", "byte_size": 65536, "width": 480,
-                         "height": 600, "content_hmac": "0" * 64, "sealed_sha256": "0" * 64,
-                         "created_at": NOW}
+                        {
+                            "id": iid,
+                            "record_id": rid,
+                            "kind": kind,
+                            "ordinal": ordinal,
+                            "media_type": "image/jpeg",
+                            "byte_size": 65536,
+                            "width": 480,
+                            "height": 600,
+                            "content_hmac": "0" * 64,
+                            "sealed_sha256": "0" * 64,
+                            "created_at": NOW,
+                        }
                     )
                     if is_due:
-                        store._write(iid, crypto.seal_blob(dk, b"j" * 2048, record_id=rid,
-                                                           image_id=iid), sync=False)
+                        store._write(
+                            iid,
+                            crypto.seal_blob(dk, b"j" * 2048, record_id=rid, image_id=iid),
+                            sync=False,
+                        )
                         blob_keys.append(iid)
             with conn.begin():
                 conn.execute(insert(Record), recs)
@@ -122,8 +139,10 @@ def build(url: str, data_dir: Path, records: int, due: int) -> tuple[Settings, l
         with engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
     engine.dispose()
-    print(f"  built {records:,} records ({len(blob_keys) // 2:,} due) in "
-          f"{time.perf_counter() - started:.0f}s")
+    print(
+        f"  built {records:,} records ({len(blob_keys) // 2:,} due) in "
+        f"{time.perf_counter() - started:.0f}s"
+    )
     return settings, blob_keys
 
 
@@ -159,8 +178,9 @@ def sweep(settings: Settings) -> tuple[float, dict[str, int]]:
     services = open_services(settings)
     try:
         started = time.perf_counter()
-        report = run_sweep(services, today=TODAY, clock=lambda: NOW, actor="bench",
-                           confirmed_by="bench:supervisor")
+        report = run_sweep(
+            services, today=TODAY, clock=lambda: NOW, actor="bench", confirmed_by="bench:supervisor"
+        )
         return time.perf_counter() - started, report.counts
     finally:
         services.close()
@@ -173,12 +193,15 @@ def enact_all(settings: Settings, work: Path) -> float:
     services = open_services(settings)
     try:
         started = time.perf_counter()
-        result = enact(services, path, actor="bench", approved_by="bench:supervisor",
-                       clock=lambda: NOW)
+        result = enact(
+            services, path, actor="bench", approved_by="bench:supervisor", clock=lambda: NOW
+        )
         elapsed = time.perf_counter() - started
-        print(f"  policy enact: {result.records:,} records previewed and re-evaluated in "
-              f"{elapsed:.1f}s ({result.records / elapsed:,.0f} records/s), "
-              f"{result.changed:,} changed")
+        print(
+            f"  policy enact: {result.records:,} records previewed and re-evaluated in "
+            f"{elapsed:.1f}s ({result.records / elapsed:,.0f} records/s), "
+            f"{result.changed:,} changed"
+        )
         return elapsed
     finally:
         services.close()
@@ -203,8 +226,10 @@ def main() -> None:
         took, counts = sweep(settings)
         times[records] = took
         print(f"  baseline (DELETE by indexed date + unlink): {base:6.2f}s")
-        print(f"  sweep: {took:6.2f}s  {counts}  ratio to baseline {took / base:.1f}x  "
-              f"({counts['purged'] / took:,.0f} purges/s)")
+        print(
+            f"  sweep: {took:6.2f}s  {counts}  ratio to baseline {took / base:.1f}x  "
+            f"({counts['purged'] / took:,.0f} purges/s)"
+        )
         if not args.skip_enact and records == max(args.records):
             enact_all(settings, work)
     if len(times) == 2:
