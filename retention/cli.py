@@ -1122,6 +1122,41 @@ def policy_enact(ctx: click.Context, file: Path, approved_by: str, yes: bool) ->
     )
 
 
+# -- scheduler and status -------------------------------------------------------------------
+
+
+@cli.command()
+@click.pass_context
+def scheduler(ctx: click.Context) -> None:
+    """Run the scheduler: sweep, janitor, audit checkpoint and overdue check, while this process
+    holds the database lease (a second process stands by and takes over if this one dies)."""
+    import logging
+
+    from retention.scheduler import build_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    with _services(ctx) as services:
+        build_scheduler(services, clock=utcnow).run_forever()
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Health: last sweep (warns when stale), janitor, checkpoint, lease, due and overdue work."""
+    from retention.status import status as build_status
+
+    with _services(ctx) as services:
+        report = build_status(services, utcnow())
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        click.echo("\n".join(report.lines()))
+    if not report.healthy:
+        sys.exit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -170,17 +170,26 @@ class MugshotScheduler:
             log.error("lease check failed (%s); not running jobs", type(exc).__name__)
             held = False
         with self._state:
-            was, self._leader = self._leader, held
+            was = self._leader
+            if not held:
+                self._leader = False
         if held and not was:
             log.info("scheduler %s took the lease; catching up on missed runs", self.holder)
-            self.catch_up()
+            try:
+                delays = self.plan_catch_up()
+            except Exception as exc:
+                log.error("catch-up failed (%s); retrying at the next tick", type(exc).__name__)
+                return False
+            with self._state:
+                self._leader = True
+            self._reschedule(delays)
         elif was and not held:
             log.warning("scheduler %s lost the lease; standing by", self.holder)
         return held
 
-    def catch_up(self) -> dict[str, dt.timedelta]:
-        """Schedule each work job: at once when its last success is older than its interval
-        (or missing), else one interval after that success. Returns each job's delay."""
+    def plan_catch_up(self) -> dict[str, dt.timedelta]:
+        """How long until each work job is due: nothing when its last success is older than its
+        interval (or missing), else the rest of the interval since that success."""
         delays: dict[str, dt.timedelta] = {}
         now = self._clock()
         for kind in WORK_JOBS:
@@ -190,17 +199,25 @@ class MugshotScheduler:
             if last is not None and now - last.started_at < interval:
                 delay = last.started_at + interval - now
             delays[kind] = delay
+        return delays
+
+    def _reschedule(self, delays: Mapping[str, dt.timedelta]) -> None:
+        for kind, delay in delays.items():
             if self.scheduler.running:
                 # APScheduler fires on its own (real) clock: translate the delay, not the time.
                 self.scheduler.modify_job(kind, next_run_time=utcnow() + delay)
             log.info("job %s next runs in %d s", kind, int(delay.total_seconds()))
-        return delays
 
     def _guarded(self, kind: str, fn: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
             if not self.is_leader:
                 return  # a standby: the leader runs this job
-            if not lease.renew(self.services, self.holder, self._clock(), self._ttl):
+            try:
+                still = lease.renew(self.services, self.holder, self._clock(), self._ttl)
+            except Exception as exc:
+                log.error("job %s skipped: lease check failed (%s)", kind, type(exc).__name__)
+                return
+            if not still:
                 with self._state:
                     self._leader = False
                 log.warning("job %s skipped: scheduler %s lost the lease", kind, self.holder)
@@ -314,8 +331,10 @@ class MugshotScheduler:
         """Stop, then release the lease so a standby takes over at once.
 
         ``wait=True`` lets a running job finish first: releasing the lease while our sweep is
-        still running would let a standby start a second one alongside it.
+        still running would let a standby start a second one alongside it. Idempotent.
         """
+        if self._stopped.is_set():
+            return
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
         with self._state:
