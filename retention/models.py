@@ -389,3 +389,110 @@ class SchedulerLease(Base):
     holder: Mapped[str | None] = mapped_column(String(128))
     acquired_at: Mapped[dt.datetime | None]
     expires_at: Mapped[dt.datetime | None]
+
+
+class Role(StrEnum):
+    """Staff roles; each web route names the roles it admits."""
+
+    CLERK = "clerk"
+    SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class User(Base):
+    """A staff account: password (scrypt) and TOTP second factor (secret sealed), one role."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    totp_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None]
+    last_login_at: Mapped[dt.datetime | None]
+    last_totp_step: Mapped[int | None]
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class ApiToken(Base):
+    """A booking system's API token (only its SHA-256 is stored)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_sha256: Mapped[str] = mapped_column(String(HASH_LEN), unique=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class RequestState(StrEnum):
+    """The removal-request state machine (DESIGN.md)."""
+
+    RECEIVED = "received"
+    UNDER_REVIEW = "under_review"
+    NEEDS_INFO = "needs_info"
+    APPROVED = "approved"
+    DENIED = "denied"
+    COMPLETED = "completed"
+
+
+class RemovalRequest(Base):
+    """A person's request to remove (or restrict) their booking photo.
+
+    The requester's claims (name, date of birth, booking number, contact, free text) are sealed
+    under the request's own data key, wrapped like a record's; blind indexes match them to
+    records. The public reference is a bearer secret: only its SHA-256 is stored.
+    """
+
+    __tablename__ = "removal_requests"
+    __table_args__ = (Index("ix_removal_requests_state_respond_by", "state", "respond_by"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    reference_sha256: Mapped[str] = mapped_column(String(HASH_LEN), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    jurisdiction: Mapped[str] = mapped_column(String(8))
+    grounds: Mapped[list[str]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    received_on: Mapped[dt.date]
+    respond_by: Mapped[dt.date | None]
+    extension_notice_on: Mapped[dt.date | None]
+    info_requested_on: Mapped[dt.date | None]
+    info_received_on: Mapped[dt.date | None]
+    claims_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_id: Mapped[str | None] = mapped_column(String(ID_LEN))
+    kek_version: Mapped[int | None]
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    name_dob_bidx: Mapped[str | None] = mapped_column(String(HASH_LEN), index=True)
+    booking_bidx: Mapped[str | None] = mapped_column(String(HASH_LEN), index=True)
+    evidence_blob: Mapped[str | None] = mapped_column(String(ID_LEN))
+    evidence_media_type: Mapped[str | None] = mapped_column(String(32))
+    evidence_bytes: Mapped[int | None]
+    decision_reasons: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None]
+    completed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class RequestMatch(Base):
+    """A record a clerk matched to a request (candidate or confirmed)."""
+
+    __tablename__ = "request_matches"
+    __table_args__ = (UniqueConstraint("request_id", "record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("removal_requests.id"), index=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
+    matched_by: Mapped[str] = mapped_column(String(64))
+    matched_at: Mapped[dt.datetime]
