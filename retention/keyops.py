@@ -11,6 +11,7 @@ no longer open any record purged since (the "fully gone by" date).
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from sqlalchemy import func, select
 
 from retention import audit
 from retention.errors import KeyringError
-from retention.models import DataKey
+from retention.models import DataKey, RemovalRequest
 from retention.services import Services
 
 Clock = Callable[[], dt.datetime]
@@ -43,11 +44,20 @@ class VersionStatus:
 def status(services: Services) -> list[VersionStatus]:
     """Every KEK version with its data-key count."""
     with services.readers() as session:
-        counts = dict(
-            session.execute(
-                select(DataKey.kek_version, func.count()).group_by(DataKey.kek_version)
-            ).all()
+        counts = Counter(
+            dict(
+                session.execute(
+                    select(DataKey.kek_version, func.count()).group_by(DataKey.kek_version)
+                ).all()
+            )
         )
+        for version, count in session.execute(
+            select(RemovalRequest.kek_version, func.count())
+            .where(RemovalRequest.kek_version.is_not(None))
+            .group_by(RemovalRequest.kek_version)
+        ):
+            if version is not None:
+                counts[version] += count
     ring = services.keyring
     return [
         VersionStatus(
@@ -129,16 +139,62 @@ def rotate(
         batches += 1
         if progress is not None:
             progress(len(rows))
+    rewrapped += _rewrap_requests(services, new_version, actor=actor, clock=clock)
     remaining = {s.version: s.data_keys for s in status(services) if s.version != new_version}
     return RotationReport(new_version, rewrapped, batches, remaining)
+
+
+def _rewrap_requests(services: Services, new_version: int, *, actor: str, clock: Clock) -> int:
+    """Removal requests seal their claims under their own data keys: rewrap those too."""
+    ring = services.keyring
+    done = 0
+    while True:
+        with services.sessions() as session, session.begin():
+            rows = list(
+                session.execute(
+                    select(RemovalRequest)
+                    .where(
+                        RemovalRequest.kek_version.is_not(None),
+                        RemovalRequest.kek_version != new_version,
+                    )
+                    .order_by(RemovalRequest.id)
+                    .limit(services.settings.rotate_batch_size)
+                    .with_for_update(skip_locked=True)
+                ).scalars()
+            )
+            if not rows:
+                return done
+            for row in rows:
+                assert row.wrapped_key is not None
+                assert row.key_id is not None
+                assert row.kek_version is not None
+                plain = ring.unwrap(row.wrapped_key, key_id=row.key_id, version=row.kek_version)
+                row.kek_version, row.wrapped_key = ring.wrap(plain, key_id=row.key_id)
+            audit.append(
+                session,
+                now=clock(),
+                actor=actor,
+                action="keys.rewrapped",
+                object_type="kek",
+                object_id=f"v{new_version}",
+                details={"count": len(rows), "of": "requests"},
+            )
+            done += len(rows)
 
 
 def retire(services: Services, version: int, *, actor: str, clock: Clock) -> None:
     """Erase a KEK version's material; refused while any data key still uses it."""
     with services.sessions() as session, session.begin():
-        in_use = session.execute(
-            select(func.count()).select_from(DataKey).where(DataKey.kek_version == version)
-        ).scalar_one()
+        in_use = (
+            session.execute(
+                select(func.count()).select_from(DataKey).where(DataKey.kek_version == version)
+            ).scalar_one()
+            + session.execute(
+                select(func.count())
+                .select_from(RemovalRequest)
+                .where(RemovalRequest.kek_version == version)
+            ).scalar_one()
+        )
         if in_use:
             raise KeyringError(
                 f"key-encryption key v{version} still wraps {in_use} data key(s); "

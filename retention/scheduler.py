@@ -39,6 +39,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session
 
 from retention import audit, jobs, lease
+from retention import requests as removal_requests
 from retention.janitor import run_janitor
 from retention.models import JobRunStatus
 from retention.services import Services
@@ -85,7 +86,10 @@ def misfire_grace(interval: dt.timedelta) -> int:
 
 # Extension point: removal requests (statutory response deadlines, e.g. California PC 13665's
 # 14 days) add their own ``OverdueCheck`` here, or callers pass ``overdue_checks=``.
-DEFAULT_OVERDUE_CHECKS: tuple[OverdueCheck, ...] = (reviews_and_actions_overdue,)
+DEFAULT_OVERDUE_CHECKS: tuple[OverdueCheck, ...] = (
+    reviews_and_actions_overdue,
+    removal_requests.overdue,
+)
 
 
 def default_intervals(services: Services) -> dict[str, dt.timedelta]:

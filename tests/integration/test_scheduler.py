@@ -417,6 +417,8 @@ def test_the_overdue_check_counts_work_the_sweep_should_have_done(
         "review_overdue": 0,
         "review_queue": 1,
         "review_queue_overdue": 1,
+        "requests_overdue": 0,
+        "requests_due_this_week": 0,
     }
     assert second.counts == {"removal_request_overdue": 2}
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

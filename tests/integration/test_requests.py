@@ -1,0 +1,232 @@
+"""Removal requests: sealed claims, blind-index matching, deadlines, decisions, certificates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from policies.vocabulary import HoldKind, Jurisdiction, RequestKind
+from retention import changes, keyops, requests
+from retention.models import AuditEntry, Certificate, RemovalRequest
+from retention.services import Services
+from tests.conftest import FIXED_NOW
+from tests.helpers import clock_at
+from tests.integration.engine_helpers import ingest, review_due, state
+
+CLAIMED_NAME = "Marisol Quennell-Abara"
+
+
+def _file(
+    services: Services,
+    *,
+    name: str = CLAIMED_NAME,
+    dob: dt.date = dt.date(1990, 2, 3),
+    booking: str | None = None,
+    evidence: bytes | None = None,
+    now: dt.datetime = FIXED_NOW,
+    kind: RequestKind = RequestKind.ERASURE,
+) -> tuple[str, str]:
+    with services.sessions() as s, s.begin():
+        req, reference = requests.file_request(
+            s,
+            services.keyring,
+            services.store,
+            claims=requests.Claims(
+                name=name,
+                date_of_birth=dob,
+                contact="reply-by-post@example.invalid",
+                booking_number=booking,
+                details="I was acquitted in 2020.",
+            ),
+            kind=kind,
+            jurisdiction=Jurisdiction.GB_ENG,
+            grounds=["acquitted"],
+            evidence=evidence,
+            now=now,
+        )
+        return req.id, reference
+
+
+def _req(services: Services, request_id: str) -> RemovalRequest:
+    with services.readers() as s:
+        found = s.get(RemovalRequest, request_id)
+        assert found is not None
+        return found
+
+
+def test_a_filed_request_is_sealed_and_found_only_by_its_reference(services: Services) -> None:
+    request_id, reference = _file(services, evidence=b"%PDF-1.7 court letter")
+    assert len(reference) == 23
+    req = _req(services, request_id)
+    assert req.state == "received"
+    # DPA 2018 s.54 one month from 20 Nov 2026: 20 Dec is a Sunday -> Monday 21 Dec.
+    assert req.respond_by == dt.date(2026, 12, 21)
+    with services.readers() as s:
+        assert requests.by_reference(s, reference.lower().replace("-", " ")) is not None
+        assert requests.by_reference(s, "AAAAA-BBBBB-CCCCC-DDDDD") is None
+    with services.engine.connect() as conn:
+        for table in ("removal_requests", "audit_entries"):
+            for r in conn.execute(text(f"SELECT * FROM {table}")):  # noqa: S608
+                raw = b" ".join(v if isinstance(v, bytes) else str(v).encode() for v in r)
+                assert CLAIMED_NAME.encode() not in raw
+                assert reference.encode() not in raw
+                assert b"court letter" not in raw
+    stored = list(services.store.keys())
+    assert len(stored) == 1
+    assert b"court letter" not in services.store.get(stored[0])
+    with services.sessions() as s, s.begin():
+        claims = requests.open_claims(s, services.keyring, req, actor="clerk:ann", now=FIXED_NOW)
+        media, data = requests.evidence(
+            s, services.keyring, services.store, req, actor="clerk:ann", now=FIXED_NOW
+        )
+    assert claims["name"] == CLAIMED_NAME
+    assert (media, data) == ("application/pdf", b"%PDF-1.7 court letter")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"evidence": b"GIF89a not allowed"}, "PDF, JPEG or PNG"),
+        ({"evidence": b"%PDF" + b"x" * (6 * 1024 * 1024)}, "larger than 5 MiB"),
+    ],
+)
+def test_bad_evidence_is_refused_and_nothing_is_stored(
+    services: Services, kwargs: dict[str, bytes], message: str
+) -> None:
+    with pytest.raises(requests.RequestError, match=message):
+        _file(services, **kwargs)
+    with services.readers() as s:
+        assert s.execute(select(RemovalRequest)).first() is None
+    assert list(services.store.keys()) == []
+
+
+def test_candidates_match_by_name_and_date_of_birth_or_booking_number(
+    tmp_path: Path, services: Services
+) -> None:
+    ids = ingest(
+        services,
+        tmp_path,
+        [
+            review_due("GB-1") | {"name": CLAIMED_NAME, "date_of_birth": "1990-02-03"},
+            review_due("GB-2") | {"name": "Someone Else"},
+            review_due("GB-3") | {"name": "Another Person"},
+        ],
+    )
+    by_name, _ = _file(services, name="marisol  QUENNELL abara")
+    by_booking, _ = _file(services, name="Nobody", booking="gb 3")
+    with services.readers() as s:
+        assert [r.id for r in requests.candidates(s, _req(services, by_name))] == [ids["GB-1"]]
+        assert [r.id for r in requests.candidates(s, _req(services, by_booking))] == [ids["GB-3"]]
+
+
+def test_approving_purges_matched_records_with_certificates_naming_the_request(
+    tmp_path: Path, services: Services
+) -> None:
+    ids = ingest(services, tmp_path, [review_due("GB-1"), review_due("GB-2")])
+    request_id, reference = _file(services, booking="GB-1")
+    with services.sessions() as s, s.begin(), pytest.raises(requests.RequestError, match="match"):
+        requests.approve(
+            s, services.keyring, request_id, actor="clerk:ann", reasons="", now=FIXED_NOW
+        )
+    with services.sessions() as s, s.begin():
+        requests.match(s, request_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW)
+    assert _req(services, request_id).state == "under_review"
+    with services.sessions() as s, s.begin():
+        done = requests.approve(
+            s, services.keyring, request_id, actor="clerk:ann", reasons="Deleted.", now=FIXED_NOW
+        )
+    assert [p.record_id for p in done.purged] == [ids["GB-1"]]
+    assert state(services, ids["GB-1"]).status == "purged"
+    assert state(services, ids["GB-2"]).status == "active"
+    req = _req(services, request_id)
+    assert (req.state, req.decision_reasons) == ("completed", "Deleted.")
+    with services.readers() as s:
+        certs = requests.certificates_for(s, req)
+        assert [c.record_id for c in certs] == [ids["GB-1"]]
+        assert certs[0].body["request_reference"] == request_id
+        assert requests.by_reference(s, reference) is not None
+
+
+def test_a_held_record_is_restricted_not_purged_when_its_request_is_approved(
+    tmp_path: Path, services: Services
+) -> None:
+    ids = ingest(services, tmp_path, [review_due("GB-1")])
+    with services.sessions() as s, s.begin():
+        changes.place_hold(
+            s,
+            ids["GB-1"],
+            kind=HoldKind.EVIDENCE,
+            reason="trial",
+            case_reference=None,
+            actor="clerk:ann",
+            now=FIXED_NOW,
+        )
+    request_id, _ = _file(services, booking="GB-1")
+    with services.sessions() as s, s.begin():
+        requests.match(s, request_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW)
+        done = requests.approve(
+            s, services.keyring, request_id, actor="clerk:ann", reasons="", now=FIXED_NOW
+        )
+    assert (done.purged, done.held) == ([], [ids["GB-1"]])
+    assert state(services, ids["GB-1"]).status == "restricted"
+    assert _req(services, request_id).state == "approved"
+    with services.readers() as s:
+        assert s.execute(select(Certificate)).first() is None
+
+
+def test_asking_for_information_pauses_the_clock_until_the_answer(services: Services) -> None:
+    request_id, reference = _file(services)
+    later = FIXED_NOW + dt.timedelta(days=10)
+    with services.sessions() as s, s.begin():
+        requests.ask_for_information(
+            s, request_id, actor="clerk:ann", message="Which arrest?", now=later
+        )
+    asked = _req(services, request_id)
+    assert (asked.state, asked.decision_reasons) == ("needs_info", "Which arrest?")
+    answered_at = FIXED_NOW + dt.timedelta(days=20)
+    with services.sessions() as s, s.begin():
+        requests.answer(s, services.keyring, reference, text="The 2020 one.", now=answered_at)
+    req = _req(services, request_id)
+    assert req.state == "under_review"
+    assert req.respond_by is not None
+    assert req.respond_by > dt.date(2026, 12, 21)  # the month runs from the answer (s.54(2))
+    with services.sessions() as s, s.begin(), pytest.raises(requests.RequestError):
+        requests.answer(s, services.keyring, reference, text="again", now=answered_at)
+
+
+def test_an_extension_moves_the_deadline_and_a_denial_needs_reasons(services: Services) -> None:
+    request_id, _ = _file(services)
+    with services.sessions() as s, s.begin():
+        requests.extend(s, request_id, actor="clerk:ann", now=FIXED_NOW + dt.timedelta(days=5))
+    assert _req(services, request_id).respond_by == dt.date(2027, 2, 22)
+    with services.sessions() as s, s.begin(), pytest.raises(requests.RequestError, match="reasons"):
+        requests.deny(s, request_id, actor="clerk:ann", reasons=" ", now=FIXED_NOW)
+    with services.sessions() as s, s.begin():
+        requests.deny(s, request_id, actor="clerk:ann", reasons="Convicted.", now=FIXED_NOW)
+    req = _req(services, request_id)
+    assert (req.state, req.decision_reasons) == ("denied", "Convicted.")
+    with services.readers() as s:
+        actions = [a for (a,) in s.execute(select(AuditEntry.action).order_by(AuditEntry.seq))]
+    assert actions == ["request.received", "request.extended", "request.denied"]
+
+
+def test_overdue_requests_are_counted_for_the_scheduler(services: Services) -> None:
+    _file(services, now=FIXED_NOW - dt.timedelta(days=60))
+    _file(services)
+    with services.readers() as s:
+        counts = requests.overdue(s, FIXED_NOW.date())
+    assert counts == {"requests_overdue": 1, "requests_due_this_week": 0}
+
+
+def test_key_rotation_rewraps_request_keys_too(services: Services) -> None:
+    request_id, _ = _file(services)
+    keyops.rotate(services, actor="t", clock=clock_at(FIXED_NOW))
+    keyops.retire(services, 1, actor="t", clock=clock_at(FIXED_NOW))
+    with services.sessions() as s, s.begin():
+        req = s.get(RemovalRequest, request_id)
+        assert req is not None
+        assert req.kek_version == 2
+        assert requests.open_claims(s, services.keyring, req, actor="a", now=FIXED_NOW)["name"]
