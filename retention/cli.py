@@ -22,6 +22,7 @@ from policies.vocabulary import HoldKind, Jurisdiction, Outcome, Purpose
 from retention import audit, keyops, records
 from retention.blobstore import LocalBlobStore, open_blob_store
 from retention.cli_policy import policy
+from retention.cli_users import user
 from retention.errors import KeyringError, RetentionError
 from retention.importer import import_manifest, scan_manifest, write_reject_report
 from retention.models import ImageKind
@@ -81,6 +82,7 @@ def cli(ctx: click.Context, data_dir: str | None, actor: str | None) -> None:
 
 
 cli.add_command(policy)
+cli.add_command(user)
 
 
 # -- init ---------------------------------------------------------------------------------

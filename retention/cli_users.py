@@ -1,0 +1,165 @@
+"""``mugshot user ...`` commands: create staff accounts, list them, reset TOTP, change roles.
+
+Layer: ``retention`` (CLI edge). Reads ``Settings`` from the click context (set by the main
+``mugshot`` group), opens services once per command and reads the clock once. Errors are
+``RetentionError`` subclasses, mapped to a message and exit status by ``retention.cli.main``.
+
+The CLI is how the first administrator is created, and the way back in when every admin is
+locked out: anyone who can run it can already read the keyring.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from retention import users
+from retention.models import Role
+from retention.services import Services, open_services
+from retention.settings import Settings
+
+_ROLES = click.Choice([r.value for r in Role], case_sensitive=False)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings = ctx.find_object(Settings)
+    if settings is None:
+        raise click.UsageError("no settings in context: run as `mugshot user ...`")
+    return settings
+
+
+@contextmanager
+def _services(ctx: click.Context) -> Iterator[Services]:
+    services = open_services(_settings(ctx))
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def _show_secret(username: str, secret: str) -> None:
+    click.echo(f"TOTP secret for {username}: {secret}")
+    click.echo(f"otpauth URI: {users.provisioning_uri(secret, username)}")
+    click.echo(
+        "Enter the secret (or the URI as a QR code) in an authenticator app now: "
+        "it is shown only this once and cannot be displayed again.",
+        err=True,
+    )
+
+
+def _fmt(value: dt.datetime | None) -> str:
+    return "-" if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+@click.group("user")
+def user() -> None:
+    """Staff accounts: add, list, reset TOTP, deactivate, change role."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=_ROLES, help="clerk, supervisor, auditor or admin.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of prompting.",
+)
+@click.pass_context
+def add(ctx: click.Context, username: str, role: str, password_stdin: bool) -> None:
+    """Create a staff account; prints its TOTP secret and otpauth URI once."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    users.check_password_policy(password, username=users.normalise_username(username))
+    settings = _settings(ctx)
+    with _services(ctx) as services, services.sessions() as session, session.begin():
+        account, secret = users.create_user(
+            session,
+            username=username,
+            role=Role(role.lower()),
+            password=password,
+            keyring=services.keyring,
+            actor=settings.actor,
+            now=_utcnow(),
+        )
+        name, granted = account.username, account.role
+    click.echo(f"created {name} ({granted})")
+    _show_secret(name, secret)
+
+
+@user.command("list")
+@click.pass_context
+def list_(ctx: click.Context) -> None:
+    """List staff accounts: username, role, state, last sign-in, created."""
+    now = _utcnow()
+    with _services(ctx) as services, services.readers() as session:
+        rows = users.list_users(session)
+        for account in rows:
+            if not account.active:
+                state = "inactive"
+            elif account.locked_until is not None and account.locked_until > now:
+                state = f"locked until {_fmt(account.locked_until)}"
+            else:
+                state = "active"
+            click.echo(
+                f"{account.username}\t{account.role}\t{state}\t"
+                f"last login {_fmt(account.last_login_at)}\t"
+                f"created {_fmt(account.created_at)} by {account.created_by}"
+            )
+        if not rows:
+            click.echo("no staff accounts (create one with `mugshot user add NAME --role admin`)")
+
+
+@user.command("reset-totp")
+@click.argument("username")
+@click.pass_context
+def reset_totp(ctx: click.Context, username: str) -> None:
+    """Replace the account's TOTP secret; prints the new one once."""
+    settings = _settings(ctx)
+    with _services(ctx) as services, services.sessions() as session, session.begin():
+        account, secret = users.reset_totp(
+            session,
+            username=username,
+            keyring=services.keyring,
+            actor=settings.actor,
+            now=_utcnow(),
+        )
+        name = account.username
+    click.echo(f"TOTP reset for {name}; the old authenticator entry no longer works")
+    _show_secret(name, secret)
+
+
+@user.command("deactivate")
+@click.argument("username")
+@click.pass_context
+def deactivate(ctx: click.Context, username: str) -> None:
+    """Disable an account: it cannot sign in, and its open sessions end."""
+    settings = _settings(ctx)
+    with _services(ctx) as services, services.sessions() as session, session.begin():
+        account = users.deactivate(session, username=username, actor=settings.actor, now=_utcnow())
+        name = account.username
+    click.echo(f"deactivated {name}")
+
+
+@user.command("role")
+@click.argument("username")
+@click.argument("role", type=_ROLES)
+@click.pass_context
+def role(ctx: click.Context, username: str, role: str) -> None:
+    """Change an account's role (takes effect on its next request)."""
+    settings = _settings(ctx)
+    with _services(ctx) as services, services.sessions() as session, session.begin():
+        account = users.set_role(
+            session, username=username, role=Role(role.lower()), actor=settings.actor, now=_utcnow()
+        )
+        name, granted = account.username, account.role
+    click.echo(f"{name} is now {granted}")

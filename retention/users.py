@@ -1,0 +1,549 @@
+"""Staff accounts: passwords (scrypt), TOTP second factor (sealed), lockout, roles.
+
+Layer: ``retention``. No Flask: the web sign-in pages and ``mugshot user ...`` both drive these
+functions. Like every helper here they take the caller's session and never commit; a failed
+sign-in *returns* its outcome instead of raising, so the caller's transaction keeps the failure
+count and the audit entry.
+
+- Passwords are hashed with ``hashlib.scrypt`` (n=2**14, r=8, p=1, 16-byte salt) into a
+  self-describing string ``scrypt$n$r$p$salt$hash`` so the cost can be raised later.
+- TOTP secrets are sealed with AES-256-GCM under a key derived (HKDF, info ``mugshot totp``)
+  from the keyring's session key, bound to the user id: a sealed secret copied onto another
+  account does not open. Caveat: replacing the session key makes every TOTP enrolment
+  unreadable (reset them with ``mugshot user reset-totp``).
+- Codes are checked with a window of one step either side, and a step once used is never
+  accepted again (``last_totp_step``), so an observed code cannot be replayed.
+- ``MAX_FAILED_LOGINS`` consecutive failures (password or code) lock the account for
+  ``LOCKOUT_DURATION``. A wrong password and an unknown username cost the same scrypt work and
+  produce the same outcome, so the answer never reveals whether an account exists.
+
+Audit entries name staff usernames (staff identity, not a data subject's personal data) and
+user ids; they never carry passwords, secrets or codes. An unknown username typed at sign-in is
+not recorded at all: it may be someone's password typed into the wrong field.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import enum
+import hashlib
+import hmac
+import os
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyotp
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from retention import audit, crypto
+from retention.errors import RetentionError
+from retention.keys import Keyring
+from retention.models import Role, User
+
+MIN_PASSWORD_LENGTH = 12
+# scrypt's cost grows with the input only slightly, but an unbounded field is still a lever.
+MAX_PASSWORD_LENGTH = 1024
+MAX_FAILED_LOGINS = 5
+LOCKOUT_DURATION = dt.timedelta(minutes=15)
+
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+SCRYPT_SALT_BYTES = 16
+SCRYPT_KEY_BYTES = 32
+# Refuse stored parameters beyond this (a tampered row must not make one login cost gigabytes).
+_SCRYPT_MAX_N = 2**20
+_SCRYPT_MAXMEM = 64 * 1024 * 1024
+
+TOTP_INFO = b"mugshot totp"
+TOTP_FIELD = "users.totp"
+TOTP_INTERVAL = 30
+TOTP_ISSUER = "Mugshot retention"
+ANONYMOUS = "anonymous"
+
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+
+
+class UserError(RetentionError):
+    """A staff-account operation was refused; names the username, never a password."""
+
+
+class PasswordPolicyError(UserError):
+    """The proposed password does not meet the policy (length, not containing the username)."""
+
+
+class UsernameError(UserError):
+    """The username is malformed or already taken."""
+
+
+class UserNotFoundError(UserError):
+    """No staff account has the given username."""
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """How many consecutive failures lock an account, and for how long."""
+
+    max_failures: int = MAX_FAILED_LOGINS
+    duration: dt.timedelta = LOCKOUT_DURATION
+
+
+DEFAULT_LOCKOUT = LockoutPolicy()
+
+
+class Outcome(enum.StrEnum):
+    """Why a sign-in step succeeded or failed (kept for the audit; never shown as is)."""
+
+    OK = "ok"
+    BAD_CREDENTIALS = "bad_credentials"
+    UNKNOWN_USER = "unknown_user"
+    INACTIVE = "inactive"
+    LOCKED = "locked"
+    BAD_CODE = "bad_code"
+    REPLAYED_CODE = "replayed_code"
+    NO_TOTP = "no_totp"
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """The outcome of a sign-in step; ``user`` is set only when ``ok``."""
+
+    outcome: Outcome
+    user: User | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when this step succeeded."""
+        return self.outcome is Outcome.OK
+
+
+# -- passwords --------------------------------------------------------------------------
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def _encode(password: str) -> bytes:
+    # Bounded so that a huge form field costs no more than a long password.
+    return password.encode()[: MAX_PASSWORD_LENGTH * 4]
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash with its parameters: ``scrypt$n$r$p$salt$hash``."""
+    salt = os.urandom(SCRYPT_SALT_BYTES)
+    digest = hashlib.scrypt(
+        _encode(password),
+        salt=salt,
+        n=SCRYPT_N,
+        r=SCRYPT_R,
+        p=SCRYPT_P,
+        maxmem=_SCRYPT_MAXMEM,
+        dklen=SCRYPT_KEY_BYTES,
+    )
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    """True if ``password`` matches ``encoded``; False for a mismatch or a malformed hash."""
+    try:
+        scheme, n, r, p, salt_b64, digest_b64 = encoded.split("$")
+        if scheme != "scrypt":
+            return False
+        n_, r_, p_ = int(n), int(r), int(p)
+        salt = base64.b64decode(salt_b64, validate=True)
+        expected = base64.b64decode(digest_b64, validate=True)
+    except ValueError:
+        return False
+    if not (1 < n_ <= _SCRYPT_MAX_N and 0 < r_ <= 32 and 0 < p_ <= 16 and expected):
+        return False
+    digest = hashlib.scrypt(
+        _encode(password),
+        salt=salt,
+        n=n_,
+        r=r_,
+        p=p_,
+        maxmem=_SCRYPT_MAXMEM,
+        dklen=len(expected),
+    )
+    return hmac.compare_digest(digest, expected)
+
+
+def _dummy_verify(password: str) -> None:
+    """Spend the same scrypt work as a real check, so unknown users take as long."""
+    hashlib.scrypt(
+        _encode(password),
+        salt=b"\0" * SCRYPT_SALT_BYTES,
+        n=SCRYPT_N,
+        r=SCRYPT_R,
+        p=SCRYPT_P,
+        maxmem=_SCRYPT_MAXMEM,
+        dklen=SCRYPT_KEY_BYTES,
+    )
+
+
+def check_password_policy(password: str, *, username: str) -> None:
+    """Raise ``PasswordPolicyError`` unless the password is acceptable."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordPolicyError(
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters long"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise PasswordPolicyError(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
+    if username and username.lower() in password.lower():
+        raise PasswordPolicyError("password must not contain the username")
+    if len(set(password)) < 4:
+        raise PasswordPolicyError("password must not be one or a few characters repeated")
+
+
+def normalise_username(username: str) -> str:
+    """Usernames compare case-insensitively and without surrounding spaces."""
+    return username.strip().lower()
+
+
+# -- TOTP -------------------------------------------------------------------------------
+
+
+def totp_key(keyring: Keyring) -> bytes:
+    """The AES-256 key that seals TOTP secrets, derived from the session key."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=TOTP_INFO).derive(
+        keyring.session_key
+    )
+
+
+def _seal_secret(keyring: Keyring, user_id: str, secret: str) -> bytes:
+    key = totp_key(keyring)
+    return crypto.seal_field(key, secret.encode(), record_id=user_id, field=TOTP_FIELD)
+
+
+def _open_secret(keyring: Keyring, user: User) -> str | None:
+    if user.totp_sealed is None:
+        return None
+    raw = crypto.open_field(
+        totp_key(keyring), user.totp_sealed, record_id=user.id, field=TOTP_FIELD
+    )
+    return raw.decode()
+
+
+def provisioning_uri(secret: str, username: str, *, issuer: str = TOTP_ISSUER) -> str:
+    """The ``otpauth://`` URI an authenticator app reads (usually from a QR code)."""
+    return str(
+        pyotp.TOTP(secret, interval=TOTP_INTERVAL).provisioning_uri(
+            name=username, issuer_name=issuer
+        )
+    )
+
+
+def _totp_step(secret: str, code: str, now: dt.datetime, *, after: int | None) -> int | None:
+    """The time step ``code`` belongs to (now, one before or one after), if newer than ``after``."""
+    code = code.strip().replace(" ", "")
+    if not (len(code) == 6 and code.isdigit()):
+        return None
+    totp = pyotp.TOTP(secret, interval=TOTP_INTERVAL)
+    current = int(now.timestamp()) // TOTP_INTERVAL
+    for step in (current - 1, current, current + 1):
+        if after is not None and step <= after:
+            continue
+        if hmac.compare_digest(str(totp.generate_otp(step)), code):
+            return step
+    return None
+
+
+# -- queries ----------------------------------------------------------------------------
+
+
+def get_user(session: Session, username: str, *, for_update: bool = False) -> User | None:
+    """The account with this username (normalised), or None."""
+    stmt = select(User).where(User.username == normalise_username(username))
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def _require(session: Session, username: str) -> User:
+    user = get_user(session, username, for_update=True)
+    if user is None:
+        raise UserNotFoundError(f"no staff account named {normalise_username(username)!r}")
+    return user
+
+
+def list_users(session: Session) -> Sequence[User]:
+    """Every staff account, by username."""
+    return session.execute(select(User).order_by(User.username)).scalars().all()
+
+
+# -- changes ----------------------------------------------------------------------------
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    role: Role | str,
+    password: str,
+    keyring: Keyring,
+    actor: str,
+    now: dt.datetime,
+) -> tuple[User, str]:
+    """Create an account; returns it and its new TOTP secret (show it once, store it nowhere)."""
+    name = normalise_username(username)
+    if not _USERNAME.fullmatch(name):
+        raise UsernameError(
+            "username must be 2-64 characters: lower-case letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    role = Role(role)
+    check_password_policy(password, username=name)
+    if get_user(session, name) is not None:
+        raise UsernameError(f"a staff account named {name!r} already exists")
+    secret = pyotp.random_base32()
+    user_id = uuid.uuid4().hex
+    user = User(
+        id=user_id,
+        username=name,
+        role=role.value,
+        password_hash=hash_password(password),
+        totp_sealed=_seal_secret(keyring, user_id, secret),
+        active=True,
+        failed_logins=0,
+        locked_until=None,
+        last_login_at=None,
+        last_totp_step=None,
+        created_at=now,
+        created_by=actor[:64],
+    )
+    session.add(user)
+    session.flush()
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="user.created",
+        object_type="user",
+        object_id=user.id,
+        details={"username": name, "role": role.value},
+    )
+    return user, secret
+
+
+def reset_totp(
+    session: Session, *, username: str, keyring: Keyring, actor: str, now: dt.datetime
+) -> tuple[User, str]:
+    """Give the account a new TOTP secret (the old one stops working); returns the secret."""
+    user = _require(session, username)
+    secret = pyotp.random_base32()
+    user.totp_sealed = _seal_secret(keyring, user.id, secret)
+    user.last_totp_step = None
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="user.totp_reset",
+        object_type="user",
+        object_id=user.id,
+        details={"username": user.username},
+    )
+    return user, secret
+
+
+def set_role(
+    session: Session, *, username: str, role: Role | str, actor: str, now: dt.datetime
+) -> User:
+    """Change the account's role (effective on its next request)."""
+    user = _require(session, username)
+    new = Role(role)
+    old = user.role
+    if old == new.value:
+        return user
+    user.role = new.value
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="user.role_changed",
+        object_type="user",
+        object_id=user.id,
+        details={"username": user.username, "from": old, "to": new.value},
+    )
+    return user
+
+
+def deactivate(session: Session, *, username: str, actor: str, now: dt.datetime) -> User:
+    """Disable the account: it can no longer sign in and its open sessions end."""
+    user = _require(session, username)
+    if not user.active:
+        return user
+    user.active = False
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="user.deactivated",
+        object_type="user",
+        object_id=user.id,
+        details={"username": user.username},
+    )
+    return user
+
+
+# -- signing in -------------------------------------------------------------------------
+
+
+def _is_locked(user: User, now: dt.datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
+def _record_failure(
+    session: Session,
+    user: User,
+    outcome: Outcome,
+    *,
+    now: dt.datetime,
+    policy: LockoutPolicy,
+) -> AuthResult:
+    if user.locked_until is not None and user.locked_until <= now:
+        # The previous lock ran out: this failure starts a fresh count.
+        user.locked_until = None
+        user.failed_logins = 0
+    user.failed_logins += 1
+    audit.append(
+        session,
+        now=now,
+        actor=ANONYMOUS,
+        action="auth.login_failed",
+        object_type="user",
+        object_id=user.id,
+        details={"username": user.username, "reason": outcome.value},
+    )
+    if user.failed_logins >= policy.max_failures and not _is_locked(user, now):
+        user.locked_until = now + policy.duration
+        audit.append(
+            session,
+            now=now,
+            actor=ANONYMOUS,
+            action="auth.locked",
+            object_type="user",
+            object_id=user.id,
+            details={
+                "username": user.username,
+                "failures": user.failed_logins,
+                "until": user.locked_until.isoformat(),
+            },
+        )
+    return AuthResult(outcome)
+
+
+def authenticate_password(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    now: dt.datetime,
+    policy: LockoutPolicy = DEFAULT_LOCKOUT,
+) -> AuthResult:
+    """First sign-in step. Every failure costs one scrypt and looks alike to the caller.
+
+    Success does *not* reset the failure count: only a correct code does, so someone holding
+    the password cannot guess codes without the lockout counting them.
+    """
+    user = get_user(session, username, for_update=True)
+    if user is None:
+        _dummy_verify(password)
+        audit.append(
+            session,
+            now=now,
+            actor=ANONYMOUS,
+            action="auth.login_failed",
+            object_type="user",
+            details={"reason": Outcome.UNKNOWN_USER.value},
+        )
+        return AuthResult(Outcome.UNKNOWN_USER)
+    matches = verify_password(password, user.password_hash)
+    if _is_locked(user, now):
+        # Refused whether or not the password was right; counted, but the lock is not extended.
+        audit.append(
+            session,
+            now=now,
+            actor=ANONYMOUS,
+            action="auth.login_refused",
+            object_type="user",
+            object_id=user.id,
+            details={"username": user.username, "reason": Outcome.LOCKED.value},
+        )
+        return AuthResult(Outcome.LOCKED)
+    if not matches:
+        return _record_failure(session, user, Outcome.BAD_CREDENTIALS, now=now, policy=policy)
+    if not user.active:
+        audit.append(
+            session,
+            now=now,
+            actor=ANONYMOUS,
+            action="auth.login_refused",
+            object_type="user",
+            object_id=user.id,
+            details={"username": user.username, "reason": Outcome.INACTIVE.value},
+        )
+        return AuthResult(Outcome.INACTIVE)
+    return AuthResult(Outcome.OK, user)
+
+
+def verify_totp(
+    session: Session,
+    *,
+    user_id: str,
+    code: str,
+    keyring: Keyring,
+    now: dt.datetime,
+    policy: LockoutPolicy = DEFAULT_LOCKOUT,
+) -> AuthResult:
+    """Second sign-in step: a fresh code completes the sign-in (audited ``auth.login``)."""
+    user = session.execute(
+        select(User).where(User.id == user_id).with_for_update()
+    ).scalar_one_or_none()
+    if user is None:
+        return AuthResult(Outcome.UNKNOWN_USER)
+    if _is_locked(user, now):
+        return AuthResult(Outcome.LOCKED)
+    if not user.active:
+        return AuthResult(Outcome.INACTIVE)
+    secret = _open_secret(keyring, user)
+    if secret is None:
+        return _record_failure(session, user, Outcome.NO_TOTP, now=now, policy=policy)
+    step = _totp_step(secret, code, now, after=user.last_totp_step)
+    if step is None:
+        replayed = _totp_step(secret, code, now, after=None) is not None
+        outcome = Outcome.REPLAYED_CODE if replayed else Outcome.BAD_CODE
+        return _record_failure(session, user, outcome, now=now, policy=policy)
+    user.last_totp_step = step
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    audit.append(
+        session,
+        now=now,
+        actor=user.username,
+        action="auth.login",
+        object_type="user",
+        object_id=user.id,
+        details={"username": user.username, "role": user.role},
+    )
+    return AuthResult(Outcome.OK, user)
+
+
+def record_logout(session: Session, *, user_id: str, username: str, now: dt.datetime) -> None:
+    """Audit a sign-out."""
+    audit.append(
+        session,
+        now=now,
+        actor=username,
+        action="auth.logout",
+        object_type="user",
+        object_id=user_id,
+        details={"username": username},
+    )

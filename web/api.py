@@ -1,0 +1,157 @@
+"""``/api/v1``: booking systems push bookings with their images and read decisions.
+
+Layer: ``web``. Token-authenticated (``Authorization: Bearer mgs_…``, tokens from
+``mugshot token add``); CSRF does not apply (no cookies are read). Documented in
+``web/openapi.yaml``, served at ``/api/v1/openapi.yaml``. Errors are JSON
+``{"error": "...", "field": "..."}`` and name the field; nothing is stored on any error.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flask import Blueprint, Response, g, jsonify, request, send_file
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError as DBIntegrityError
+
+from retention import ingest, tokens
+from retention.engine import PackResolver
+from retention.errors import ImageRejectedError, ManifestError
+from retention.manifest import ALL_COLUMNS, parse_booking
+from retention.models import Record, RecordStatus
+from web.app import get_services, now
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+F = TypeVar("F")
+OPENAPI = Path(__file__).with_name("openapi.yaml")
+MAX_IMAGES = 10
+
+
+def _error(status: int, message: str, field: str | None = None) -> tuple[Response, int]:
+    body: dict[str, Any] = {"error": message}
+    if field:
+        body["field"] = field
+    return jsonify(body), status
+
+
+def token_required(view: F) -> F:
+    """Refuse (401) a request without a live bearer token; the token is ``g.api_token``."""
+
+    @wraps(view)  # type: ignore[arg-type]
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        header = request.headers.get("Authorization", "")
+        secret = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+        with get_services().readers() as session:
+            token = tokens.authenticate(session, secret) if secret else None
+        if token is None:
+            response, status = _error(401, "a valid API token is required")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="mugshot"'
+            return response, status
+        g.api_token = token
+        return view(*args, **kwargs)  # type: ignore[operator]
+
+    return wrapped  # type: ignore[return-value]
+
+
+@bp.get("/openapi.yaml")
+def openapi() -> Response:
+    """The OpenAPI description of this API."""
+    return send_file(OPENAPI, mimetype="application/yaml")
+
+
+@bp.post("/records")
+@token_required
+def push_record() -> tuple[Response, int]:
+    """Push one booking: form field ``booking`` (JSON object with the manifest columns) and one
+    or more files ``images``. 201 with the record id and its decision; 200 if the identical
+    booking is already stored; 409 if it is stored with other data or was purged."""
+    services = get_services()
+    raw = request.form.get("booking")
+    if not raw:
+        return _error(400, "form field 'booking' (a JSON object) is required", "booking")
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return _error(400, "'booking' is not valid JSON", "booking")
+    if not isinstance(doc, dict):
+        return _error(400, "'booking' must be a JSON object", "booking")
+    unknown = sorted(k for k in doc if k not in ALL_COLUMNS or k == "images")
+    if unknown:
+        return _error(400, f"unknown field(s): {', '.join(unknown)}", unknown[0])
+    files = request.files.getlist("images")
+    if not files:
+        return _error(400, "at least one file 'images' is required", "images")
+    if len(files) > MAX_IMAGES:
+        return _error(400, f"at most {MAX_IMAGES} images", "images")
+    clock_now = now()
+    row = {k: "" if v is None else str(v) for k, v in doc.items()}
+    row["images"] = ";".join(f.filename or f"image-{n}" for n, f in enumerate(files))
+    try:
+        booking = parse_booking(row, today=clock_now.date())
+        checked = ingest.check_images([f.read() for f in files], services.settings)
+    except ManifestError as exc:
+        field = str(exc).split(":", 1)[0].removeprefix("column ").strip()
+        return _error(400, str(exc), field if field in ALL_COLUMNS else None)
+    except ImageRejectedError as exc:
+        return _error(400, f"images: {exc}", "images")
+    token = g.api_token
+    with services.readers() as session:
+        resolver = PackResolver(session)
+    prepared = ingest.prepare(
+        booking,
+        checked,
+        keyring=services.keyring,
+        source=ingest.Source("api", f"token:{token.name}"),
+        pack_for=resolver.pack_for,
+        today=clock_now.date(),
+    )
+    try:
+        with services.sessions() as session, session.begin():
+            existing = session.execute(
+                select(Record).where(
+                    Record.agency == booking.agency, Record.booking_bidx == prepared.booking_bidx
+                )
+            ).scalar_one_or_none()
+            if existing is not None:
+                if existing.status == RecordStatus.PURGED.value:
+                    return _error(409, "this booking was purged and is never imported again")
+                if existing.import_fingerprint != prepared.fingerprint:
+                    return _error(409, "this booking is stored with different data")
+                return jsonify({"id": existing.id, "status": "already_present"}), 200
+            ingest.stage_many(session, [prepared], now=clock_now, actor=f"api:{token.name}")
+            ingest.write_blobs(services.store, [prepared])
+    except DBIntegrityError:
+        return _error(409, "this booking was stored by another request at the same moment")
+    decision = prepared.decision.to_json() if prepared.decision else None
+    return jsonify({"id": prepared.record_id, "status": "created", "decision": decision}), 201
+
+
+@bp.get("/records/<record_id>/decision")
+@token_required
+def record_decision(record_id: str) -> tuple[Response, int]:
+    """The stored decision of a record: next action, due date, rule, citation, purposes."""
+    with get_services().readers() as session:
+        record = session.get(Record, record_id) if len(record_id) == 32 else None
+        if record is None:
+            return _error(404, "no such record")
+        return (
+            jsonify(
+                {
+                    "id": record.id,
+                    "status": record.status,
+                    "next_action": record.next_action,
+                    "next_action_due": record.next_action_due.isoformat()
+                    if record.next_action_due
+                    else None,
+                    "permitted_purposes": record.permitted_purposes or [],
+                    "decision": record.decision_trace,
+                    "evaluated_on": record.evaluated_on.isoformat()
+                    if record.evaluated_on
+                    else None,
+                }
+            ),
+            200,
+        )
