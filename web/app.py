@@ -41,7 +41,7 @@ FORM_OVERHEAD_BYTES = 1024 * 1024
 
 DEFAULT_CONFIG: Mapping[str, Any] = {
     # Endpoint a successful sign-in lands on (the dashboard replaces this when it exists).
-    "MUGSHOT_STAFF_HOME": "auth.landing",
+    "MUGSHOT_STAFF_HOME": "staff_dashboard.index",
     "MUGSHOT_SESSION_IDLE": dt.timedelta(minutes=15),
     # A session ends after this long however active it is.
     "MUGSHOT_SESSION_MAX_AGE": dt.timedelta(hours=12),
@@ -136,12 +136,34 @@ def create_app(
         app.config.update(config)
     app.extensions["mugshot"] = MugshotExtension(services=services, clock=clock or utcnow)
 
-    from web import api, auth, public, security
+    from web import (
+        api,
+        auth,
+        public,
+        security,
+        staff_audit,
+        staff_dashboard,
+        staff_holds,
+        staff_policy,
+        staff_records,
+        staff_requests,
+        staff_users,
+    )
 
     security.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(api.bp)
+    for feature in (
+        staff_dashboard,
+        staff_requests,
+        staff_records,
+        staff_holds,
+        staff_audit,
+        staff_policy,
+        staff_users,
+    ):
+        app.register_blueprint(feature.bp)
     security.csrf_exempt(app, api.bp)
     # Other feature blueprints register here, before the rate limits are bound to views.
     security.apply_rate_limits(app)
