@@ -520,13 +520,13 @@ def audit_log(ctx: click.Context, limit: int) -> None:
 # -- demo ---------------------------------------------------------------------------------
 
 
-@cli.command()
+@cli.command("demo")
 @click.option(
     "--records", "count", type=click.IntRange(1, 1_000_000), default=200, show_default=True
 )
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.pass_context
-def demo(ctx: click.Context, count: int, seed: int) -> None:
+def demo_cmd(ctx: click.Context, count: int, seed: int) -> None:
     """Load a synthetic demo set: drawn, obviously fake portraits (never real people)."""
     from retention.demo import write_demo_set
 
@@ -1157,6 +1157,157 @@ def status(ctx: click.Context, as_json: bool) -> None:
         click.echo("\n".join(report.lines()))
     if not report.healthy:
         sys.exit(1)
+
+
+# -- API tokens, the web server --------------------------------------------------------------
+
+
+@cli.group()
+def token() -> None:
+    """API tokens for booking systems."""
+
+
+@token.command("add")
+@click.argument("name")
+@click.pass_context
+def token_add(ctx: click.Context, name: str) -> None:
+    """Create a token; it is printed once and stored only as a hash."""
+    from retention import tokens
+
+    settings = _settings(ctx)
+    with _services(ctx) as services, services.sessions() as session, session.begin():
+        row, secret = tokens.create(session, name=name, actor=settings.actor, now=utcnow())
+    click.echo(f"token {row.id} for {row.name}:")
+    click.echo(secret)
+    click.echo("It is shown only now: give it to the booking system (Authorization: Bearer ...).")
+
+
+@token.command("list")
+@click.pass_context
+def token_list(ctx: click.Context) -> None:
+    """Tokens (never their secrets)."""
+    from sqlalchemy import select
+
+    from retention.models import ApiToken
+
+    with _services(ctx) as services, services.readers() as session:
+        for t in session.execute(select(ApiToken).order_by(ApiToken.created_at)).scalars():
+            state = f"revoked {t.revoked_at.isoformat()}" if t.revoked_at else "live"
+            click.echo(f"{t.id}  {t.name:<24} {state}  created by {t.created_by}")
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@click.pass_context
+def token_revoke(ctx: click.Context, token_id: str) -> None:
+    """Revoke a token at once."""
+    from retention import tokens
+
+    settings = _settings(ctx)
+    with _services(ctx) as services, services.sessions() as session, session.begin():
+        tokens.revoke(session, token_id, actor=settings.actor, now=utcnow())
+    click.echo(f"token {token_id} revoked")
+
+
+DEMO_STAFF = (
+    ("demo-clerk", "clerk"),
+    ("demo-supervisor", "supervisor"),
+    ("demo-auditor", "auditor"),
+    ("demo-admin", "admin"),
+)
+
+
+def _demo_staff(services: Services, settings: Settings) -> list[tuple[str, str, str, str]]:
+    """Create the demo staff accounts once; returns (username, role, password, TOTP secret)."""
+    import secrets as pysecrets
+
+    from retention import users
+
+    accounts = []
+    with services.sessions() as session, session.begin():
+        for username, role in DEMO_STAFF:
+            if users.get_user(session, username) is not None:
+                continue
+            password = "demo-" + pysecrets.token_urlsafe(9)
+            _, secret = users.create_user(
+                session,
+                username=username,
+                role=role,
+                password=password,
+                keyring=services.keyring,
+                actor=settings.actor,
+                now=utcnow(),
+            )
+            accounts.append((username, role, password, secret))
+    return accounts
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Create the data directory, demo data and demo staff.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--threads", type=int, default=8, show_default=True)
+@click.option("--no-scheduler", is_flag=True, help="Do not run the scheduled jobs in this process.")
+@click.pass_context
+def serve(
+    ctx: click.Context, demo: bool, host: str, port: int, threads: int, no_scheduler: bool
+) -> None:
+    """Run the web app on a production WSGI server (waitress), with the scheduler in the same
+    process (the embedded deployment). For several web workers use gunicorn and a separate
+    `mugshot scheduler` (see README)."""
+    import logging
+
+    import waitress
+
+    from retention.scheduler import build_scheduler
+    from web import create_app
+
+    settings = _settings(ctx)
+    if demo:
+        ctx.invoke(init)
+        with _services(ctx) as services, services.readers() as session:
+            from sqlalchemy import func, select
+
+            from retention.models import Record
+
+            empty = session.execute(select(func.count()).select_from(Record)).scalar_one() == 0
+        if empty:
+            ctx.invoke(demo_cmd, count=200, seed=1)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    services = open_services(settings)
+    try:
+        if demo:
+            created = _demo_staff(services, settings)
+            if created:
+                notes = settings.data_dir / "demo-accounts.txt"
+                lines = [f"{u} ({r}): password {p}  TOTP secret {s}" for u, r, p, s in created]
+                fd = os.open(notes, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write("\n".join(lines) + "\n")
+                click.echo("Demo staff accounts (also in " + str(notes) + "):")
+                for line in lines:
+                    click.echo("  " + line)
+                click.echo(
+                    "Add a TOTP secret to an authenticator app (or run `oathtool --totp -b "
+                    "SECRET`) for the 6-digit code."
+                )
+            else:
+                click.echo(
+                    f"Demo staff accounts exist; see {settings.data_dir / 'demo-accounts.txt'}"
+                )
+        app = create_app(settings, services=services)
+        scheduler = None if no_scheduler else build_scheduler(services, clock=utcnow)
+        if scheduler is not None:
+            scheduler.start()
+        click.echo(f"Serving on http://{host}:{port}/  (staff: http://{host}:{port}/staff/)")
+        try:
+            waitress.serve(app, host=host, port=port, threads=threads, ident="mugshot")
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown()
+    finally:
+        services.close()
 
 
 def main() -> None:

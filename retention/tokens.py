@@ -47,7 +47,7 @@ def create(session: Session, *, name: str, actor: str, now: dt.datetime) -> tupl
         action="token.created",
         object_type="token",
         object_id=row.id,
-        details={"name": row.name},
+        details={"token": row.name},
     )
     return row, secret
 
@@ -77,5 +77,5 @@ def revoke(session: Session, token_id: str, *, actor: str, now: dt.datetime) -> 
         action="token.revoked",
         object_type="token",
         object_id=row.id,
-        details={"name": row.name},
+        details={"token": row.name},
     )

@@ -13,7 +13,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, g, jsonify, request, send_file
+from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
@@ -59,7 +59,7 @@ def token_required(view: F) -> F:
 @bp.get("/openapi.yaml")
 def openapi() -> Response:
     """The OpenAPI description of this API."""
-    return send_file(OPENAPI, mimetype="application/yaml")
+    return Response(OPENAPI.read_bytes(), mimetype="application/yaml")
 
 
 @bp.post("/records")
