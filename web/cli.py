@@ -1,0 +1,123 @@
+"""The ``mugshot`` console script, with the commands that need the web layer (``serve``).
+
+Layer: ``web`` (outermost). ``retention.cli`` defines every other command and never imports
+``web``; this module adds ``mugshot serve`` to the same group, so there is still one entry point
+for every job.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from retention.cli import _services, _settings, cli, init, utcnow
+from retention.cli import demo_cmd as demo_command
+from retention.cli import main as retention_main
+from retention.services import Services, open_services
+from retention.settings import Settings
+
+DEMO_STAFF = (
+    ("demo-clerk", "clerk"),
+    ("demo-supervisor", "supervisor"),
+    ("demo-auditor", "auditor"),
+    ("demo-admin", "admin"),
+)
+
+
+def _demo_staff(services: Services, settings: Settings) -> list[tuple[str, str, str, str]]:
+    """Create the demo staff accounts once; returns (username, role, password, TOTP secret)."""
+    import secrets as pysecrets
+
+    from retention import users
+
+    accounts = []
+    with services.sessions() as session, session.begin():
+        for username, role in DEMO_STAFF:
+            if users.get_user(session, username) is not None:
+                continue
+            password = "demo-" + pysecrets.token_urlsafe(9)
+            _, secret = users.create_user(
+                session,
+                username=username,
+                role=role,
+                password=password,
+                keyring=services.keyring,
+                actor=settings.actor,
+                now=utcnow(),
+            )
+            accounts.append((username, role, password, secret))
+    return accounts
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Create the data directory, demo data and demo staff.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--threads", type=int, default=8, show_default=True)
+@click.option("--no-scheduler", is_flag=True, help="Do not run the scheduled jobs in this process.")
+@click.pass_context
+def serve(
+    ctx: click.Context, demo: bool, host: str, port: int, threads: int, no_scheduler: bool
+) -> None:
+    """Run the web app on a production WSGI server (waitress), with the scheduler in the same
+    process (the embedded deployment). For several web workers use gunicorn and a separate
+    `mugshot scheduler` (see README)."""
+    import logging
+
+    import waitress
+
+    from retention.scheduler import build_scheduler
+    from web import create_app
+
+    settings = _settings(ctx)
+    if demo:
+        ctx.invoke(init)
+        with _services(ctx) as services, services.readers() as session:
+            from sqlalchemy import func, select
+
+            from retention.models import Record
+
+            empty = session.execute(select(func.count()).select_from(Record)).scalar_one() == 0
+        if empty:
+            ctx.invoke(demo_command, count=200, seed=1)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    services = open_services(settings)
+    try:
+        if demo:
+            created = _demo_staff(services, settings)
+            if created:
+                notes = settings.data_dir / "demo-accounts.txt"
+                lines = [f"{u} ({r}): password {p}  TOTP secret {s}" for u, r, p, s in created]
+                fd = os.open(notes, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write("\n".join(lines) + "\n")
+                click.echo("Demo staff accounts (also in " + str(notes) + "):")
+                for line in lines:
+                    click.echo("  " + line)
+                click.echo(
+                    "Add a TOTP secret to an authenticator app (or run `oathtool --totp -b "
+                    "SECRET`) for the 6-digit code."
+                )
+            else:
+                click.echo(
+                    f"Demo staff accounts exist; see {settings.data_dir / 'demo-accounts.txt'}"
+                )
+        app = create_app(settings, services=services)
+        scheduler = None if no_scheduler else build_scheduler(services, clock=utcnow)
+        if scheduler is not None:
+            scheduler.start()
+        click.echo(f"Serving on http://{host}:{port}/  (staff: http://{host}:{port}/staff/)")
+        try:
+            waitress.serve(app, host=host, port=port, threads=threads, ident="mugshot")
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown()
+    finally:
+        services.close()
+
+
+def main() -> None:
+    """Console-script entry point (``mugshot``)."""
+    retention_main()
