@@ -1,20 +1,144 @@
-"""Staff pages: staff accounts (being built; see the web issue).
+"""Staff pages: staff accounts (admin only) — create, change role, reset TOTP, deactivate.
 
-Layer: ``web``.
+Layer: ``web``; the rules (username format, password policy, audit entries) are
+``retention.users``'. A new account's TOTP secret, and a reset one, is shown exactly once: in
+the response to the POST that made it, never stored in the session or a redirect, and the
+page is ``Cache-Control: no-store`` like every staff page.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from typing import Any
 
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from retention import users
+from retention.errors import RetentionError
 from retention.models import Role
-from web.auth import login_required
+from web.app import get_services, now
+from web.auth import current_user, login_required
 
 bp = Blueprint("staff_users", __name__, url_prefix="/staff/users")
+
+ROLES = [r.value for r in Role]
+
+
+def _actor() -> str:
+    user = current_user()
+    assert user is not None
+    return user.actor
+
+
+def _page(code: int = 200, **extra: Any) -> ResponseReturnValue:
+    with get_services().readers() as db:
+        accounts = list(users.list_users(db))
+        db.expunge_all()
+    context: dict[str, Any] = {
+        "accounts": accounts,
+        "roles": ROLES,
+        "errors": {},
+        "form": {},
+        "secret": None,
+    }
+    context.update(extra)
+    return render_template("staff/users/index.html", **context), code
+
+
+def _secret(username: str, secret: str, what: str) -> dict[str, str]:
+    return {
+        "username": username,
+        "secret": secret,
+        "uri": users.provisioning_uri(secret, username),
+        "what": what,
+    }
 
 
 @bp.get("/")
 @login_required(Role.ADMIN)
-def index() -> str:
-    """Staff accounts."""
-    return render_template("staff/placeholder.html", title="Staff accounts")
+def index() -> ResponseReturnValue:
+    """Every staff account, and the form to create one."""
+    return _page()
+
+
+@bp.post("/")
+@login_required(Role.ADMIN)
+def create() -> ResponseReturnValue:
+    """Create an account; the page shows its TOTP secret and otpauth URI this once."""
+    form = {
+        "username": request.form.get("username", "").strip()[:64],
+        "role": request.form.get("role", ""),
+    }
+    password = request.form.get("password", "")
+    errors: dict[str, str] = {}
+    if not form["username"]:
+        errors["username"] = "Enter a username."
+    if form["role"] not in ROLES:
+        errors["role"] = "Choose a role."
+    if not password:
+        errors["password"] = "Enter an initial password."  # noqa: S105 (a message)
+    if errors:
+        return _page(400, errors=errors, form=form)
+    services = get_services()
+    try:
+        with services.sessions() as db, db.begin():
+            user, secret = users.create_user(
+                db,
+                username=form["username"],
+                role=form["role"],
+                password=password,
+                keyring=services.keyring,
+                actor=_actor(),
+                now=now(),
+            )
+            username = user.username
+    except users.PasswordPolicyError as exc:
+        return _page(400, errors={"password": str(exc)}, form=form)
+    except users.UserError as exc:
+        return _page(400, errors={"username": str(exc)}, form=form)
+    return _page(201, secret=_secret(username, secret, f"Account {username} created"))
+
+
+@bp.post("/<username>/role")
+@login_required(Role.ADMIN)
+def change_role(username: str) -> ResponseReturnValue:
+    """Change an account's role (it takes effect on that person's next click)."""
+    role = request.form.get("role", "")
+    if role not in ROLES:
+        return _page(400, errors={"action": "Choose a role."})
+    try:
+        with get_services().sessions() as db, db.begin():
+            users.set_role(db, username=username, role=role, actor=_actor(), now=now())
+    except RetentionError as exc:
+        return _page(404, errors={"action": str(exc)})
+    flash(f"{username} is now {role}.", "success")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/<username>/reset-totp")
+@login_required(Role.ADMIN)
+def reset_totp(username: str) -> ResponseReturnValue:
+    """Give the account a new TOTP secret (shown once); the old one stops working."""
+    services = get_services()
+    try:
+        with services.sessions() as db, db.begin():
+            user, secret = users.reset_totp(
+                db, username=username, keyring=services.keyring, actor=_actor(), now=now()
+            )
+            name = user.username
+    except RetentionError as exc:
+        return _page(404, errors={"action": str(exc)})
+    return _page(secret=_secret(name, secret, f"New authenticator secret for {name}"))
+
+
+@bp.post("/<username>/deactivate")
+@login_required(Role.ADMIN)
+def deactivate(username: str) -> ResponseReturnValue:
+    """Disable the account: it can no longer sign in, and its open sessions end."""
+    try:
+        with get_services().sessions() as db, db.begin():
+            users.deactivate(db, username=username, actor=_actor(), now=now())
+    except RetentionError as exc:
+        return _page(404, errors={"action": str(exc)})
+    flash(f"{username} is deactivated.", "success")
+    return redirect(url_for(".index"))
