@@ -1,20 +1,456 @@
-"""Staff pages: records (being built; see the web issue).
+"""Staff pages: record search, record detail (the "why"), thumbnails and disposition reviews.
 
-Layer: ``web``.
+Layer: ``web``. Every decision and every decrypting read is made by ``retention`` (records,
+engine, changes, gallery, purge); this module only parses the request, calls the service and
+renders the answer. Routes and roles:
+
+- ``GET /staff/records/`` — search (clerk, supervisor, auditor); auditors may not search by
+  name and date of birth (that would tell them who is held);
+- ``GET /staff/records/reviews`` — the disposition-review queue (clerk, supervisor);
+- ``GET /staff/records/<id>`` — metadata, legal basis, decision trace, provenance, consents,
+  holds, disclosures (clerk, supervisor, auditor); clerks and supervisors also get the photo
+  form and, when the rule says review, the decide form;
+- ``POST /staff/records/<id>/review`` — decide a review (clerk, supervisor);
+- ``GET /staff/records/<id>/thumbnail?reason=...[&request=<id>]`` — the decrypted thumbnail,
+  audited with the stated reason (clerk, supervisor; never auditors);
+- ``GET /staff/records/<id>/certificate`` — the signed deletion certificate of a purged record.
+
+Lists use keyset pagination: ``?after=<sort key>|<id>`` names the last row shown, so a page
+costs the same however deep it is, and rows added or removed meanwhile never shift a page.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from retention.models import Role
-from web.auth import login_required
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from retention import certificates, changes, gallery, records
+from retention.errors import (
+    KeyShreddedError,
+    NotFoundError,
+    RestrictedError,
+    RetentionError,
+)
+from retention.ingest import booking_index, name_dob_index
+from retention.models import (
+    Certificate,
+    ImageKind,
+    Record,
+    RecordStatus,
+    RemovalRequest,
+    ReviewDecision,
+    Role,
+)
+from retention.purge import delete_blobs
+from web.app import get_services, now
+from web.auth import current_user, login_required
 
 bp = Blueprint("staff_records", __name__, url_prefix="/staff/records")
+
+DEFAULT_PAGE_SIZE = 25
+# Rows without a due date sort after every real date (and the cursor can still name them).
+FAR_FUTURE = dt.date(9999, 12, 31)
+# The stated reason, plus " (request <id>)", must fit ``records.MAX_REASON``.
+MAX_STATED_REASON = 150
+THUMBNAIL_PURPOSE = "identification"
+REVIEW_OUTCOMES = (
+    (changes.ReviewOutcome.KEEP, "Keep (the next review falls due by the rule)"),
+    (changes.ReviewOutcome.KEEP_EXCEPTIONAL, "Keep for an exceptional reason"),
+    (changes.ReviewOutcome.RESTRICT, "Restrict now"),
+    (changes.ReviewOutcome.PURGE, "Purge now (crypto-shred; a certificate is issued)"),
+)
+_ID = re.compile(r"[0-9a-f]{32}")
+
+T = TypeVar("T")
+S = TypeVar("S", bound=Select[Any])
+
+
+# -- keyset pagination (shared with ``web.staff_requests``) -------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The last row of a page: its sort key (a date) and its id."""
+
+    key: dt.date
+    id: str
+
+    def encode(self) -> str:
+        """The ``after`` query value."""
+        return f"{self.key.isoformat()}|{self.id}"
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of rows and the cursor of the next page (None on the last)."""
+
+    rows: list[T]
+    next_after: str | None
+
+
+def page_size() -> int:
+    """Rows per page (``MUGSHOT_STAFF_PAGE_SIZE`` in the app config, default 25)."""
+    return int(current_app.config.get("MUGSHOT_STAFF_PAGE_SIZE", DEFAULT_PAGE_SIZE))
+
+
+def parse_cursor(raw: str | None) -> Cursor | None:
+    """``YYYY-MM-DD|<id>`` from the query string; a mangled cursor is a bad request."""
+    if not raw:
+        return None
+    key, sep, ident = raw.partition("|")
+    if not sep or not _ID.fullmatch(ident):
+        abort(400)
+    try:
+        day = dt.date.fromisoformat(key)
+    except ValueError:
+        abort(400)
+    return Cursor(day, ident)
+
+
+def sort_key(column: InstrumentedAttribute[dt.date | None]) -> ColumnElement[dt.date]:
+    """A nullable date column as a total order: missing dates last."""
+    return func.coalesce(column, FAR_FUTURE)
+
+
+def keyset(
+    stmt: S,
+    key: ColumnElement[dt.date],
+    ident: InstrumentedAttribute[str],
+    cursor: Cursor | None,
+) -> S:
+    """``stmt`` ordered by (key, id), starting after ``cursor``, one row more than a page."""
+    if cursor is not None:
+        stmt = stmt.where(or_(key > cursor.key, and_(key == cursor.key, ident > cursor.id)))
+    return stmt.order_by(key, ident).limit(page_size() + 1)
+
+
+def paginate(rows: Sequence[T], key_of: Callable[[T], tuple[dt.date | None, str]]) -> Page[T]:
+    """Cut the extra row off and name the cursor of the next page (``key_of`` gives a row's
+    sort key and id)."""
+    size = page_size()
+    shown = list(rows[:size])
+    if len(rows) <= size or not shown:
+        return Page(shown, None)
+    key, ident = key_of(shown[-1])
+    return Page(shown, Cursor(key or FAR_FUTURE, ident).encode())
+
+
+def service_error(exc: RetentionError) -> tuple[str, str]:
+    """A service error as (field, message): services say ``"field: message"`` when they can."""
+    text = str(exc)
+    field, sep, message = text.partition(": ")
+    if sep and re.fullmatch(r"[a-z_]+", field):
+        return field, message
+    return "form", text
+
+
+# -- search ---------------------------------------------------------------------------------
+
+
+def _date_arg(args: Mapping[str, str], name: str, errors: dict[str, str], label: str) -> Any:
+    raw = args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = f"{label}: enter a date as YYYY-MM-DD, for example 2027-01-31."
+        return None
 
 
 @bp.get("/")
 @login_required(Role.CLERK, Role.SUPERVISOR, Role.AUDITOR)
-def search() -> str:
-    """Records."""
-    return render_template("staff/placeholder.html", title="Records")
+def search() -> ResponseReturnValue:
+    """Find records by booking number, name + date of birth, status and due range."""
+    user = current_user()
+    assert user is not None
+    args = request.args
+    can_search_identity = user.role is not Role.AUDITOR
+    form = {
+        k: args.get(k, "").strip()
+        for k in ("booking", "name", "dob", "status", "due_from", "due_to")
+    }
+    if not can_search_identity and (form["name"] or form["dob"]):
+        abort(403)
+    errors: dict[str, str] = {}
+    dob = _date_arg(args, "dob", errors, "Date of birth")
+    due_from = _date_arg(args, "due_from", errors, "Due from")
+    due_to = _date_arg(args, "due_to", errors, "Due to")
+    if form["name"] and not form["dob"]:
+        errors["dob"] = "Enter the date of birth too: names are matched with it, exactly."
+    if form["dob"] and not form["name"]:
+        errors["name"] = "Enter the name too: dates of birth are matched with it, exactly."
+    if form["status"] and form["status"] not in {s.value for s in RecordStatus}:
+        errors["status"] = "Choose a status from the list."
+    if due_from and due_to and due_from > due_to:
+        errors["due_to"] = "The end of the due range is before its start."
+    cursor = parse_cursor(args.get("after"))
+    page: Page[Record] = Page([], None)
+    if not errors:
+        keyring = get_services().keyring
+        stmt = select(Record)
+        if form["booking"]:
+            stmt = stmt.where(Record.booking_bidx == booking_index(keyring, form["booking"]))
+        if form["name"] and dob is not None:
+            stmt = stmt.where(Record.name_dob_bidx == name_dob_index(keyring, form["name"], dob))
+        if form["status"]:
+            stmt = stmt.where(Record.status == form["status"])
+        if due_from is not None:
+            stmt = stmt.where(Record.next_action_due >= due_from)
+        if due_to is not None:
+            stmt = stmt.where(Record.next_action_due <= due_to)
+        key = sort_key(Record.next_action_due)
+        with get_services().readers() as db:
+            rows = db.execute(keyset(stmt, key, Record.id, cursor)).scalars().all()
+        page = paginate(rows, lambda r: (r.next_action_due, r.id))
+    filled: dict[str, Any] = {k: v for k, v in form.items() if v}
+    next_url = None
+    if page.next_after:
+        next_url = url_for("staff_records.search", **filled, after=page.next_after)
+    return render_template(
+        "staff/records/search.html",
+        form=form,
+        errors=errors,
+        page=page,
+        next_url=next_url,
+        first_url=url_for("staff_records.search", **filled),
+        paged=cursor is not None,
+        statuses=[s.value for s in RecordStatus],
+        can_search_identity=can_search_identity,
+        today=now().date(),
+    ), (400 if errors else 200)
+
+
+# -- disposition reviews --------------------------------------------------------------------
+
+
+@bp.get("/reviews")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def reviews() -> ResponseReturnValue:
+    """Records whose rule says a person must decide, queued by the sweep, oldest due first."""
+    cursor = parse_cursor(request.args.get("after"))
+    key = sort_key(Record.review_due_on)
+    stmt = select(Record).where(
+        Record.next_action == "review",
+        Record.review_queued_at.is_not(None),
+        Record.status != RecordStatus.PURGED.value,
+    )
+    with get_services().readers() as db:
+        rows = db.execute(keyset(stmt, key, Record.id, cursor)).scalars().all()
+    page = paginate(rows, lambda r: (r.review_due_on, r.id))
+    next_url = url_for("staff_records.reviews", after=page.next_after) if page.next_after else None
+    return render_template(
+        "staff/records/reviews.html",
+        page=page,
+        next_url=next_url,
+        paged=cursor is not None,
+        today=now().date(),
+    )
+
+
+# -- record detail --------------------------------------------------------------------------
+
+
+def _render_detail(
+    record_id: str,
+    *,
+    errors: Mapping[str, str] | None = None,
+    values: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    user = current_user()
+    assert user is not None
+    staff_can_see = user.role in (Role.CLERK, Role.SUPERVISOR)
+    services = get_services()
+    with services.readers() as db:
+        record = db.get(Record, record_id)
+        if record is None:
+            abort(404)
+        view = records.view(db, record)
+        certificate = db.execute(
+            select(Certificate).where(Certificate.record_id == record.id)
+        ).scalar_one_or_none()
+        review_history = list(
+            db.execute(
+                select(ReviewDecision)
+                .where(ReviewDecision.record_id == record.id)
+                .order_by(ReviewDecision.decided_at)
+            ).scalars()
+        )
+    disclosed = gallery.disclosures(services, record.id)
+    reason = request.args.get("reason", "").strip() if request.method == "GET" else ""
+    can_show_photo = (
+        staff_can_see
+        and view.has_key
+        and (
+            record.status == RecordStatus.ACTIVE.value
+            or THUMBNAIL_PURPOSE in (record.permitted_purposes or [])
+        )
+        and any(i.kind == ImageKind.THUMBNAIL.value and i.destroyed_at is None for i in view.images)
+    )
+    reason_error = None
+    if reason and len(reason) > MAX_STATED_REASON:
+        reason_error = f"Keep the reason under {MAX_STATED_REASON} characters."
+        reason = ""
+    return render_template(
+        "staff/records/detail.html",
+        record=record,
+        view=view,
+        trace=record.decision_trace or {},
+        certificate=certificate,
+        disclosures=disclosed,
+        review_history=review_history,
+        can_show_photo=can_show_photo,
+        can_review=staff_can_see
+        and record.status != RecordStatus.PURGED.value
+        and record.next_action == "review",
+        staff_can_see=staff_can_see,
+        reason=reason if can_show_photo else "",
+        reason_error=reason_error,
+        max_reason=MAX_STATED_REASON,
+        outcomes=REVIEW_OUTCOMES,
+        errors=errors or {},
+        values=values or {},
+        today=now().date(),
+    ), status
+
+
+@bp.get("/<record_id>")
+@login_required(Role.CLERK, Role.SUPERVISOR, Role.AUDITOR)
+def detail(record_id: str) -> ResponseReturnValue:
+    """One record: metadata, legal basis, why the system decided, its history; no identity."""
+    return _render_detail(record_id)
+
+
+@bp.post("/<record_id>/review")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def decide(record_id: str) -> ResponseReturnValue:
+    """Decide a disposition review: keep, keep for an exceptional reason, restrict or purge."""
+    user = current_user()
+    assert user is not None
+    raw = request.form.get("outcome", "")
+    reason = request.form.get("reason", "")
+    values = {"outcome": raw, "reason": reason}
+    try:
+        outcome = changes.ReviewOutcome(raw)
+    except ValueError:
+        return _render_detail(
+            record_id,
+            errors={"outcome": "Choose what to do with the record."},
+            values=values,
+            status=400,
+        )
+    services = get_services()
+    try:
+        with services.sessions() as db, db.begin():
+            if db.get(Record, record_id) is None:
+                abort(404)
+            result = changes.decide_review(
+                db,
+                services.keyring,
+                record_id,
+                outcome=outcome,
+                reason=reason,
+                actor=user.actor,
+                now=now(),
+            )
+    except RetentionError as exc:
+        field, message = service_error(exc)
+        if "reason" in message and field == "form" and not reason.strip():
+            field = "reason"
+        return _render_detail(record_id, errors={field: message}, values=values, status=400)
+    if result.purged is not None:
+        # After the commit: the blobs are already noise (their key is gone); this tidies up.
+        delete_blobs(services.store, list(result.purged.blob_keys))
+        flash("The record was purged and a deletion certificate was issued.", "success")
+    else:
+        flash(f"Review decided: {outcome.value.replace('_', ' ')}.", "success")
+    return redirect(url_for("staff_records.detail", record_id=record_id), code=303)
+
+
+@bp.get("/<record_id>/thumbnail")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def thumbnail(record_id: str) -> ResponseReturnValue:
+    """The record's thumbnail, decrypted on the fly for a stated reason (audited, not cached).
+
+    ``reason`` is required; ``request`` names the removal request the clerk is working on and
+    is quoted in the audit entry."""
+    user = current_user()
+    assert user is not None
+    reason = request.args.get("reason", "").strip()
+    request_id = request.args.get("request", "").strip()
+    if not reason or len(reason) > MAX_STATED_REASON:
+        abort(400)
+    if request_id and not _ID.fullmatch(request_id):
+        abort(400)
+    services = get_services()
+    try:
+        with services.sessions() as db, db.begin():
+            record = db.get(Record, record_id)
+            if record is None:
+                abort(404)
+            why = reason
+            if request_id:
+                if db.get(RemovalRequest, request_id) is None:
+                    abort(404)
+                why = f"{reason} (request {request_id})"
+            image, data = records.read_image(
+                db,
+                services.keyring,
+                services.store,
+                record,
+                actor=user.actor,
+                reason=why,
+                now=now(),
+                kind=ImageKind.THUMBNAIL,
+                purpose=THUMBNAIL_PURPOSE,
+            )
+            media_type = image.media_type
+    except RestrictedError:
+        abort(403)
+    except (NotFoundError, KeyShreddedError):
+        abort(404)
+    except RetentionError:
+        abort(400)
+    response = make_response(data)
+    response.mimetype = media_type
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+@bp.get("/<record_id>/certificate")
+@login_required(Role.CLERK, Role.SUPERVISOR, Role.AUDITOR)
+def certificate(record_id: str) -> ResponseReturnValue:
+    """The signed deletion certificate of a purged record (with the key that verifies it)."""
+    services = get_services()
+    with services.readers() as db:
+        cert = db.execute(
+            select(Certificate).where(Certificate.record_id == record_id)
+        ).scalar_one_or_none()
+        if cert is None:
+            abort(404)
+        doc = certificates.document(cert, services.keyring.signing_public_key_pem())
+    response = make_response(json.dumps(doc, indent=2) + "\n")
+    response.mimetype = "application/json"
+    response.headers["Content-Disposition"] = f'attachment; filename="certificate-{cert.id}.json"'
+    return response

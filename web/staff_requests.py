@@ -1,20 +1,368 @@
-"""Staff pages: removal requests (being built; see the web issue).
+"""Staff pages: the removal-request queue, a request's detail and the clerk's decisions.
 
-Layer: ``web``.
+Layer: ``web``. ``retention.requests`` decides everything (matching, deadlines, what approval
+does to each record); this module parses forms, calls it and renders the answer. Routes (clerk
+and supervisor only; auditors read requests' traces in the audit log):
+
+- ``GET /staff/requests/`` — the queue: filter by state (open states by default), sort by
+  response deadline or received date, keyset pagination (``?after=<date>|<id>``);
+- ``GET /staff/requests/<id>`` — the claims (decrypted: each view is one audit entry), the
+  candidate records with their current decision, and, after "Show photos — reason", their
+  thumbnails (each fetched from ``/staff/records/<id>/thumbnail`` with the reason; audited);
+- ``GET /staff/requests/<id>/evidence`` — the evidence upload (audited);
+- ``POST /staff/requests/<id>/match|approve|deny|ask|extend`` — the decisions.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from retention.models import Role
-from web.auth import login_required
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from retention import engine
+from retention import requests as removal
+from retention.errors import NotFoundError, RetentionError
+from retention.models import Record, RecordStatus, RemovalRequest, RequestState, Role
+from retention.purge import delete_blobs
+from retention.services import Services
+from web.app import get_services, now
+from web.auth import current_user, login_required
+from web.staff_records import (
+    MAX_STATED_REASON,
+    THUMBNAIL_PURPOSE,
+    Page,
+    keyset,
+    paginate,
+    parse_cursor,
+    service_error,
+    sort_key,
+)
 
 bp = Blueprint("staff_requests", __name__, url_prefix="/staff/requests")
+
+OPEN_STATES = tuple(s.value for s in removal.OPEN)
+# The states whose response clock is running (a request waiting for the requester is paused).
+CLOCK_RUNNING = (RequestState.RECEIVED.value, RequestState.UNDER_REVIEW.value)
+STATE_FILTERS = [
+    ("open", "Open (received, under review, needs information)"),
+    *[(s.value, s.value.replace("_", " ").capitalize()) for s in RequestState],
+    ("all", "All"),
+]
+SORTS = [("respond_by", "Response deadline"), ("received", "Date received")]
+GROUND_TEXT = {
+    "not_charged": "not charged",
+    "dismissed": "dismissed",
+    "acquitted": "acquitted",
+    "conviction_quashed": "conviction quashed",
+    "factually_innocent": "factually innocent",
+    "sealed": "sealed",
+    "under_18": "under 18 at the time",
+    "consent_withdrawn": "consent withdrawn",
+    "other": "other",
+}
+DUE_SOON_DAYS = 7
+
+
+def deadline_badge(req: RemovalRequest, today: dt.date) -> str | None:
+    """``overdue`` or ``due-soon`` (within a week) for a request whose clock is running."""
+    if req.state not in CLOCK_RUNNING or req.respond_by is None:
+        return None
+    if req.respond_by < today:
+        return "overdue"
+    if req.respond_by <= today + dt.timedelta(days=DUE_SOON_DAYS):
+        return "due-soon"
+    return None
+
+
+# -- the queue --------------------------------------------------------------------------------
 
 
 @bp.get("/")
 @login_required(Role.CLERK, Role.SUPERVISOR)
-def queue() -> str:
-    """Removal requests."""
-    return render_template("staff/placeholder.html", title="Removal requests")
+def queue() -> ResponseReturnValue:
+    """Removal requests: open ones by response deadline unless asked otherwise."""
+    state = request.args.get("state", "open")
+    sort = request.args.get("sort", "respond_by")
+    if state not in dict(STATE_FILTERS) or sort not in dict(SORTS):
+        abort(400)
+    cursor = parse_cursor(request.args.get("after"))
+    stmt = select(RemovalRequest)
+    if state == "open":
+        stmt = stmt.where(RemovalRequest.state.in_(OPEN_STATES))
+    elif state != "all":
+        stmt = stmt.where(RemovalRequest.state == state)
+    if sort == "received":
+        key = sort_key(RemovalRequest.received_on)
+    else:
+        key = sort_key(RemovalRequest.respond_by)
+    with get_services().readers() as db:
+        rows = db.execute(keyset(stmt, key, RemovalRequest.id, cursor)).scalars().all()
+    page: Page[RemovalRequest] = paginate(
+        rows,
+        (lambda r: (r.received_on, r.id))
+        if sort == "received"
+        else (lambda r: (r.respond_by, r.id)),
+    )
+    next_url = None
+    if page.next_after:
+        next_url = url_for("staff_requests.queue", state=state, sort=sort, after=page.next_after)
+    today = now().date()
+    return render_template(
+        "staff/requests/queue.html",
+        page=page,
+        badges={r.id: deadline_badge(r, today) for r in page.rows},
+        state=state,
+        sort=sort,
+        states=STATE_FILTERS,
+        sorts=SORTS,
+        grounds=GROUND_TEXT,
+        next_url=next_url,
+        paged=cursor is not None,
+        today=today,
+    )
+
+
+# -- one request ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A record that may be the requester's, as the detail page shows it."""
+
+    record: Record
+    matched: bool
+    decision: dict[str, Any] | None
+    decision_error: str | None
+    can_show_photo: bool
+
+
+def _candidates(db: Session, req: RemovalRequest, today: dt.date) -> list[Candidate]:
+    found = removal.candidates(db, req)
+    confirmed = removal.matched(db, req)
+    confirmed_ids = {r.id for r in confirmed}
+    seen = {r.id for r in found}
+    result = []
+    for record in [*found, *(r for r in confirmed if r.id not in seen)]:
+        decision = error = None
+        if record.status != RecordStatus.PURGED.value:
+            try:
+                decision = engine.evaluate_only(db, record, today).to_json()
+            except RetentionError as exc:
+                error = str(exc)
+        result.append(
+            Candidate(
+                record=record,
+                matched=record.id in confirmed_ids,
+                decision=decision,
+                decision_error=error,
+                can_show_photo=record.status == RecordStatus.ACTIVE.value
+                or (
+                    record.status == RecordStatus.RESTRICTED.value
+                    and THUMBNAIL_PURPOSE in (record.permitted_purposes or [])
+                ),
+            )
+        )
+    return result
+
+
+def _render_detail(
+    request_id: str,
+    *,
+    errors: dict[str, dict[str, str]] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    """The detail page. Opening the claims is the one audited read of a page view."""
+    user = current_user()
+    assert user is not None
+    services = get_services()
+    moment = now()
+    reason = request.args.get("reason", "").strip() if request.method == "GET" else ""
+    reason_error = None
+    if len(reason) > MAX_STATED_REASON:
+        reason_error = f"Keep the reason under {MAX_STATED_REASON} characters."
+        reason = ""
+    with services.sessions() as db, db.begin():
+        req = db.get(RemovalRequest, request_id)
+        if req is None:
+            abort(404)
+        claims: dict[str, Any] | None = None
+        claims_error = None
+        try:
+            claims = removal.open_claims(db, services.keyring, req, actor=user.actor, now=moment)
+        except removal.RequestError as exc:
+            claims_error = str(exc)
+        candidates = _candidates(db, req, moment.date())
+        certificates = removal.certificates_for(db, req)
+    response = make_response(
+        render_template(
+            "staff/requests/detail.html",
+            req=req,
+            claims=claims,
+            claims_error=claims_error,
+            candidates=candidates,
+            certificates=certificates,
+            is_open=req.state in OPEN_STATES,
+            badge=deadline_badge(req, moment.date()),
+            grounds=GROUND_TEXT,
+            reason=reason,
+            reason_error=reason_error,
+            max_reason=MAX_STATED_REASON,
+            errors=errors or {},
+            values=values or {},
+        ),
+        status,
+    )
+    # Decrypted claims: never kept by a browser or a proxy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/<request_id>")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def detail(request_id: str) -> ResponseReturnValue:
+    """A request: its claims, candidate records and their decisions, and the actions."""
+    return _render_detail(request_id)
+
+
+@bp.get("/<request_id>/evidence")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def evidence(request_id: str) -> ResponseReturnValue:
+    """Download the requester's evidence (decrypted; audited; never cached)."""
+    user = current_user()
+    assert user is not None
+    services = get_services()
+    try:
+        with services.sessions() as db, db.begin():
+            req = db.get(RemovalRequest, request_id)
+            if req is None:
+                abort(404)
+            media_type, data = removal.evidence(
+                db, services.keyring, services.store, req, actor=user.actor, now=now()
+            )
+    except (NotFoundError, removal.RequestError):
+        abort(404)
+    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+    response = make_response(data)
+    response.mimetype = media_type
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="evidence-{request_id[:8]}.{extension.get(media_type, "bin")}"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# A decision: runs inside the transaction and returns the message to flash, or a callable
+# that does what must wait for the commit (deleting blobs) and then returns it.
+Decide = Callable[[Session, Services, str, dt.datetime], str | Callable[[], str]]
+
+
+def _act(request_id: str, form: str, values: dict[str, str], decide: Decide) -> ResponseReturnValue:
+    """Run one decision in its own transaction; a refusal is shown next to its form."""
+    user = current_user()
+    assert user is not None
+    services = get_services()
+    try:
+        with services.sessions() as db, db.begin():
+            if db.get(RemovalRequest, request_id) is None:
+                abort(404)
+            outcome = decide(db, services, user.actor, now())
+    except RetentionError as exc:
+        field, text = service_error(exc)
+        return _render_detail(
+            request_id, errors={form: {field: text}}, values={"form": form, **values}, status=400
+        )
+    flash(outcome() if callable(outcome) else outcome, "success")
+    return redirect(url_for("staff_requests.detail", request_id=request_id), code=303)
+
+
+@bp.post("/<request_id>/match")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def match(request_id: str) -> ResponseReturnValue:
+    """Confirm a candidate record as the requester's."""
+    record_id = request.form.get("record_id", "")
+
+    def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
+        removal.match(db, request_id, record_id, actor=actor, now=moment)
+        return f"Record {record_id[:8]} matched to the request."
+
+    return _act(request_id, "match", {"record_id": record_id}, run)
+
+
+@bp.post("/<request_id>/approve")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def approve(request_id: str) -> ResponseReturnValue:
+    """Approve: every matched record is purged (or restricted) now, as its rule says."""
+    reasons = request.form.get("reasons", "")
+
+    def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> Callable[[], str]:
+        done = removal.approve(
+            db, services.keyring, request_id, actor=actor, reasons=reasons, now=moment
+        )
+
+        def after_commit() -> str:
+            # Only after the commit: the keys are gone, so the blobs are already noise.
+            delete_blobs(services.store, [k for p in done.purged for k in p.blob_keys])
+            parts = [f"{len(done.purged)} record(s) purged"]
+            if done.restricted:
+                parts.append(f"{len(done.restricted)} restricted")
+            if done.held:
+                parts.append(f"{len(done.held)} under a legal hold (restricted, not purged)")
+            return "Request approved: " + ", ".join(parts) + "."
+
+        return after_commit
+
+    return _act(request_id, "approve", {"reasons": reasons}, run)
+
+
+@bp.post("/<request_id>/deny")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def deny(request_id: str) -> ResponseReturnValue:
+    """Refuse the request; the reasons are shown to the requester."""
+    reasons = request.form.get("reasons", "")
+
+    def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
+        removal.deny(db, request_id, actor=actor, reasons=reasons, now=moment)
+        return "Request refused; the requester sees the reasons on their status page."
+
+    return _act(request_id, "deny", {"reasons": reasons}, run)
+
+
+@bp.post("/<request_id>/ask")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def ask(request_id: str) -> ResponseReturnValue:
+    """Ask the requester for more information (pauses the clock where the law allows)."""
+    message = request.form.get("message", "")
+
+    def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
+        removal.ask_for_information(db, request_id, actor=actor, message=message, now=moment)
+        return "The requester was asked for more information."
+
+    return _act(request_id, "ask", {"message": message}, run)
+
+
+@bp.post("/<request_id>/extend")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def extend(request_id: str) -> ResponseReturnValue:
+    """Give notice that the response deadline is extended (where the law allows)."""
+
+    def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
+        removal.extend(db, request_id, actor=actor, now=moment)
+        return "Extension notice given; the response deadline moved."
+
+    return _act(request_id, "extend", {}, run)

@@ -93,3 +93,41 @@ def screenshot(page: Any, name: str) -> None:
     """Save a full-page screenshot as a test artifact."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def make_staff(services: Services, username: str, role: str) -> tuple[str, str, str]:
+    """Create a staff account through the core; returns (username, password, TOTP secret)."""
+    import datetime as dt
+
+    from retention import users
+
+    password = f"e2e-{role}-secret-9147"
+    with services.sessions() as session, session.begin():
+        _, secret = users.create_user(
+            session,
+            username=username,
+            role=role,
+            password=password,
+            keyring=services.keyring,
+            actor="e2e:setup",
+            now=dt.datetime.now(dt.UTC),
+        )
+    return username, password, secret
+
+
+def sign_in(page: Any, base: str, creds: tuple[str, str, str]) -> None:
+    """Sign in through the two steps, typing a real TOTP code."""
+    import pyotp
+
+    username, password, secret = creds
+    page.goto(base + "/staff/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("6-digit code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/staff/**")
+
+
+def sign_out(page: Any) -> None:
+    page.get_by_role("button", name="Sign out").click()

@@ -1,0 +1,434 @@
+"""Staff request pages: the queue, a request's claims and candidates, and the decisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from policies.vocabulary import Jurisdiction, RequestKind
+from retention import requests
+from retention.models import AuditEntry, Certificate, Image, RemovalRequest, Role
+from retention.services import Services
+from tests.conftest import FIXED_NOW
+from tests.integration.engine_helpers import TODAY, ingest, review_due, state
+from tests.web import csrf_token, post_form
+
+SignedIn = Callable[[Role | str], FlaskClient]
+ROLES = (Role.CLERK, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
+STAFF = {Role.CLERK, Role.SUPERVISOR}
+NAME = "Ondine Abernathy-Kessler"
+DOB = dt.date(1988, 7, 14)
+ROW_ID = re.compile(r'data-request-id="([0-9a-f]{32})"')
+NEXT = re.compile(r'<a href="([^"]+)" rel="next">')
+EVIDENCE = b"%PDF-1.7 acquittal letter from the Crown Court"
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """Two rows a page, so that a handful of requests spans several pages."""
+    return {"MUGSHOT_STAFF_PAGE_SIZE": 2}
+
+
+def file(
+    services: Services,
+    *,
+    name: str = NAME,
+    dob: dt.date = DOB,
+    booking: str | None = None,
+    evidence: bytes | None = None,
+    now: dt.datetime = FIXED_NOW,
+) -> tuple[str, str]:
+    """File a request as the public page does; returns (request id, reference)."""
+    with services.sessions() as db, db.begin():
+        req, reference = requests.file_request(
+            db,
+            services.keyring,
+            services.store,
+            claims=requests.Claims(
+                name=name,
+                date_of_birth=dob,
+                contact="ondine@example.invalid",
+                booking_number=booking,
+                details="Acquitted at trial in 2020.",
+            ),
+            kind=RequestKind.ERASURE,
+            jurisdiction=Jurisdiction.GB_ENG,
+            grounds=["acquitted"],
+            evidence=evidence,
+            now=now,
+        )
+        return req.id, reference
+
+
+@pytest.fixture
+def case(services: Services, tmp_path: Path) -> dict[str, str]:
+    """A record of the requester (by name and date of birth), another person's, a request."""
+    ids = ingest(
+        services,
+        tmp_path,
+        [
+            review_due("GB-7") | {"name": NAME, "date_of_birth": DOB.isoformat()},
+            review_due("GB-8") | {"name": "Someone Else"},
+        ],
+    )
+    request_id, reference = file(services, evidence=EVIDENCE)
+    return {"record": ids["GB-7"], "other": ids["GB-8"], "request": request_id, "ref": reference}
+
+
+def html(response: Any) -> str:
+    return str(response.get_data(as_text=True))
+
+
+def audit_rows(services: Services) -> list[AuditEntry]:
+    with services.readers() as db:
+        return list(db.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars())
+
+
+def the_request(services: Services, request_id: str) -> RemovalRequest:
+    with services.readers() as db:
+        found = db.get(RemovalRequest, request_id)
+        assert found is not None
+        return found
+
+
+def act(client: FlaskClient, case: dict[str, str], action: str, **data: str) -> Any:
+    """Post one of the detail page's forms with the page's CSRF token."""
+    url = f"/staff/requests/{case['request']}"
+    return post_form(client, url, data, action=f"{url}/{action}")
+
+
+# -- roles ------------------------------------------------------------------------------------
+
+
+def test_every_request_route_admits_only_clerks_and_supervisors(
+    app: Flask, signed_in: SignedIn, services: Services, case: dict[str, str]
+) -> None:
+    everyone: dict[Role | None, FlaskClient] = {role: signed_in(role) for role in ROLES}
+    everyone[None] = app.test_client()
+    rid = case["request"]
+    for url in (
+        "/staff/requests/",
+        "/staff/requests/?state=all&sort=received",
+        f"/staff/requests/{rid}",
+        f"/staff/requests/{rid}/evidence",
+    ):
+        for role, client in everyone.items():
+            response = client.get(url)
+            if role is None:
+                assert response.status_code == 302
+                assert response.headers["Location"].endswith("/staff/login")
+            else:
+                assert response.status_code == (200 if role in STAFF else 403), (url, role)
+    for action in ("match", "approve", "deny", "ask", "extend"):
+        for role, client in everyone.items():
+            if role in STAFF:
+                continue
+            page = client.get("/staff/home" if role else "/staff/login")
+            response = client.post(
+                f"/staff/requests/{rid}/{action}",
+                data={"csrf_token": csrf_token(page.data), "reasons": "x", "message": "x"},
+            )
+            assert response.status_code == (302 if role is None else 403), (action, role)
+    assert the_request(services, rid).state == "received"
+    # Views by the auditor and the admin decrypted nothing.
+    viewers = {e.actor for e in audit_rows(services) if e.action == "request.claims_viewed"}
+    assert viewers == {"clerk1", "supervisor2"}
+
+
+def test_a_decision_without_the_csrf_token_is_refused(
+    signed_in: SignedIn, services: Services, case: dict[str, str]
+) -> None:
+    clerk = signed_in(Role.CLERK)
+    response = clerk.post(f"/staff/requests/{case['request']}/deny", data={"reasons": "no"})
+    assert response.status_code == 400
+    assert the_request(services, case["request"]).state == "received"
+
+
+# -- the queue --------------------------------------------------------------------------------
+
+
+def walk(client: FlaskClient, url: str) -> list[str]:
+    seen: list[str] = []
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200, url
+        text = html(page)
+        seen += ROW_ID.findall(text)
+        found = NEXT.search(text)
+        url = found.group(1).replace("&amp;", "&") if found else ""
+        assert len(seen) < 100
+    return seen
+
+
+def test_the_queue_pages_walk_every_request_exactly_once_in_either_order(
+    signed_in: SignedIn, services: Services
+) -> None:
+    filed = [file(services, now=FIXED_NOW - dt.timedelta(days=n % 4))[0] for n in range(7)]
+    closed, _ = file(services, now=FIXED_NOW - dt.timedelta(days=9))
+    with services.sessions() as db, db.begin():
+        requests.deny(db, closed, actor="clerk:x", reasons="no record", now=FIXED_NOW)
+    clerk = signed_in(Role.CLERK)
+    with services.readers() as db:
+        every = list(db.execute(select(RemovalRequest)).scalars())
+    open_ = [r for r in every if r.id in filed]
+
+    by_deadline = walk(clerk, "/staff/requests/")
+    assert by_deadline == [r.id for r in sorted(open_, key=lambda r: (r.respond_by, r.id))]
+    by_received = walk(clerk, "/staff/requests/?sort=received")
+    assert by_received == [r.id for r in sorted(open_, key=lambda r: (r.received_on, r.id))]
+    assert walk(clerk, "/staff/requests/?state=denied") == [closed]
+    everything = walk(clerk, "/staff/requests/?state=all&sort=received")
+    assert sorted(everything) == sorted(r.id for r in every)
+    assert len(everything) == len(set(everything)) == 8
+    assert clerk.get("/staff/requests/?state=bogus").status_code == 400
+    assert clerk.get("/staff/requests/?after=2026-01-01|nothex").status_code == 400
+
+
+def test_the_queue_flags_overdue_and_due_this_week(signed_in: SignedIn, services: Services) -> None:
+    late, _ = file(services, now=FIXED_NOW - dt.timedelta(days=60))
+    soon, _ = file(services, now=FIXED_NOW - dt.timedelta(days=27))
+    fresh, _ = file(services, now=FIXED_NOW)
+    due = {rid: the_request(services, rid).respond_by for rid in (late, soon, fresh)}
+    assert due[late] is not None
+    assert due[late] < TODAY
+    assert due[soon] is not None
+    assert TODAY <= due[soon] <= TODAY + dt.timedelta(days=7)
+    supervisor = signed_in(Role.SUPERVISOR)
+    page, url = "", "/staff/requests/?state=open&sort=received"
+    while url:  # every page of the queue
+        text = html(supervisor.get(url))
+        page += text
+        found = NEXT.search(text)
+        url = found.group(1).replace("&amp;", "&") if found else ""
+    # Rows are one per request; cut the pages into them.
+    rows = {rid: page.split(f'data-request-id="{rid}"')[1].split("</tr>")[0] for rid in due}
+    assert "Overdue" in rows[late]
+    assert "Due this week" not in rows[late]
+    assert "Due this week" in rows[soon]
+    assert "Overdue" not in rows[soon]
+    assert "badge" not in rows[fresh]
+    assert f">{late[:8]}<" in rows[late]
+    assert "acquitted" in rows[late]
+    assert "GB-ENG" in rows[late]
+    assert "erasure" in rows[late]
+
+
+# -- the detail page --------------------------------------------------------------------------
+
+
+def test_the_claims_are_decrypted_for_a_clerk_and_each_view_is_one_audit_entry(
+    signed_in: SignedIn, services: Services, case: dict[str, str]
+) -> None:
+    clerk = signed_in(Role.CLERK)
+    before = len(audit_rows(services))
+    response = clerk.get(f"/staff/requests/{case['request']}")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    page = html(response)
+    assert NAME in page
+    assert DOB.isoformat() in page
+    assert "ondine@example.invalid" in page
+    after = audit_rows(services)
+    assert len(after) == before + 1
+    assert (after[-1].action, after[-1].actor, after[-1].object_id) == (
+        "request.claims_viewed",
+        "clerk1",
+        case["request"],
+    )
+    assert NAME not in str(after[-1].details)
+    clerk.get(f"/staff/requests/{case['request']}")
+    assert len(audit_rows(services)) == before + 2
+
+
+def test_candidates_show_their_decision_and_photos_only_for_a_stated_reason(
+    signed_in: SignedIn, services: Services, case: dict[str, str]
+) -> None:
+    clerk = signed_in(Role.CLERK)
+    url = f"/staff/requests/{case['request']}"
+    page = html(clerk.get(url))
+    assert f'data-record-id="{case["record"]}"' in page
+    assert case["other"] not in page  # another person's record is no candidate
+    rec = state(services, case["record"])
+    assert rec.decision_trace is not None
+    assert 'data-action="review"' in page
+    assert rec.decision_trace["citation"] in page
+    assert rec.decision_trace["rule"] in page
+    assert "GB-7" in page
+    assert "<img" not in page
+    before = len(audit_rows(services))
+    page = html(clerk.get(url + "?reason=compare+with+the+requester"))
+    src = re.search(r'<img src="([^"]+)"', page)
+    assert src is not None
+    thumb = src.group(1).replace("&amp;", "&")
+    assert thumb == (
+        f"/staff/records/{case['record']}/thumbnail"
+        f"?reason=compare+with+the+requester&request={case['request']}"
+    )
+    assert len(audit_rows(services)) == before + 1  # the claims view only
+    image = clerk.get(thumb)
+    assert image.status_code == 200
+    assert image.mimetype == "image/jpeg"
+    assert image.data.startswith(b"\xff\xd8\xff")
+    assert image.headers["Cache-Control"] == "no-store"
+    rows = audit_rows(services)
+    assert len(rows) == before + 2
+    assert rows[-1].action == "image.viewed"
+    assert rows[-1].details["reason"] == (f"compare with the requester (request {case['request']})")
+    with services.readers() as db:
+        viewed = db.get(Image, rows[-1].object_id)
+        assert viewed is not None
+        assert viewed.kind == "thumbnail"
+    # A request id that does not exist is refused, and nothing is decrypted.
+    missing = f"/staff/records/{case['record']}/thumbnail?reason=x&request={'0' * 32}"
+    assert clerk.get(missing).status_code == 404
+    assert len(audit_rows(services)) == before + 2
+    auditor = signed_in(Role.AUDITOR)
+    before = len(audit_rows(services))
+    assert auditor.get(thumb).status_code == 403
+    assert len(audit_rows(services)) == before
+
+
+def test_the_evidence_download_is_decrypted_and_audited(
+    signed_in: SignedIn, services: Services, case: dict[str, str]
+) -> None:
+    clerk = signed_in(Role.CLERK)
+    assert "Download evidence" in html(clerk.get(f"/staff/requests/{case['request']}"))
+    before = len(audit_rows(services))
+    response = clerk.get(f"/staff/requests/{case['request']}/evidence")
+    assert response.status_code == 200
+    assert response.data == EVIDENCE
+    assert response.mimetype == "application/pdf"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = audit_rows(services)
+    assert [e.action for e in rows[before:]] == ["request.evidence_viewed"]
+    no_evidence, _ = file(services, name="Other Person")
+    assert clerk.get(f"/staff/requests/{no_evidence}/evidence").status_code == 404
+
+
+# -- decisions --------------------------------------------------------------------------------
+
+
+def test_match_then_approve_purges_the_record_and_the_requester_sees_completed(
+    app: Flask, signed_in: SignedIn, services: Services, case: dict[str, str]
+) -> None:
+    clerk = signed_in(Role.CLERK)
+    rid = case["record"]
+    with services.readers() as db:
+        blobs = list(db.execute(select(Image.id).where(Image.record_id == rid)).scalars())
+    assert blobs
+    assert all(services.store.exists(b) for b in blobs)
+
+    matched = act(clerk, case, "match", record_id=rid)
+    assert matched.status_code == 303
+    assert the_request(services, case["request"]).state == "under_review"
+    page = html(clerk.get(matched.headers["Location"]))
+    assert "Matched" in page
+    assert "Record " + rid[:8] + " matched" in page  # the flash message
+
+    approved = act(clerk, case, "approve", reasons="Acquitted: no reason to keep the photo.")
+    assert approved.status_code == 303
+    req = the_request(services, case["request"])
+    assert req.state == "completed"
+    assert req.decided_by == "clerk1"
+    rec = state(services, rid)
+    assert rec.status == "purged"
+    assert rec.identity_sealed is None
+    with services.readers() as db:
+        cert = db.execute(select(Certificate).where(Certificate.record_id == rid)).scalar_one()
+        assert cert.request_reference == case["request"]
+    assert not any(services.store.exists(b) for b in blobs)
+    assert state(services, case["other"]).status == "active"
+    page = html(clerk.get(approved.headers["Location"]))
+    assert "1 record(s) purged" in page
+    assert f'href="/staff/records/{rid}/certificate"' in page
+    assert 'id="approve-form"' not in page  # nothing left to decide
+
+    public = app.test_client()
+    status = post_form(public, "/status", {"reference": case["ref"]})
+    assert status.status_code == 200
+    text = html(status)
+    assert 'data-state="completed"' in text
+    assert "Acquitted: no reason to keep the photo." in text
+    assert "Download certificate" in text
+
+
+def test_approving_with_nothing_matched_is_refused_next_to_the_form(
+    signed_in: SignedIn, services: Services, case: dict[str, str]
+) -> None:
+    clerk = signed_in(Role.CLERK)
+    response = act(clerk, case, "approve", reasons="")
+    assert response.status_code == 400
+    assert re.search(r'id="approve-form-error">.*match at least one record', html(response))
+    assert the_request(services, case["request"]).state == "received"
+    assert state(services, case["record"]).status == "active"
+
+
+def test_a_refusal_needs_reasons_and_the_requester_then_sees_them(
+    app: Flask, signed_in: SignedIn, services: Services, case: dict[str, str]
+) -> None:
+    clerk = signed_in(Role.CLERK)
+    refused = act(clerk, case, "deny", reasons="   ")
+    assert refused.status_code == 400
+    page = html(refused)
+    assert re.search(r'id="deny-reasons-error">.*a refusal must give its reasons', page)
+    assert 'aria-invalid="true"' in page
+    assert the_request(services, case["request"]).state == "received"
+
+    done = act(clerk, case, "deny", reasons="The record is kept under a court order.")
+    assert done.status_code == 303
+    req = the_request(services, case["request"])
+    assert (req.state, req.decision_reasons) == (
+        "denied",
+        "The record is kept under a court order.",
+    )
+    status = post_form(app.test_client(), "/status", {"reference": case["ref"]})
+    assert 'data-state="denied"' in html(status)
+    assert "The record is kept under a court order." in html(status)
+    again = act(clerk, case, "deny", reasons="twice")
+    assert again.status_code == 400
+    assert re.search(r'id="deny-form-error">.*cannot become denied', html(again))
+
+
+def test_asking_for_information_and_giving_extension_notice(
+    signed_in: SignedIn, services: Services, case: dict[str, str]
+) -> None:
+    supervisor = signed_in(Role.SUPERVISOR)
+    first_deadline = the_request(services, case["request"]).respond_by
+    blank = act(supervisor, case, "ask", message="")
+    assert blank.status_code == 400
+    assert re.search(r'id="ask-message-error">.*say what information is needed', html(blank))
+
+    extended = act(supervisor, case, "extend")
+    assert extended.status_code == 303
+    req = the_request(services, case["request"])
+    assert req.extension_notice_on == TODAY
+    assert req.respond_by is not None
+    assert first_deadline is not None
+    assert req.respond_by > first_deadline
+
+    asked = act(supervisor, case, "ask", message="Please send the court's certificate.")
+    assert asked.status_code == 303
+    req = the_request(services, case["request"])
+    assert req.state == "needs_info"
+    assert req.info_requested_on == TODAY
+    page = html(supervisor.get(asked.headers["Location"]))
+    assert "Please send the court&#39;s certificate." in page
+    assert 'id="ask-form"' not in page
+    actions = [e.action for e in audit_rows(services)]
+    assert "request.extended" in actions
+    assert "request.needs_info" in actions
+
+
+def test_an_unknown_request_is_not_found(signed_in: SignedIn) -> None:
+    clerk = signed_in(Role.CLERK)
+    assert clerk.get("/staff/requests/" + "0" * 32).status_code == 404
+    assert clerk.get("/staff/requests/" + "0" * 32 + "/evidence").status_code == 404
