@@ -1,0 +1,103 @@
+"""The whole promise in a real browser: a person asks, a clerk decides, the photo is gone and
+the person holds proof."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from retention import certificates, crypto
+from retention.errors import BlobNotFoundError, IntegrityError
+from retention.models import DataKey, Image, Record
+from retention.services import Services
+from tests.e2e.conftest import make_staff, screenshot, sign_in, sign_out
+from tests.integration.engine_helpers import ingest, review_due
+
+pytestmark = pytest.mark.e2e
+
+
+def test_request_match_approve_certificate_and_the_image_no_longer_opens(
+    page: Any, live_server: str, services: Services, tmp_path: Path
+) -> None:
+    ids = ingest(
+        services,
+        tmp_path,
+        [review_due("MPS-E2E-1") | {"name": "Robin Tester", "date_of_birth": "1988-08-08"}],
+    )
+    record_id = ids["MPS-E2E-1"]
+    with services.readers() as db:
+        image_ids = [i for (i,) in db.execute(select(Image.id).where(Image.record_id == record_id))]
+        sealed = {i: services.store.get(i) for i in image_ids}
+        key_row = db.execute(select(DataKey).where(DataKey.record_id == record_id)).scalar_one()
+        data_key = services.keyring.unwrap(
+            key_row.wrapped, key_id=key_row.id, version=key_row.kek_version
+        )
+
+    # (1) The person files a request.
+    page.goto(live_server + "/request")
+    page.get_by_label("Your full name").fill("Robin Tester")
+    page.get_by_label("Date of birth").fill("1988-08-08")
+    page.get_by_label("Booking or custody number").fill("MPS-E2E-1")
+    page.get_by_label("Where were you arrested?").select_option("GB-ENG")
+    page.get_by_label("I was found not guilty").check()
+    page.get_by_label("How can we reach you?").fill("robin@example.invalid")
+    page.get_by_role("button", name="Send request").click()
+    reference = page.locator("#reference").inner_text()
+
+    # (2) A clerk signs in with a TOTP code, finds the request, matches the record, approves.
+    clerk = make_staff(services, "clerk-dee", "clerk")
+    sign_in(page, live_server, clerk)
+    page.get_by_role("link", name="Requests").click()
+    screenshot(page, "staff-request-queue")
+    page.locator("table a.mono").first.click()
+    assert "Robin Tester" in page.content()  # claims decrypted for the clerk (audited)
+    page.get_by_label("Show photos — reason").fill("matching removal request")
+    page.get_by_role("button", name="Show photos").click()
+    thumbs = page.locator("img")
+    assert thumbs.count() >= 1
+    assert thumbs.first.evaluate("img => img.naturalWidth") > 0  # the photo really rendered
+    screenshot(page, "staff-request-detail")
+    page.get_by_role("button", name="Match this record").click()
+    page.locator("#approve-form textarea").fill("Acquitted: your photo has been destroyed.")
+    page.locator("#approve-form").get_by_role("button", name="Approve").click()
+    screenshot(page, "staff-request-approved")
+    sign_out(page)
+
+    # (3) The person's status page shows completed and the certificate verifies.
+    page.goto(live_server + "/status")
+    page.get_by_label("Your request reference").fill(reference)
+    page.get_by_role("button", name="Show my request").click()
+    assert page.locator("#request-state").get_attribute("data-state") == "completed"
+    assert "your photo has been destroyed" in page.content()
+    screenshot(page, "public-request-completed")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download certificate").first.click()
+    doc = json.loads(Path(info.value.path()).read_text())
+    pem = page.request.get(live_server + "/public-key.pem").body()
+    assert certificates.verify(doc, pem) is None
+    assert doc["certificate"]["record_id"] == record_id
+    assert sorted(i["id"] for i in doc["certificate"]["destroyed"]["images"]) == sorted(image_ids)
+
+    # (4) The image no longer opens anywhere: no key, no blobs, and the old ciphertext copies
+    # are noise without the key (a backup of them would not help either once the KEK retires).
+    with services.readers() as db:
+        rec = db.get(Record, record_id)
+        assert rec is not None
+        assert rec.status == "purged"
+        assert db.execute(select(DataKey).where(DataKey.record_id == record_id)).first() is None
+    for image_id in image_ids:
+        with pytest.raises(BlobNotFoundError):
+            services.store.get(image_id)
+    for image_id, blob in sealed.items():
+        wrong = crypto.new_data_key()
+        with pytest.raises(IntegrityError):
+            crypto.open_blob(wrong, blob, record_id=record_id, image_id=image_id)
+        # Only the destroyed key ever opened it (the test kept a copy from before the purge).
+        assert crypto.open_blob(data_key, blob, record_id=record_id, image_id=image_id)
+    sign_in(page, live_server, clerk)
+    gone = page.request.get(f"{live_server}/staff/records/{record_id}/thumbnail?reason=check")
+    assert gone.status == 404
