@@ -9,9 +9,9 @@ Screenshots of the main pages are saved under ``test-artifacts/screenshots``.
 from __future__ import annotations
 
 import os
-import time
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
