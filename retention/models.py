@@ -455,7 +455,12 @@ class RemovalRequest(Base):
     """
 
     __tablename__ = "removal_requests"
-    __table_args__ = (Index("ix_removal_requests_state_respond_by", "state", "respond_by"),)
+    __table_args__ = (
+        Index("ix_removal_requests_state_respond_by", "state", "respond_by"),
+        # The staff queue pages through requests in deadline or arrival order (keyset).
+        Index("ix_removal_requests_respond_by_id", "respond_by", "id"),
+        Index("ix_removal_requests_received_on_id", "received_on", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
     reference_sha256: Mapped[str] = mapped_column(String(HASH_LEN), unique=True)

@@ -40,8 +40,8 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from retention import certificates, changes, gallery, records
 from retention.errors import (
@@ -126,21 +126,37 @@ def parse_cursor(raw: str | None) -> Cursor | None:
     return Cursor(day, ident)
 
 
-def sort_key(column: InstrumentedAttribute[dt.date | None]) -> ColumnElement[dt.date]:
-    """A nullable date column as a total order: missing dates last."""
-    return func.coalesce(column, FAR_FUTURE)
-
-
-def keyset(
-    stmt: S,
-    key: ColumnElement[dt.date],
+def fetch_page(
+    db: Session,
+    stmt: Select[Any],
+    column: InstrumentedAttribute[dt.date | None],
     ident: InstrumentedAttribute[str],
     cursor: Cursor | None,
-) -> S:
-    """``stmt`` ordered by (key, id), starting after ``cursor``, one row more than a page."""
-    if cursor is not None:
-        stmt = stmt.where(or_(key > cursor.key, and_(key == cursor.key, ident > cursor.id)))
-    return stmt.order_by(key, ident).limit(page_size() + 1)
+) -> list[Any]:
+    """One page (plus one row) of ``stmt`` ordered by (``column``, id), missing dates last.
+
+    Two index-friendly keyset scans instead of one ``ORDER BY coalesce(...)``, which would sort
+    every matching row for every page: dated rows by (date, id), then undated rows by id. A
+    cursor whose date is ``FAR_FUTURE`` is already in the undated part.
+    """
+    size = page_size() + 1
+    rows: list[Any] = []
+    if cursor is None or cursor.key != FAR_FUTURE:
+        dated = stmt.where(column.is_not(None))
+        if cursor is not None:
+            dated = dated.where(
+                or_(column > cursor.key, and_(column == cursor.key, ident > cursor.id))
+            )
+        rows = list(db.execute(dated.order_by(column, ident).limit(size)).scalars())
+        after_id = None
+    else:
+        after_id = cursor.id
+    if len(rows) < size:
+        undated = stmt.where(column.is_(None))
+        if after_id is not None:
+            undated = undated.where(ident > after_id)
+        rows += list(db.execute(undated.order_by(ident).limit(size - len(rows))).scalars())
+    return rows
 
 
 def paginate(rows: Sequence[T], key_of: Callable[[T], tuple[dt.date | None, str]]) -> Page[T]:
@@ -218,9 +234,9 @@ def search() -> ResponseReturnValue:
             stmt = stmt.where(Record.next_action_due >= due_from)
         if due_to is not None:
             stmt = stmt.where(Record.next_action_due <= due_to)
-        key = sort_key(Record.next_action_due)
+        key = Record.next_action_due
         with get_services().readers() as db:
-            rows = db.execute(keyset(stmt, key, Record.id, cursor)).scalars().all()
+            rows = fetch_page(db, stmt, key, Record.id, cursor)
         page = paginate(rows, lambda r: (r.next_action_due, r.id))
     filled: dict[str, Any] = {k: v for k, v in form.items() if v}
     next_url = None
@@ -248,14 +264,14 @@ def search() -> ResponseReturnValue:
 def reviews() -> ResponseReturnValue:
     """Records whose rule says a person must decide, queued by the sweep, oldest due first."""
     cursor = parse_cursor(request.args.get("after"))
-    key = sort_key(Record.review_due_on)
+    key = Record.review_due_on
     stmt = select(Record).where(
         Record.next_action == "review",
         Record.review_queued_at.is_not(None),
         Record.status != RecordStatus.PURGED.value,
     )
     with get_services().readers() as db:
-        rows = db.execute(keyset(stmt, key, Record.id, cursor)).scalars().all()
+        rows = fetch_page(db, stmt, key, Record.id, cursor)
     page = paginate(rows, lambda r: (r.review_due_on, r.id))
     next_url = url_for("staff_records.reviews", after=page.next_after) if page.next_after else None
     return render_template(

@@ -46,11 +46,10 @@ from web.staff_records import (
     MAX_STATED_REASON,
     THUMBNAIL_PURPOSE,
     Page,
-    keyset,
+    fetch_page,
     paginate,
     parse_cursor,
     service_error,
-    sort_key,
 )
 
 bp = Blueprint("staff_requests", __name__, url_prefix="/staff/requests")
@@ -106,12 +105,9 @@ def queue() -> ResponseReturnValue:
         stmt = stmt.where(RemovalRequest.state.in_(OPEN_STATES))
     elif state != "all":
         stmt = stmt.where(RemovalRequest.state == state)
-    if sort == "received":
-        key = sort_key(RemovalRequest.received_on)
-    else:
-        key = sort_key(RemovalRequest.respond_by)
+    key = RemovalRequest.received_on if sort == "received" else RemovalRequest.respond_by
     with get_services().readers() as db:
-        rows = db.execute(keyset(stmt, key, RemovalRequest.id, cursor)).scalars().all()
+        rows = fetch_page(db, stmt, key, RemovalRequest.id, cursor)
     page: Page[RemovalRequest] = paginate(
         rows,
         (lambda r: (r.received_on, r.id))
