@@ -21,12 +21,12 @@ import click
 from policies.vocabulary import HoldKind, Jurisdiction, Outcome, Purpose
 from retention import audit, keyops, records
 from retention.blobstore import LocalBlobStore, open_blob_store
+from retention.cli_context import services_of, settings_of
 from retention.cli_policy import policy
 from retention.cli_users import user
 from retention.errors import KeyringError, RetentionError
 from retention.importer import import_manifest, scan_manifest, write_reject_report
 from retention.models import ImageKind
-from retention.services import Services, open_services
 from retention.settings import Settings
 
 
@@ -35,19 +35,8 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _settings(ctx: click.Context) -> Settings:
-    settings = ctx.find_object(Settings)
-    assert settings is not None
-    return settings
-
-
-@contextmanager
-def _services(ctx: click.Context) -> Iterator[Services]:
-    services = open_services(_settings(ctx))
-    try:
-        yield services
-    finally:
-        services.close()
+_settings = settings_of
+_services = services_of
 
 
 @contextmanager

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import click
 
 from retention import users
+from retention.cli_context import services_of, settings_of
 from retention.models import Role
-from retention.services import Services, open_services
-from retention.settings import Settings
 
 _ROLES = click.Choice([r.value for r in Role], case_sensitive=False)
 
@@ -29,20 +26,8 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _settings(ctx: click.Context) -> Settings:
-    settings = ctx.find_object(Settings)
-    if settings is None:
-        raise click.UsageError("no settings in context: run as `mugshot user ...`")
-    return settings
-
-
-@contextmanager
-def _services(ctx: click.Context) -> Iterator[Services]:
-    services = open_services(_settings(ctx))
-    try:
-        yield services
-    finally:
-        services.close()
+_settings = settings_of
+_services = services_of
 
 
 def _show_secret(username: str, secret: str) -> None:
