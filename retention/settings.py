@@ -68,6 +68,14 @@ class Settings:
     sweep_max_purge_count: int = 50
     sweep_interval_minutes: int = 60
     scheduler_lease_seconds: int = 60
+    # Scale-out backends (issue 6): S3-compatible object storage for blobs when
+    # ``blob_store`` is ``s3://bucket/prefix``, and an AWS-KMS-compatible key provider for the
+    # key-encryption keys when ``kms_key_id`` is set. Credentials come from the usual AWS
+    # variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), read by boto3 itself.
+    s3_endpoint_url: str | None = None
+    kms_key_id: str | None = None
+    kms_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
 
     def __post_init__(self) -> None:
         data_dir = Path(self.data_dir)
@@ -122,6 +130,10 @@ class Settings:
             sweep_max_purge_count=_int(env, "MUGSHOT_SWEEP_MAX_PURGE_COUNT", 50),
             sweep_interval_minutes=_int(env, "MUGSHOT_SWEEP_INTERVAL_MINUTES", 60),
             scheduler_lease_seconds=_int(env, "MUGSHOT_SCHEDULER_LEASE_SECONDS", 60),
+            s3_endpoint_url=env.get("MUGSHOT_S3_ENDPOINT_URL") or None,
+            kms_key_id=env.get("MUGSHOT_KMS_KEY_ID") or None,
+            kms_endpoint_url=env.get("MUGSHOT_KMS_ENDPOINT_URL") or None,
+            aws_region=env.get("MUGSHOT_AWS_REGION") or "us-east-1",
             actor=env.get("MUGSHOT_ACTOR")
             or f"cli:{env.get('USER') or env.get('LOGNAME') or 'unknown'}",
         )
