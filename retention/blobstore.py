@@ -8,6 +8,9 @@ The local backend writes atomically (temp file, fsync, rename, fsync of the fold
 into 4,096 folders (created once, by ``mugshot init``) so no folder grows unwieldy, and deletes
 idempotently. Its temp file name is derived from the key: a write interrupted by a crash is
 replaced by the next write of the same key instead of lingering as an orphan.
+
+The S3-compatible backend lives in ``retention.blobstore_s3`` (boto3 is imported only when an
+``s3://`` store is opened). Any backend signals an outage with ``BlobStoreUnavailable``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,15 @@ from retention.errors import BlobNotFoundError, ConfigError
 # One level of 4,096 folders: 20 million blobs is about 5,000 a folder.
 SHARD_CHARS = 3
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,127}$")
+
+
+class BlobStoreUnavailable(OSError):
+    """The blob store cannot be reached or is failing (a network store's outage).
+
+    An ``OSError``, so callers treat it like a failing disk: the importer rejects the batch's
+    rows ("re-run the import"), and a purge's after-commit deletion leaves the (already
+    unreadable) blobs for the janitor.
+    """
 
 
 def check_key(key: str) -> str:
@@ -257,13 +269,22 @@ class LocalBlobStore:
         return f"local:{self.root}"
 
 
-def open_blob_store(location: str) -> BlobStore:
-    """The store named by ``MUGSHOT_BLOB_STORE``: a folder path or ``file://`` URL."""
+def open_blob_store(
+    location: str, *, s3_endpoint_url: str | None = None, region: str = "us-east-1"
+) -> BlobStore:
+    """The store named by ``MUGSHOT_BLOB_STORE``: a folder path, a ``file://`` URL, or
+    ``s3://bucket/prefix`` (an S3-compatible service at ``s3_endpoint_url``, default AWS)."""
     if location.startswith("file://"):
         return LocalBlobStore(Path(location.removeprefix("file://")))
+    if location.startswith("s3://"):
+        from retention.blobstore_s3 import S3BlobStore
+
+        bucket, _, prefix = location.removeprefix("s3://").partition("/")
+        return S3BlobStore(bucket, prefix, endpoint_url=s3_endpoint_url, region=region)
     if "://" in location:
         scheme = location.split("://", 1)[0]
         raise ConfigError(
-            f"MUGSHOT_BLOB_STORE scheme {scheme!r} is not supported (use a folder path)"
+            f"MUGSHOT_BLOB_STORE scheme {scheme!r} is not supported "
+            "(use a folder path or s3://bucket/prefix)"
         )
     return LocalBlobStore(Path(location))

@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +29,7 @@ from retention.services import Services, open_services
 from retention.settings import Settings
 
 PG_ENV = "MUGSHOT_TEST_DATABASE_URL"
+S3_ENV = "MUGSHOT_TEST_S3_URL"
 FIXED_NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 
 
@@ -103,3 +110,90 @@ def services(initialised: Settings) -> Iterator[Services]:
 def is_postgres(database_url: str) -> bool:
     """True when the test runs on PostgreSQL."""
     return database_url.startswith("postgresql")
+
+
+# --- S3-compatible object store (issue 6) --------------------------------------------------
+
+_DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def s3_answers(url: str) -> bool:
+    """True once an S3 API server answers HTTP at ``url`` (any status counts)."""
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def start_moto_server(timeout: float = 20.0) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``moto_server`` on a free loopback port; returns the process and its URL."""
+    exe = shutil.which("moto_server")
+    if exe is None:
+        pytest.exit("moto_server is not installed (pip install 'moto[server]')", returncode=3)
+    port = free_port()
+    proc = subprocess.Popen(
+        [exe, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while not s3_answers(url):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_process(proc)
+            pytest.exit(f"moto_server did not start on {url}", returncode=3)
+        time.sleep(0.1)
+    return proc, url
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server this test run started (by its own handle, never by name)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def moto_s3_url() -> Iterator[str]:
+    """URL of an S3 API server on loopback: ``MUGSHOT_TEST_S3_URL`` if set (an unreachable
+    one stops the run — never a silent skip), else a ``moto_server`` started for the session.
+
+    Dummy credentials (``test``/``test``) are set for the session and restored after; with
+    ``MUGSHOT_TEST_S3_URL`` set, credentials already in the environment are kept.
+    """
+    configured = os.environ.get(S3_ENV)
+    saved = {name: os.environ.get(name) for name in _DUMMY_AWS}
+    if not (configured and all(saved.values())):
+        os.environ.update(_DUMMY_AWS)
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        if configured:
+            if not s3_answers(configured):
+                pytest.exit(f"{S3_ENV} is set but {configured} does not answer", returncode=3)
+            url = configured
+        else:
+            proc, url = start_moto_server()
+        yield url
+    finally:
+        if proc is not None:
+            stop_process(proc)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from retention.blobstore import BlobStore, LocalBlobStore, MemoryBlobStore, open_blob_store
+from retention.blobstore import (
+    BlobStore,
+    BlobStoreUnavailable,
+    LocalBlobStore,
+    MemoryBlobStore,
+    open_blob_store,
+)
+from retention.blobstore_s3 import S3BlobStore
 from retention.errors import BlobNotFoundError, ConfigError
 
 
-@pytest.fixture(params=["local", "memory"])
+def fresh_s3_store(url: str, prefix: str = "blobs") -> S3BlobStore:
+    """An S3 store over a new, empty bucket on the test server."""
+    store = S3BlobStore(f"mugshot-test-{uuid.uuid4().hex[:16]}", prefix, endpoint_url=url)
+    store.ensure_bucket()
+    return store
+
+
+@pytest.fixture(params=["local", "memory", "s3"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobStore]:
     if request.param == "local":
         yield LocalBlobStore(tmp_path / "blobs")
+    elif request.param == "s3":
+        yield fresh_s3_store(request.getfixturevalue("moto_s3_url"))
     else:
         yield MemoryBlobStore()
 
@@ -110,3 +127,66 @@ def test_open_blob_store_takes_a_folder_or_file_url_and_refuses_unknown_schemes(
     assert isinstance(open_blob_store(f"file://{tmp_path}"), LocalBlobStore)
     with pytest.raises(ConfigError, match="'ftp'"):
         open_blob_store("ftp://example.invalid/bucket")
+
+
+def test_modified_at_is_recent_for_a_blob_and_none_for_a_missing_one(store: BlobStore) -> None:
+    import datetime as dt
+
+    assert store.modified_at(KEY) is None
+    store.put(KEY, b"x")
+    written = store.modified_at(KEY)
+    assert written is not None and written.tzinfo is not None
+    assert abs(dt.datetime.now(dt.UTC) - written) < dt.timedelta(minutes=5)
+
+
+def test_delete_many_removes_some_and_ignores_missing_keys(store: BlobStore) -> None:
+    store.put_many([(KEY, b"a"), (KEY2, b"b")])
+    store.delete_many([KEY, "1" * 32])
+    store.delete_many([])
+    assert list(store.keys()) == [KEY2]
+
+
+def test_open_blob_store_takes_an_s3_url(moto_s3_url: str) -> None:
+    store = open_blob_store("s3://evidence/county/blobs", s3_endpoint_url=moto_s3_url)
+    assert isinstance(store, S3BlobStore)
+    assert (store.bucket, store.prefix) == ("evidence", "county/blobs")
+    assert store.describe() == "s3://evidence/county/blobs"
+    assert "test" not in store.describe()  # never the credentials
+
+
+def test_s3_store_lays_objects_out_by_shard_under_its_prefix(moto_s3_url: str) -> None:
+    store = fresh_s3_store(moto_s3_url, "county/blobs")
+    store.put(KEY, b"x")
+    listed = store._client.list_objects_v2(Bucket=store.bucket)["Contents"]
+    assert [o["Key"] for o in listed] == [f"county/blobs/012/{KEY}"]
+    other = S3BlobStore(store.bucket, "other", endpoint_url=moto_s3_url)
+    assert list(other.keys()) == []  # prefixes keep stores apart in one bucket
+
+
+def test_s3_store_deletes_more_than_one_request_holds(moto_s3_url: str) -> None:
+    store = fresh_s3_store(moto_s3_url)
+    keys = [f"{n:032x}" for n in range(1005)]
+    store.put_many((k, b"") for k in keys)
+    assert sorted(store.keys()) == keys  # listing pages past 1,000 too
+    store.delete_many(keys)
+    assert list(store.keys()) == []
+
+
+def test_s3_store_names_a_missing_bucket(moto_s3_url: str) -> None:
+    store = S3BlobStore("no-such-bucket-here", "p", endpoint_url=moto_s3_url)
+    with pytest.raises(ConfigError, match="'no-such-bucket-here' does not exist"):
+        store.put(KEY, b"x")
+
+
+def test_s3_store_reports_a_dead_endpoint_as_unavailable_within_seconds() -> None:
+    import time
+
+    from tests.conftest import free_port
+
+    store = S3BlobStore("b", "p", endpoint_url=f"http://127.0.0.1:{free_port()}")
+    started = time.monotonic()
+    for call in (lambda: store.put(KEY, b"x"), lambda: store.get(KEY), lambda: list(store.keys())):
+        with pytest.raises(BlobStoreUnavailable) as caught:
+            call()
+        assert isinstance(caught.value, OSError)
+    assert time.monotonic() - started < 15
