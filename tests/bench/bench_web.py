@@ -167,6 +167,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="waitress threads")
     parser.add_argument("--clients", type=int, default=8, help="load-generator threads")
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--gunicorn", type=int, default=0, help="serve with gunicorn and N workers (Redis limits)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mugshot-bench-web-"))
     data_dir = work / "data"
@@ -180,13 +183,32 @@ def main() -> None:
         "MUGSHOT_DATABASE_URL": url,
         "MUGSHOT_PUBLIC_RATE_LIMIT": "1000000 per minute",
     }
-    server = subprocess.Popen(
-        [
+    if args.gunicorn:
+        env["MUGSHOT_RATELIMIT_STORAGE"] = "redis://127.0.0.1:6379/14"
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(args.gunicorn),
+            "--threads",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "web:create_app()",
+        ]
+    else:
+        command = [
             sys.executable,
             "-c",
             "import waitress; from web import create_app; "
             f"waitress.serve(create_app(), host='127.0.0.1', port={port}, threads={args.threads})",
-        ],
+        ]
+    print(f"  server: {'gunicorn x' + str(args.gunicorn) if args.gunicorn else 'waitress'}")
+    server = subprocess.Popen(
+        command,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
