@@ -98,9 +98,15 @@ def init(ctx: click.Context) -> None:
         upgrade(engine)
     finally:
         engine.dispose()
-    store = open_blob_store(settings.blob_store)
+    store = open_blob_store(
+        settings.blob_store, s3_endpoint_url=settings.s3_endpoint_url, region=settings.aws_region
+    )
     if isinstance(store, LocalBlobStore):
         store.ensure_layout()
+    else:
+        ensure = getattr(store, "ensure_bucket", None)
+        if ensure is not None:
+            ensure()
     with _services(ctx) as services:
         if created:
             with services.sessions() as session, session.begin():

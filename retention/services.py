@@ -43,6 +43,12 @@ def open_services(
         engine=engine,
         sessions=make_session_factory(engine),
         readers=make_reader_factory(engine),
-        store=store if store is not None else open_blob_store(settings.blob_store),
+        store=store
+        if store is not None
+        else open_blob_store(
+            settings.blob_store,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            region=settings.aws_region,
+        ),
         keyring=keyring if keyring is not None else Keyring.load(settings.keyring_file),
     )

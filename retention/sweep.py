@@ -276,7 +276,15 @@ def _act(
             session.close()
         if hook is not None:
             hook("after_commit", batch_no)
-        delete_blobs(services.store, blob_keys)
+        try:
+            delete_blobs(services.store, blob_keys)
+        except OSError as exc:
+            # The keys are already destroyed: these blobs are noise. The janitor deletes them
+            # once the store answers again; the sweep goes on destroying keys meanwhile.
+            report.errors.append(
+                f"blob store unavailable ({type(exc).__name__}): {len(blob_keys)} blobs of "
+                "purged records left for the janitor"
+            )
         if hook is not None:
             hook("between_batches", batch_no)
     if report.counts["purged"] or report.counts["restricted"] or report.counts["review_queued"]:

@@ -135,7 +135,8 @@ def test_modified_at_is_recent_for_a_blob_and_none_for_a_missing_one(store: Blob
     assert store.modified_at(KEY) is None
     store.put(KEY, b"x")
     written = store.modified_at(KEY)
-    assert written is not None and written.tzinfo is not None
+    assert written is not None
+    assert written.tzinfo is not None
     assert abs(dt.datetime.now(dt.UTC) - written) < dt.timedelta(minutes=5)
 
 
