@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from retention.blobstore import BlobStore, open_blob_store
 from retention.db import make_engine, make_reader_factory, make_session_factory
 from retention.keys import Keyring
+from retention.kms import key_provider
 from retention.settings import Settings
 
 
@@ -50,5 +51,7 @@ def open_services(
             s3_endpoint_url=settings.s3_endpoint_url,
             region=settings.aws_region,
         ),
-        keyring=keyring if keyring is not None else Keyring.load(settings.keyring_file),
+        keyring=keyring
+        if keyring is not None
+        else key_provider(settings, Keyring.load(settings.keyring_file)),
     )
