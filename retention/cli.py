@@ -391,9 +391,13 @@ def keys_status(ctx: click.Context) -> None:
     """Every KEK version, how many data keys it wraps, and whether it can be retired."""
     with _services(ctx) as services:
         for s in keyops.status(services):
-            state = (
-                "active" if s.active else (f"retired {s.retired_at}" if s.retired_at else "live")
-            )
+            if s.active:
+                state = "active"
+            elif s.retired_at:
+                gone = s.gone_by.isoformat() if s.gone_by else s.retired_at
+                state = f"retired (fully gone by {gone})"
+            else:
+                state = "live"
             hint = "  (can be retired)" if s.retirable else ""
             click.echo(f"v{s.version}  {state:<10} data keys: {s.data_keys}{hint}")
 

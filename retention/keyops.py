@@ -34,6 +34,7 @@ class VersionStatus:
     retired_at: str | None
     created_at: str
     data_keys: int
+    gone_by: dt.datetime | None = None
 
     @property
     def retirable(self) -> bool:
@@ -66,6 +67,7 @@ def status(services: Services) -> list[VersionStatus]:
             retired_at=v.retired_at,
             created_at=v.created_at,
             data_keys=int(counts.get(v.version, 0)),
+            gone_by=ring.fully_gone_by(v.version) if v.retired_at else None,
         )
         for v in ring.versions()
     ]

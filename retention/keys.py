@@ -168,7 +168,9 @@ class Keyring:
                 retired_at=entry.get("retired_at"),
             )
         active = kek.get("active")
-        if not isinstance(active, int) or active not in versions or versions[active].key is None:
+        # The active version may be retired when the KEKs moved to an external KMS
+        # (``retention.kms``); a plain keyring then refuses to wrap under it.
+        if not isinstance(active, int) or active not in versions:
             raise KeyringError(f"keyring {path}: active KEK version {active!r} is not available")
         return cls(
             path=path,
@@ -267,7 +269,7 @@ class Keyring:
 
     def retire(self, version: int, now: dt.datetime) -> None:
         """Erase a version's key material. The caller checks nothing references it."""
-        if version == self._active:
+        if version == self.active_version:
             raise KeyringError(f"key-encryption key v{version} is active and cannot be retired")
         entry = self._versions.get(version)
         if entry is None:
@@ -277,6 +279,14 @@ class Keyring:
         entry.key = None
         entry.retired_at = now.isoformat()
         self.save()
+
+    def fully_gone_by(self, version: int) -> dt.datetime | None:
+        """When a version's key material was erased (None while it is live): from then on no
+        backup can open a record purged before it."""
+        for entry in self._versions.values():
+            if entry.version == version and entry.retired_at:
+                return dt.datetime.fromisoformat(entry.retired_at)
+        return None
 
     # -- the other keys ------------------------------------------------------------------
 

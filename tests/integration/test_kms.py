@@ -161,10 +161,8 @@ def test_rotation_and_retirement_through_keyops_with_the_kms_provider(
     assert kms.describe_key(KeyId=new_arn)["KeyMetadata"]["KeyState"] == "Enabled"
 
     keyops.retire(svc, 2, actor="t", clock=clock_at(FIXED_NOW))
-    # The keyring file's own active version (v1) cannot be erased until keys.py lets a
-    # keyring whose KEKs moved to KMS retire it (see retention/kms.py and the report).
-    with pytest.raises(KeyringError, match="v1 is active"):
-        keyops.retire(svc, 1, actor="t", clock=clock_at(FIXED_NOW))
+    # The keyring file's own version (v1) wraps nothing any more: it can be erased too.
+    keyops.retire(svc, 1, actor="t", clock=clock_at(FIXED_NOW))
     meta = kms.describe_key(KeyId=kms_key)["KeyMetadata"]
     assert meta["KeyState"] == "PendingDeletion"
     gone_by = cast(KmsKeyProvider, provider).fully_gone_by(2)
@@ -172,9 +170,9 @@ def test_rotation_and_retirement_through_keyops_with_the_kms_provider(
     assert gone_by is not None
     assert gone_by - dt.datetime.now(dt.UTC) > dt.timedelta(days=29)
     assert cast(KmsKeyProvider, provider).fully_gone_by(3) is None
-    assert cast(KmsKeyProvider, provider).fully_gone_by(1) is None  # still in the keyring
+    assert cast(KmsKeyProvider, provider).fully_gone_by(1) == FIXED_NOW  # erased locally
     assert [(s.version, s.retired_at is not None) for s in keyops.status(svc)] == [
-        (1, False),
+        (1, True),
         (2, True),
         (3, False),
     ]
