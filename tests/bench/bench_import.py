@@ -190,7 +190,13 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=8900)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database-url", default="", help="default: SQLite in a temp data dir")
+    parser.add_argument(
+        "--s3", action="store_true", help="blobs to an S3 API (moto_server on loopback)"
+    )
     args = parser.parse_args()
+    if args.s3:
+        s3_main(args)
+        return
 
     manifest = demo_set(args.records, args.seed)
     with manifest.open() as fh:
@@ -235,6 +241,87 @@ def main() -> None:
     )
     reset_database(url, data_dir)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def s3_baseline(manifest: Path, url: str, endpoint: str) -> float:
+    """boto3 put of the same plaintext files + one bulk INSERT per 1,000 rows."""
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket="baseline")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_baseline"))
+        conn.execute(
+            text(
+                "CREATE TABLE bench_baseline (booking_number VARCHAR(64), "
+                "name VARCHAR(200), images VARCHAR(4000))"
+            )
+        )
+    insert = text("INSERT INTO bench_baseline VALUES (:booking_number, :name, :images)")
+    batch: list[dict[str, str]] = []
+    started = time.perf_counter()
+    with manifest.open(newline="") as fh, engine.connect() as conn:
+        for n, r in enumerate(csv.DictReader(fh)):
+            for rel in r["images"].split(";"):
+                client.put_object(
+                    Bucket="baseline", Key=f"{n}-{rel}", Body=(manifest.parent / rel).read_bytes()
+                )
+            batch.append({k: r[k] for k in ("booking_number", "name", "images")})
+            if len(batch) == 1000:
+                with conn.begin():
+                    conn.execute(insert, batch)
+                batch = []
+        if batch:
+            with conn.begin():
+                conn.execute(insert, batch)
+    elapsed = time.perf_counter() - started
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE bench_baseline"))
+    engine.dispose()
+    return elapsed
+
+
+def s3_main(args: argparse.Namespace) -> None:
+    """Import to an S3 API against a boto3-put baseline, both through the same loopback server."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from tests.conftest import start_moto_server, stop_process
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    manifest = demo_set(args.records, args.seed)
+    with manifest.open() as fh:
+        rows = sum(1 for _ in csv.DictReader(fh))
+    work = Path(tempfile.mkdtemp(prefix="mugshot-bench-s3-"))
+    data_dir = work / "data"
+    url = args.database_url or f"sqlite:///{data_dir / 'mugshot.db'}"
+    proc, endpoint = start_moto_server()
+    try:
+        reset_database(url, data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        base_url = url if url.startswith("postgresql") else f"sqlite:///{work / 'b.db'}"
+        base = s3_baseline(manifest, base_url, endpoint)
+        env = {
+            **os.environ,
+            "MUGSHOT_DATA_DIR": str(data_dir),
+            "MUGSHOT_DATABASE_URL": url,
+            "MUGSHOT_BLOB_STORE": "s3://mugshot/blobs",
+            "MUGSHOT_S3_ENDPOINT_URL": endpoint,
+        }
+        assert mugshot(["init"], env).returncode == 0
+        started = time.perf_counter()
+        done = mugshot(["import", str(manifest)], env)
+        took = time.perf_counter() - started
+        assert done.returncode == 0, done.stderr[-2000:]
+        print(f"S3 ({'PostgreSQL' if url.startswith('postgresql') else 'SQLite'}): {rows} rows")
+        print(f"  import output: {done.stdout.strip()}")
+        print(f"  baseline (boto3 put + bulk INSERT): {base:7.2f}s {rows / base:7.0f} rows/s")
+        print(f"  mugshot import to S3:               {took:7.2f}s {rows / took:7.0f} rows/s")
+        print(f"  ratio: {base / took:.2f}x")
+    finally:
+        stop_process(proc)
+        reset_database(url, data_dir)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
