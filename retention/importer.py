@@ -184,27 +184,13 @@ class _Batcher:
                     key = (p.booking.agency, p.booking_bidx)
                     if key in existing:
                         fingerprint, status = existing[key]
-                        if status == RecordStatus.PURGED.value:
-                            outcomes.append(
-                                (
-                                    "reject",
-                                    line,
-                                    p,
-                                    "booking was purged; a destroyed record is never re-imported",
-                                )
-                            )
-                        elif fingerprint == p.fingerprint:
+                        refusal = ingest.refusal_against_stored(
+                            p, fingerprint=fingerprint, status=status
+                        )
+                        if refusal is None:
                             outcomes.append(("skip", line, p, ""))
                         else:
-                            outcomes.append(
-                                (
-                                    "reject",
-                                    line,
-                                    p,
-                                    "booking already stored with different data; "
-                                    "correct the stored record instead of re-importing",
-                                )
-                            )
+                            outcomes.append(("reject", line, p, refusal))
                         continue
                     existing[key] = (p.fingerprint, RecordStatus.ACTIVE.value)
                     to_store.append(p)

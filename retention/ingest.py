@@ -263,6 +263,21 @@ def prepare(
     )
 
 
+def refusal_against_stored(
+    prepared: PreparedBooking, *, fingerprint: str | None, status: str
+) -> str | None:
+    """Why a booking already stored cannot be stored again; ``None`` when the stored record is
+    the same booking with the same data (a re-run: skip it). Shared by import and the API."""
+    if status == RecordStatus.PURGED.value:
+        return "booking was purged; a destroyed record is never re-imported"
+    if fingerprint == prepared.fingerprint:
+        return None
+    return (
+        "booking already stored with different data; "
+        "correct the stored record instead of re-importing"
+    )
+
+
 def stage_many(
     session: Session, batch: Sequence[PreparedBooking], *, now: dt.datetime, actor: str
 ) -> None:

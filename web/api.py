@@ -21,7 +21,7 @@ from retention import ingest, tokens
 from retention.engine import PackResolver
 from retention.errors import ImageRejectedError, ManifestError
 from retention.manifest import ALL_COLUMNS, parse_booking
-from retention.models import Record, RecordStatus
+from retention.models import Record
 from web.app import get_services, now
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -116,10 +116,11 @@ def push_record() -> tuple[Response, int]:
                 )
             ).scalar_one_or_none()
             if existing is not None:
-                if existing.status == RecordStatus.PURGED.value:
-                    return _error(409, "this booking was purged and is never imported again")
-                if existing.import_fingerprint != prepared.fingerprint:
-                    return _error(409, "this booking is stored with different data")
+                refusal = ingest.refusal_against_stored(
+                    prepared, fingerprint=existing.import_fingerprint, status=existing.status
+                )
+                if refusal is not None:
+                    return _error(409, refusal)
                 return jsonify({"id": existing.id, "status": "already_present"}), 200
             ingest.stage_many(session, [prepared], now=clock_now, actor=f"api:{token.name}")
             ingest.write_blobs(services.store, [prepared])
