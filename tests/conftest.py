@@ -4,6 +4,11 @@ Database tests run on SQLite by default and on PostgreSQL when ``MUGSHOT_TEST_DA
 is set (CI sets it). A configured database that cannot be reached fails the run loudly: it is
 never skipped silently. The schema is always built by the Alembic migrations, never by
 ``create_all``.
+
+With ``MUGSHOT_TEST_SCALEOUT=1`` every test built on the ``settings`` fixture runs on the
+scale-out backends instead of the local ones: the S3 blob store (a bucket prefix per test) and
+the KMS key provider (a KMS key per test), both served by the loopback S3/KMS API server of
+``moto_s3_url``. Child processes get the same selection through ``tests.helpers.backend_env``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,20 +29,29 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from retention.blobstore import open_blob_store
 from retention.keys import Keyring
+from retention.kms import key_provider
 from retention.schema import upgrade
 from retention.services import Services, open_services
 from retention.settings import Settings
 
 PG_ENV = "MUGSHOT_TEST_DATABASE_URL"
 S3_ENV = "MUGSHOT_TEST_S3_URL"
+SCALEOUT_ENV = "MUGSHOT_TEST_SCALEOUT"
+SCALEOUT_BUCKET = "mugshot-test"
 FIXED_NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     url = os.environ.get(PG_ENV)
     target = make_url(url).render_as_string(hide_password=True) if url else "SQLite (temp files)"
-    return f"mugshot test database: {target}"
+    backends = (
+        "S3 blob store + KMS key provider (loopback API server)"
+        if os.environ.get(SCALEOUT_ENV) == "1"
+        else "local blob store + keyring"
+    )
+    return f"mugshot test database: {target}; {backends}"
 
 
 @pytest.fixture(scope="session")
@@ -73,28 +88,65 @@ def database_url(tmp_path: Path, pg_url: str | None) -> str:
     return f"sqlite:///{(tmp_path / 'data' / 'mugshot.db').as_posix()}"
 
 
+@pytest.fixture(scope="session")
+def scaleout() -> bool:
+    """True when ``MUGSHOT_TEST_SCALEOUT=1`` selects the scale-out backends for every test: the
+    S3 blob store and the KMS key provider, both on the loopback S3/KMS API server."""
+    value = os.environ.get(SCALEOUT_ENV, "")
+    if value not in ("", "0", "1"):
+        pytest.exit(f"{SCALEOUT_ENV} must be 0 or 1, got {value!r}", returncode=3)
+    return value == "1"
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    """Settings pointing every location into the test's temp folder."""
-    return Settings(
+def settings(
+    tmp_path: Path, database_url: str, scaleout: bool, request: pytest.FixtureRequest
+) -> Settings:
+    """Settings pointing every location into the test's temp folder.
+
+    With the scale-out backends selected, blobs go to a bucket prefix of this test's own and
+    the key-encryption keys to a KMS key created for it, on the loopback API server.
+    """
+    base = Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
         import_batch_size=4,
         rotate_batch_size=3,
         actor="test:clerk",
     )
+    if not scaleout:
+        return base
+    url: str = request.getfixturevalue("moto_s3_url")
+    import boto3
+
+    kms = boto3.client("kms", endpoint_url=url, region_name=base.aws_region)
+    key = kms.create_key(Description=f"mugshot test KEK {request.node.name}")
+    return base.with_overrides(
+        blob_store=f"s3://{SCALEOUT_BUCKET}/{uuid.uuid4().hex}",
+        s3_endpoint_url=url,
+        kms_key_id=str(key["KeyMetadata"]["Arn"]),
+        kms_endpoint_url=url,
+    )
 
 
 @pytest.fixture
 def initialised(settings: Settings) -> Settings:
-    """A data directory with a keyring and the schema at head (what `mugshot init` does)."""
+    """A data directory with a keyring, the schema at head, the blob store ready and (with KMS
+    selected) the KMS key list started — what `mugshot init` does."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    Keyring.create(settings.keyring_file, FIXED_NOW)
+    ring = Keyring.create(settings.keyring_file, FIXED_NOW)
     from retention.db import make_engine
 
     engine = make_engine(settings)
     upgrade(engine)
     engine.dispose()
+    store = open_blob_store(
+        settings.blob_store, s3_endpoint_url=settings.s3_endpoint_url, region=settings.aws_region
+    )
+    ensure = getattr(store, "ensure_bucket", None)
+    if ensure is not None:
+        ensure()
+    key_provider(settings, ring, now=FIXED_NOW)
     return settings
 
 

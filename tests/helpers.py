@@ -13,6 +13,7 @@ from pathlib import Path
 from PIL import Image
 
 from retention.manifest import ALL_COLUMNS
+from retention.settings import Settings
 
 # A byte pattern that cannot occur by chance: what "no plaintext at rest" tests look for.
 MARKER = b"PLAINTEXT-MARKER-7f3a9c"
@@ -98,3 +99,23 @@ def write_manifest(path: Path, rows: Iterable[Mapping[str, str]]) -> Path:
 def clock_at(now: dt.datetime):  # type: ignore[no-untyped-def]
     """A fixed clock."""
     return lambda: now
+
+
+def backend_env(settings: Settings) -> dict[str, str]:
+    """The ``MUGSHOT_*`` variables that make a child process (or ``CliRunner``) use exactly the
+    database, blob store and key provider of ``settings`` — whichever backends the run selected.
+    """
+    env = {
+        "MUGSHOT_DATA_DIR": str(settings.data_dir),
+        "MUGSHOT_DATABASE_URL": settings.database_url,
+        "MUGSHOT_BLOB_STORE": settings.blob_store,
+        "MUGSHOT_KEYRING": str(settings.keyring_file),
+        "MUGSHOT_AWS_REGION": settings.aws_region,
+    }
+    optional = {
+        "MUGSHOT_S3_ENDPOINT_URL": settings.s3_endpoint_url,
+        "MUGSHOT_KMS_KEY_ID": settings.kms_key_id,
+        "MUGSHOT_KMS_ENDPOINT_URL": settings.kms_endpoint_url,
+    }
+    env.update({name: value for name, value in optional.items() if value})
+    return env

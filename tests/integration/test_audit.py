@@ -22,6 +22,7 @@ from retention.models import AuditEntry
 from retention.services import Services
 from retention.settings import Settings
 from tests.conftest import FIXED_NOW
+from tests.helpers import backend_env
 
 
 def _fill(services: Services, n: int) -> None:
@@ -134,8 +135,7 @@ def test_audit_verify_cli_names_the_first_bad_entry(services: Services) -> None:
 
 def _env(settings: Settings) -> dict[str, str]:
     return {
-        "MUGSHOT_DATA_DIR": str(settings.data_dir),
-        "MUGSHOT_DATABASE_URL": settings.database_url,
+        **backend_env(settings),
         "MUGSHOT_ACTOR": "test:cli",
     }
 

@@ -14,14 +14,13 @@ from retention.cli import cli
 from retention.models import AuditEntry, ProvenanceEvent, Record
 from retention.services import open_services
 from retention.settings import Settings
-from tests.helpers import jpeg_bytes, row, write_manifest
+from tests.helpers import backend_env, jpeg_bytes, row, write_manifest
 
 
 @pytest.fixture
 def env(settings: Settings) -> dict[str, str]:
     return {
-        "MUGSHOT_DATA_DIR": str(settings.data_dir),
-        "MUGSHOT_DATABASE_URL": settings.database_url,
+        **backend_env(settings),
         "MUGSHOT_ACTOR": "test:cli",
     }
 
@@ -161,14 +160,20 @@ def test_unknown_booking_is_a_clear_error(tmp_path: Path, env: dict[str, str]) -
     assert "no record with id or booking number 'NOPE-1'" in str(result.exception)
 
 
-def test_keys_rotate_status_and_retire(tmp_path: Path, env: dict[str, str]) -> None:
+def test_keys_rotate_status_and_retire(
+    tmp_path: Path, env: dict[str, str], settings: Settings
+) -> None:
     _imported(tmp_path, env)
+    svc = open_services(settings)
+    old = svc.keyring.active_version  # v1 on the keyring; the first KMS version with KMS
+    svc.close()
     rotated = run(env, "keys", "rotate")
-    assert "new active version v2; rewrapped 1 data keys" in rotated.output
-    assert "retire with `mugshot keys retire 1`" in rotated.output
-    assert "v1  live       data keys: 0  (can be retired)" in run(env, "keys", "status").output
-    assert run(env, "keys", "retire", "1").exit_code == 0
-    assert "v1  retired" in run(env, "keys", "status").output
+    assert f"new active version v{old + 1}; rewrapped 1 data keys" in rotated.output
+    assert f"retire with `mugshot keys retire {old}`" in rotated.output
+    status = run(env, "keys", "status").output
+    assert f"v{old}  live       data keys: 0  (can be retired)" in status
+    assert run(env, "keys", "retire", str(old)).exit_code == 0
+    assert f"v{old}  retired" in run(env, "keys", "status").output
     out = tmp_path / "after.jpg"
     assert run(env, "image", "export", "MPS-77", "--out", str(out), "--reason", "r").exit_code == 0
 

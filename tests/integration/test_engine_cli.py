@@ -16,6 +16,7 @@ from retention.cli import cli
 from retention.gallery import disclosures
 from retention.models import AuditEntry, EnactedPack, ProvenanceEvent, Record
 from retention.services import Services
+from tests.helpers import backend_env
 from tests.integration.engine_helpers import (
     ingest,
     purge_due,
@@ -28,8 +29,7 @@ from tests.integration.engine_helpers import (
 @pytest.fixture
 def env(services: Services) -> dict[str, str]:
     return {
-        "MUGSHOT_DATA_DIR": str(services.settings.data_dir),
-        "MUGSHOT_DATABASE_URL": services.settings.database_url,
+        **backend_env(services.settings),
         "MUGSHOT_ACTOR": "clerk:ann",
     }
 

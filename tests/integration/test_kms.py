@@ -144,8 +144,15 @@ def _import(tmp_path: Path, services: Services, prefix: str, count: int) -> None
 def test_rotation_and_retirement_through_keyops_with_the_kms_provider(
     tmp_path: Path, services: Services, kms: Any, kms_url: str, kms_key: str
 ) -> None:
+    # An installation on the local keyring alone (whatever backends this run selected).
+    local = services.settings.with_overrides(
+        keyring_path=tmp_path / "local" / "keyring.json", kms_key_id=None, kms_endpoint_url=None
+    )
+    services = dataclasses.replace(
+        services, settings=local, keyring=Keyring.create(local.keyring_file, FIXED_NOW)
+    )
     _import(tmp_path, services, "L", 4)  # wrapped by the local keyring (v1)
-    settings = _kms_settings(services.settings, kms_url, kms_key)
+    settings = _kms_settings(local, kms_url, kms_key)
     provider = key_provider(settings, services.keyring, now=FIXED_NOW)
     svc = dataclasses.replace(services, settings=settings, keyring=provider)
     _import(tmp_path, svc, "K", 3)  # new data keys go to KMS (v2)

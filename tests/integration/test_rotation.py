@@ -13,6 +13,7 @@ from retention import audit, keyops, records
 from retention.errors import KeyringError
 from retention.importer import import_manifest
 from retention.keys import Keyring
+from retention.kms import key_provider
 from retention.models import DataKey, Image, Record
 from retention.services import Services
 from tests.conftest import FIXED_NOW
@@ -20,10 +21,22 @@ from tests.helpers import clock_at, jpeg_bytes, row, write_manifest
 
 
 def _blob_hashes(services: Services) -> dict[str, str]:
-    root = services.settings.data_dir / "blobs"
-    return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()
-    }
+    """The stored bytes' hashes, as stored (files on disk or objects in the bucket)."""
+    store = services.store
+    keys = list(store.keys())  # a BlobStore, not a dict
+    return {key: hashlib.sha256(store.get(key)).hexdigest() for key in keys}
+
+
+def _fresh(services: Services) -> Keyring:
+    """The key provider as another process would load it from the files."""
+    return key_provider(services.settings, Keyring.load(services.settings.keyring_file))
+
+
+def _erased(services: Services, version: int) -> bool:
+    """A retired version is unusable: its key erased from the keyring file, or (with KMS) the
+    KMS key scheduled for deletion."""
+    entry = {v.version: v for v in _fresh(services).versions()}[version]
+    return entry.key is None and entry.retired_at is not None
 
 
 def test_rotate_then_retire_keeps_every_image_readable_and_every_blob_unchanged(
@@ -39,21 +52,24 @@ def test_rotate_then_retire_keeps_every_image_readable_and_every_blob_unchanged(
     )
     before = _blob_hashes(services)
     assert len(before) == 14
+    old = services.keyring.active_version
     with pytest.raises(KeyringError, match="still wraps 7 data key"):
-        keyops.retire(services, 1, actor="t", clock=clock_at(FIXED_NOW))
+        keyops.retire(services, old, actor="t", clock=clock_at(FIXED_NOW))
 
     report = keyops.rotate(services, actor="t", clock=clock_at(FIXED_NOW))
 
-    assert (report.new_version, report.rewrapped, report.batches) == (2, 7, 3)
-    assert report.remaining == {1: 0}
-    keyops.retire(services, 1, actor="t", clock=clock_at(FIXED_NOW))
-    ring_doc = json.loads(services.settings.keyring_file.read_text())
-    assert ring_doc["kek"]["versions"]["1"]["key"] is None
+    assert (report.new_version, report.rewrapped, report.batches) == (old + 1, 7, 3)
+    assert report.remaining[old] == 0
+    keyops.retire(services, old, actor="t", clock=clock_at(FIXED_NOW))
+    assert _erased(services, old)
+    if services.settings.kms_key_id is None:
+        ring_doc = json.loads(services.settings.keyring_file.read_text())
+        assert ring_doc["kek"]["versions"][str(old)]["key"] is None
     assert _blob_hashes(services) == before
 
-    fresh = Keyring.load(services.settings.keyring_file)
+    fresh = _fresh(services)
     with services.sessions() as s, s.begin():
-        assert {v for (v,) in s.execute(select(DataKey.kek_version))} == {2}
+        assert {v for (v,) in s.execute(select(DataKey.kek_version))} == {old + 1}
         for rec in s.execute(select(Record)).scalars():
             for img in s.execute(select(Image).where(Image.record_id == rec.id)).scalars():
                 _, data = records.read_image(
@@ -76,7 +92,9 @@ def test_retiring_a_version_still_in_use_is_refused(tmp_path: Path, services: Se
     import_manifest(
         write_manifest(tmp_path / "m.csv", [row()]), services, actor="t", clock=clock_at(FIXED_NOW)
     )
+    old = services.keyring.active_version
     services.keyring.add_version(FIXED_NOW)  # a new version, but nothing rewrapped yet
     with pytest.raises(KeyringError, match="still wraps 1 data key"):
-        keyops.retire(services, 1, actor="t", clock=clock_at(FIXED_NOW))
-    assert Keyring.load(services.settings.keyring_file).versions()[0].key is not None
+        keyops.retire(services, old, actor="t", clock=clock_at(FIXED_NOW))
+    assert not _erased(services, old)
+    assert {v.version: v for v in _fresh(services).versions()}[old].retired_at is None

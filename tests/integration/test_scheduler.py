@@ -37,6 +37,7 @@ from retention.scheduler import (
 )
 from retention.services import Services, open_services
 from tests.conftest import FIXED_NOW
+from tests.helpers import backend_env
 
 T0 = FIXED_NOW
 TTL = dt.timedelta(seconds=60)
@@ -472,8 +473,7 @@ SWEEP_SECONDS = 0.5
 def _spawn(services: Services, name: str, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
-        "MUGSHOT_DATA_DIR": str(services.settings.data_dir),
-        "MUGSHOT_DATABASE_URL": services.settings.database_url,
+        **backend_env(services.settings),
         "MUGSHOT_SCHEDULER_LEASE_SECONDS": str(LEASE_SECONDS),
         "MUGSHOT_ACTOR": f"scheduler:{name}",
     }

@@ -18,7 +18,7 @@ from retention.models import AuditEntry, Certificate, Record
 from retention.services import Services
 from retention.sweep import run_sweep
 from tests.conftest import FIXED_NOW
-from tests.helpers import clock_at
+from tests.helpers import backend_env, clock_at
 from tests.integration.engine_helpers import TODAY, check_invariants, ingest, purge_due
 
 SCRIPT = """
@@ -49,8 +49,7 @@ svc.close()
 def _env(services: Services) -> dict[str, str]:
     return {
         **os.environ,
-        "MUGSHOT_DATA_DIR": str(services.settings.data_dir),
-        "MUGSHOT_DATABASE_URL": services.settings.database_url,
+        **backend_env(services.settings),
         "MUGSHOT_SWEEP_BATCH_SIZE": "3",
         # Every record here is due: lift the safety belt (a supervisor would confirm).
         "MUGSHOT_SWEEP_MAX_PURGE_COUNT": "1000",

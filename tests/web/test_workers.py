@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from retention.settings import Settings
+from tests.helpers import backend_env
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -72,8 +73,7 @@ def test_rate_limits_hold_across_gunicorn_workers(
     port = _free_port()
     env = {
         **os.environ,
-        "MUGSHOT_DATA_DIR": str(initialised.data_dir),
-        "MUGSHOT_DATABASE_URL": initialised.database_url,
+        **backend_env(initialised),
         "MUGSHOT_RATELIMIT_STORAGE": storage,
         "MUGSHOT_PUBLIC_RATE_LIMIT": "6 per minute",
     }
