@@ -134,14 +134,29 @@ def _read_and_check(paths: list[Path], settings: Settings) -> list[CheckedImage]
 
 
 class _Batcher:
-    """Commits prepared bookings in batches; falls back to one row at a time on conflict."""
+    """Commits prepared bookings in batches; falls back to one row at a time on conflict.
 
-    def __init__(self, services: Services, report: ImportReport, clock: Clock, actor: str):
+    Batches are committed on a thread of their own, one at a time and in manifest order, so
+    the next batch is read, decoded and sealed while the previous one's blobs are written and
+    its rows committed: with a remote object store the uploads overlap Pillow's work instead
+    of following it. At most two batches are in memory (one filling, one committing).
+    """
+
+    def __init__(
+        self,
+        services: Services,
+        report: ImportReport,
+        clock: Clock,
+        actor: str,
+        committer: ThreadPoolExecutor,
+    ):
         self.services = services
         self.report = report
         self.clock = clock
         self.actor = actor
         self.pending: list[tuple[int, ingest.PreparedBooking]] = []
+        self._committer = committer
+        self._committing: Future[None] | None = None
 
     def add(self, line: int, prepared: ingest.PreparedBooking) -> None:
         self.pending.append((line, prepared))
@@ -149,9 +164,19 @@ class _Batcher:
             self.flush()
 
     def flush(self) -> None:
+        """Hand the pending rows to the committer once the batch before them is committed."""
         batch, self.pending = self.pending, []
-        if not batch:
-            return
+        self.wait()
+        if batch:
+            self._committing = self._committer.submit(self._commit_batch, batch)
+
+    def wait(self) -> None:
+        """Wait for the batch being committed; its exception, if any, is raised here."""
+        committing, self._committing = self._committing, None
+        if committing is not None:
+            committing.result()
+
+    def _commit_batch(self, batch: list[tuple[int, ingest.PreparedBooking]]) -> None:
         try:
             self._commit(batch)
         except DBIntegrityError:
@@ -235,7 +260,8 @@ def import_manifest(
     today = clock().date()
     with services.readers() as session:
         resolver = PackResolver(session)
-    batcher = _Batcher(services, report, clock, actor)
+    committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-commit")
+    batcher = _Batcher(services, report, clock, actor, committer)
     window = 8 * workers  # rows being decoded ahead of the batch being committed
     in_flight: deque[tuple[_Row, Future[list[CheckedImage]] | None]] = deque()
 
@@ -266,7 +292,7 @@ def import_manifest(
 
     # Pillow decodes and resizes with the GIL released, so threads keep both cores busy
     # (worker processes measured no faster and cost a spawn per import).
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
+    with committer, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
         for row in _rows(path, today):
             if row.error is None:
                 in_flight.append((row, pool.submit(_read_and_check, row.paths, services.settings)))
@@ -276,7 +302,8 @@ def import_manifest(
                 drain_one()
         while in_flight:
             drain_one()
-    batcher.flush()
+        batcher.flush()
+        batcher.wait()
     report.rejected.sort(key=lambda r: r.line)
     with services.sessions() as session, session.begin():
         audit.append(

@@ -282,6 +282,12 @@ def s3_baseline(manifest: Path, url: str, endpoint: str) -> float:
     return elapsed
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def s3_main(args: argparse.Namespace) -> None:
     """Import to an S3 API against a boto3-put baseline, both through the same loopback server."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -300,7 +306,9 @@ def s3_main(args: argparse.Namespace) -> None:
         reset_database(url, data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         base_url = url if url.startswith("postgresql") else f"sqlite:///{work / 'b.db'}"
+        cpu0 = cpu_seconds(proc.pid)
         base = s3_baseline(manifest, base_url, endpoint)
+        base_server_cpu = cpu_seconds(proc.pid) - cpu0
         env = {
             **os.environ,
             "MUGSHOT_DATA_DIR": str(data_dir),
@@ -309,15 +317,25 @@ def s3_main(args: argparse.Namespace) -> None:
             "MUGSHOT_S3_ENDPOINT_URL": endpoint,
         }
         assert mugshot(["init"], env).returncode == 0
+        cpu0 = cpu_seconds(proc.pid)
         started = time.perf_counter()
         done = mugshot(["import", str(manifest)], env)
         took = time.perf_counter() - started
+        import_server_cpu = cpu_seconds(proc.pid) - cpu0
         assert done.returncode == 0, done.stderr[-2000:]
         print(f"S3 ({'PostgreSQL' if url.startswith('postgresql') else 'SQLite'}): {rows} rows")
         print(f"  import output: {done.stdout.strip()}")
         print(f"  baseline (boto3 put + bulk INSERT): {base:7.2f}s {rows / base:7.0f} rows/s")
         print(f"  mugshot import to S3:               {took:7.2f}s {rows / took:7.0f} rows/s")
         print(f"  ratio: {base / took:.2f}x")
+        # The loopback server is one Python process on the same cores: its CPU time per phase
+        # shows how much of each run is the server's work (objects stored per row differ:
+        # the baseline puts the originals; the import puts sealed originals and thumbnails).
+        print(
+            f"  S3 server CPU: baseline {base_server_cpu:.1f}s ({base_server_cpu / base:.0%} "
+            f"of its wall time), import {import_server_cpu:.1f}s "
+            f"({import_server_cpu / took:.0%} of its wall time)"
+        )
     finally:
         stop_process(proc)
         reset_database(url, data_dir)
