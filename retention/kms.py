@@ -17,8 +17,9 @@ atomically); ``keyring.json`` is not touched. The first KMS version is numbered 
 keyring's own versions, and versions the file does not know are still opened by the local
 keyring: switching an existing installation to KMS keeps every record readable, and one
 ``mugshot keys rotate`` moves all data keys under KMS. Rotation creates a new KMS key
-(``CreateKey``); retirement schedules the old key's deletion (``ScheduleKeyDeletion``, 7 to 30
-days) and the scheduled deletion date is the version's "fully gone by" date for backups.
+(``CreateKey``); retirement schedules the old key's deletion (``ScheduleKeyDeletion`` after
+``MUGSHOT_KMS_DELETION_WINDOW_DAYS``, 7 to 30, default 30) and the scheduled deletion date is
+the version's "fully gone by" date for backups.
 
 An unreachable service raises :class:`~retention.errors.KeyringError` naming the endpoint
 within seconds (short timeouts, few retries); credentials never appear in any message.
@@ -485,6 +486,7 @@ def key_provider(
         "endpoint_url": settings.kms_endpoint_url,
         "region": settings.aws_region,
         "client": client,
+        "pending_window_days": settings.kms_deletion_window_days,
     }
     if path.exists():
         return KmsKeyProvider.open_kms(path, keyring, **options)

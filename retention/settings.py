@@ -42,6 +42,13 @@ def _share(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _days(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if not 7 <= value <= 30:
+        raise ConfigError(f"{name} must be 7 to 30 days (what KMS allows), got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the core needs to run; immutable once built.
@@ -75,6 +82,9 @@ class Settings:
     s3_endpoint_url: str | None = None
     kms_key_id: str | None = None
     kms_endpoint_url: str | None = None
+    # Days between ``mugshot keys retire`` and KMS deleting that version's key (KMS allows 7
+    # to 30); the deletion date is the version's "fully gone by" date for backups.
+    kms_deletion_window_days: int = 30
     aws_region: str = "us-east-1"
 
     def __post_init__(self) -> None:
@@ -133,6 +143,7 @@ class Settings:
             s3_endpoint_url=env.get("MUGSHOT_S3_ENDPOINT_URL") or None,
             kms_key_id=env.get("MUGSHOT_KMS_KEY_ID") or None,
             kms_endpoint_url=env.get("MUGSHOT_KMS_ENDPOINT_URL") or None,
+            kms_deletion_window_days=_days(env, "MUGSHOT_KMS_DELETION_WINDOW_DAYS", 30),
             aws_region=env.get("MUGSHOT_AWS_REGION") or "us-east-1",
             actor=env.get("MUGSHOT_ACTOR")
             or f"cli:{env.get('USER') or env.get('LOGNAME') or 'unknown'}",

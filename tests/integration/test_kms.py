@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from retention import audit, keyops, records
-from retention.errors import IntegrityError, KeyringError
+from retention.errors import ConfigError, IntegrityError, KeyringError
 from retention.importer import import_manifest
 from retention.keys import Keyring
 from retention.kms import KmsKeyProvider, key_provider, kms_keys_path
@@ -235,3 +235,29 @@ def test_unreachable_kms_fails_fast_naming_the_endpoint(
         assert "unreachable" in message
         assert not any(secret in message for secret in CREDS.values())
     assert not (tmp_path / "other" / "kms-keys.json").exists()
+
+
+def test_the_deletion_window_setting_sets_the_fully_gone_by_date(
+    tmp_path: Path, kms: Any, kms_url: str, kms_key: str
+) -> None:
+    ring = _ring(tmp_path)
+    env = {
+        "MUGSHOT_DATA_DIR": str(tmp_path / "data"),
+        "MUGSHOT_KMS_KEY_ID": kms_key,
+        "MUGSHOT_KMS_ENDPOINT_URL": kms_url,
+        "MUGSHOT_KMS_DELETION_WINDOW_DAYS": "7",
+    }
+    provider = cast(KmsKeyProvider, key_provider(Settings.from_env(env), ring, now=FIXED_NOW))
+    first = provider.active_version
+    provider.add_version(FIXED_NOW)
+    provider.retire(first, FIXED_NOW)
+    meta = kms.describe_key(KeyId=kms_key)["KeyMetadata"]
+    assert meta["KeyState"] == "PendingDeletion"
+    gone_by = provider.fully_gone_by(first)
+    assert gone_by == meta["DeletionDate"]
+    assert gone_by is not None
+    assert dt.timedelta(days=6) < gone_by - dt.datetime.now(dt.UTC) <= dt.timedelta(days=7)
+    # KMS allows 7 to 30 days: anything else is refused when the settings are read.
+    for bad in ("6", "31", "x"):
+        with pytest.raises(ConfigError, match="MUGSHOT_KMS_DELETION_WINDOW_DAYS"):
+            Settings.from_env({**env, "MUGSHOT_KMS_DELETION_WINDOW_DAYS": bad})
