@@ -119,9 +119,8 @@ def rotate(
                 break
             now = clock()
             from_versions: dict[str, int] = {}
-            for row in rows:
-                plain = ring.unwrap(row.wrapped, key_id=row.id, version=row.kek_version)
-                version, wrapped = ring.wrap(plain, key_id=row.id)
+            moved = ring.rewrap_many([(row.wrapped, row.id, row.kek_version) for row in rows])
+            for row, (version, wrapped) in zip(rows, moved, strict=True):
                 from_versions[f"v{row.kek_version}"] = (
                     from_versions.get(f"v{row.kek_version}", 0) + 1
                 )
@@ -166,12 +165,14 @@ def _rewrap_requests(services: Services, new_version: int, *, actor: str, clock:
             )
             if not rows:
                 return done
+            items: list[tuple[bytes, str, int]] = []
             for row in rows:
                 assert row.wrapped_key is not None
                 assert row.key_id is not None
                 assert row.kek_version is not None
-                plain = ring.unwrap(row.wrapped_key, key_id=row.key_id, version=row.kek_version)
-                row.kek_version, row.wrapped_key = ring.wrap(plain, key_id=row.key_id)
+                items.append((row.wrapped_key, row.key_id, row.kek_version))
+            for row, (version, wrapped) in zip(rows, ring.rewrap_many(items), strict=True):
+                row.kek_version, row.wrapped_key = version, wrapped
             audit.append(
                 session,
                 now=clock(),

@@ -19,6 +19,7 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -258,6 +259,11 @@ class Keyring:
         return crypto.unwrap_data_key(
             self._kek(version), wrapped, key_id=key_id, kek_version=version
         )
+
+    def rewrap_many(self, items: Sequence[tuple[bytes, str, int]]) -> list[tuple[int, bytes]]:
+        """Rewrap data keys given as ``(wrapped, key_id, version)`` under the active version;
+        returns ``(version, wrapped)`` for each, in order (key rotation)."""
+        return [self.wrap(self.unwrap(w, key_id=k, version=v), key_id=k) for w, k, v in items]
 
     def add_version(self, now: dt.datetime) -> int:
         """Add a new KEK version, make it active and save the file (before any rewrap)."""

@@ -32,7 +32,8 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,6 +51,8 @@ CONNECT_TIMEOUT = 2.0
 READ_TIMEOUT = 5.0
 MAX_ATTEMPTS = 2
 DEFAULT_PENDING_DAYS = 30
+# KMS calls in flight at once while rotating (boto3 clients are thread-safe).
+REWRAP_THREADS = 8
 
 
 @dataclass
@@ -318,11 +321,13 @@ class KmsKeyProvider(Keyring):
 
     def wrap(self, data_key: bytes, *, key_id: str) -> tuple[int, bytes]:
         """Wrap a data key under the active KMS key; returns (version, wrapped)."""
-        if len(data_key) != KEY_BYTES:
-            raise KeyringError(f"data key {key_id} must be {KEY_BYTES} bytes")
         self._kms_refresh()
         version = self._kms_active
-        entry = self._kms_versions[version]
+        return version, self._encrypt(data_key, key_id, version, self._kms_versions[version])
+
+    def _encrypt(self, data_key: bytes, key_id: str, version: int, entry: KmsVersion) -> bytes:
+        if len(data_key) != KEY_BYTES:
+            raise KeyringError(f"data key {key_id} must be {KEY_BYTES} bytes")
         out = self._call(
             f"wrap of data key {key_id} (v{version})",
             lambda: self._client.encrypt(
@@ -331,7 +336,49 @@ class KmsKeyProvider(Keyring):
                 EncryptionContext=self._context(key_id, version),
             ),
         )
-        return version, bytes(out["CiphertextBlob"])
+        return bytes(out["CiphertextBlob"])
+
+    def rewrap_many(self, items: Sequence[tuple[bytes, str, int]]) -> list[tuple[int, bytes]]:
+        """Rewrap data keys under the active KMS key, up to ``REWRAP_THREADS`` calls at once.
+
+        A key wrapped by an older KMS version is moved with one ``ReEncrypt`` call — KMS
+        decrypts and encrypts inside the service, so the plaintext data key never reaches this
+        process — with the source checked against the old version's key and context. A key
+        wrapped by one of the keyring's own versions is unwrapped here and encrypted by KMS.
+        """
+        self._kms_refresh()
+        version = self._kms_active
+        target = self._kms_versions[version]
+
+        def one(item: tuple[bytes, str, int]) -> tuple[int, bytes]:
+            wrapped, key_id, old = item
+            entry = self._entry(old)
+            if entry is None:  # the keyring's own version: unwrap locally, encrypt in KMS
+                plain = Keyring.unwrap(self, wrapped, key_id=key_id, version=old)
+                return version, self._encrypt(plain, key_id, version, target)
+            what = f"data key {key_id} (key-encryption key v{old})"
+            if entry.retired_at is not None:
+                raise KeyringError(f"key-encryption key v{old} was retired on {entry.retired_at}")
+            out = self._call(
+                f"rewrap of {what}",
+                lambda: self._client.re_encrypt(
+                    CiphertextBlob=wrapped,
+                    SourceKeyId=entry.kms_key_id,
+                    SourceEncryptionContext=self._context(key_id, old),
+                    DestinationKeyId=target.kms_key_id,
+                    DestinationEncryptionContext=self._context(key_id, version),
+                ),
+            )
+            if not _same_key(str(out.get("SourceKeyId", "")), entry.kms_key_id):
+                raise IntegrityError(f"{what} was wrapped under another KMS key")
+            return version, bytes(out["CiphertextBlob"])
+
+        if len(items) <= 1:
+            return [one(item) for item in items]
+        with ThreadPoolExecutor(
+            max_workers=min(REWRAP_THREADS, len(items)), thread_name_prefix="kms-rewrap"
+        ) as pool:
+            return list(pool.map(one, items))
 
     def unwrap(self, wrapped: bytes, *, key_id: str, version: int) -> bytes:
         """Unwrap a data key wrapped under ``version`` (KMS, or the keyring for its own)."""

@@ -261,3 +261,32 @@ def test_the_deletion_window_setting_sets_the_fully_gone_by_date(
     for bad in ("6", "31", "x"):
         with pytest.raises(ConfigError, match="MUGSHOT_KMS_DELETION_WINDOW_DAYS"):
             Settings.from_env({**env, "MUGSHOT_KMS_DELETION_WINDOW_DAYS": bad})
+
+
+def test_rewrap_moves_keys_inside_kms_and_keeps_the_binding(
+    tmp_path: Path, kms_url: str, kms_key: str
+) -> None:
+    ring = _ring(tmp_path)
+    local_key = os.urandom(32)
+    local_version, local_wrapped = ring.wrap(local_key, key_id="dk-local")
+    settings = _kms_settings(Settings(data_dir=tmp_path / "data"), kms_url, kms_key)
+    provider = key_provider(settings, ring, now=FIXED_NOW)
+    keys = {f"dk-{n}": os.urandom(32) for n in range(12)}
+    wrapped = {k: provider.wrap(v, key_id=k) for k, v in keys.items()}
+    new = provider.add_version(FIXED_NOW)
+
+    items = [(w, k, v) for k, (v, w) in wrapped.items()] + [
+        (local_wrapped, "dk-local", local_version)
+    ]
+    moved = provider.rewrap_many(items)
+
+    assert [v for v, _ in moved] == [new] * len(items)
+    for (_, key_id, _), (version, blob) in zip(items, moved, strict=True):
+        expected = local_key if key_id == "dk-local" else keys[key_id]
+        assert provider.unwrap(blob, key_id=key_id, version=version) == expected
+        with pytest.raises(IntegrityError):
+            provider.unwrap(blob, key_id="dk-other", version=version)
+    # A wrapped key presented as another data key's is refused by KMS, not moved.
+    (v0, w0) = wrapped["dk-0"]
+    with pytest.raises(IntegrityError):
+        provider.rewrap_many([(w0, "dk-1", v0), (wrapped["dk-2"][1], "dk-2", v0)])
