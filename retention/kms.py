@@ -319,6 +319,14 @@ class KmsKeyProvider(Keyring):
             entry = self._kms_versions.get(version)
         return entry
 
+    def _source(self, key_id: str, version: int) -> tuple[KmsVersion | None, str]:
+        """The KMS version a data key was wrapped under (``None`` for the keyring's own) and
+        the key's name for messages; a retired KMS version is refused."""
+        entry = self._entry(version)
+        if entry is not None and entry.retired_at is not None:
+            raise KeyringError(f"key-encryption key v{version} was retired on {entry.retired_at}")
+        return entry, f"data key {key_id} (key-encryption key v{version})"
+
     def wrap(self, data_key: bytes, *, key_id: str) -> tuple[int, bytes]:
         """Wrap a data key under the active KMS key; returns (version, wrapped)."""
         self._kms_refresh()
@@ -352,13 +360,10 @@ class KmsKeyProvider(Keyring):
 
         def one(item: tuple[bytes, str, int]) -> tuple[int, bytes]:
             wrapped, key_id, old = item
-            entry = self._entry(old)
+            entry, what = self._source(key_id, old)
             if entry is None:  # the keyring's own version: unwrap locally, encrypt in KMS
                 plain = Keyring.unwrap(self, wrapped, key_id=key_id, version=old)
                 return version, self._encrypt(plain, key_id, version, target)
-            what = f"data key {key_id} (key-encryption key v{old})"
-            if entry.retired_at is not None:
-                raise KeyringError(f"key-encryption key v{old} was retired on {entry.retired_at}")
             out = self._call(
                 f"rewrap of {what}",
                 lambda: self._client.re_encrypt(
@@ -382,12 +387,9 @@ class KmsKeyProvider(Keyring):
 
     def unwrap(self, wrapped: bytes, *, key_id: str, version: int) -> bytes:
         """Unwrap a data key wrapped under ``version`` (KMS, or the keyring for its own)."""
-        entry = self._entry(version)
+        entry, what = self._source(key_id, version)
         if entry is None:
             return super().unwrap(wrapped, key_id=key_id, version=version)
-        what = f"data key {key_id} (key-encryption key v{version})"
-        if entry.retired_at is not None:
-            raise KeyringError(f"key-encryption key v{version} was retired on {entry.retired_at}")
         out = self._call(
             f"unwrap of {what}",
             lambda: self._client.decrypt(
