@@ -59,7 +59,14 @@ def test_request_match_approve_certificate_and_the_image_no_longer_opens(
     page.get_by_role("button", name="Show photos").click()
     thumbs = page.locator("img")
     assert thumbs.count() >= 1
-    assert thumbs.first.evaluate("img => img.naturalWidth") > 0  # the photo really rendered
+    # The photo really rendered: wait for the image itself to load (the page's HTML can be
+    # ready before its image request, which decrypts through the store and key provider,
+    # is answered); an image that fails to load never gets a width and the wait times out.
+    page.wait_for_function(
+        "() => { const img = document.querySelector('img');"
+        " return img !== null && img.complete && img.naturalWidth > 0; }",
+        timeout=15_000,
+    )
     screenshot(page, "staff-request-detail")
     page.get_by_role("button", name="Match this record").click()
     page.locator("#approve-form textarea").fill("Acquitted: your photo has been destroyed.")
