@@ -119,26 +119,32 @@ class S3BlobStore:
 
     @staticmethod
     def _is_missing(exc: Any) -> bool:
-        error = exc.response.get("Error", {})
+        """A missing object (a 404 that is not a missing bucket, which is misconfiguration)."""
+        code = str(exc.response.get("Error", {}).get("Code", ""))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return str(error.get("Code", "")) in _MISSING or status == 404
+        return code in _MISSING or (status == 404 and code not in _CONFIG)
+
+    def _call_or_missing(self, what: str, fn: Callable[[], T]) -> T | None:
+        """``_call``, but ``None`` when the object (or bucket, for ``head bucket``) is missing."""
+        from botocore import exceptions as bce
+
+        try:
+            return self._call(what, fn)
+        except RetentionError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, bce.ClientError) and self._is_missing(cause):
+                return None
+            raise
 
     # -- the protocol ------------------------------------------------------------------------
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist (``mugshot init``; tests)."""
-        from botocore import exceptions as bce
-
-        try:
-            self._client.head_bucket(Bucket=self.bucket)
+        head = self._call_or_missing(
+            "head bucket", lambda: self._client.head_bucket(Bucket=self.bucket)
+        )
+        if head is not None:
             return
-        except bce.ClientError as exc:
-            if not self._is_missing(exc):
-                raise self._translate(exc, "head bucket") from exc
-        except (bce.ConnectionError, bce.HTTPClientError) as exc:
-            raise BlobStoreUnavailable(
-                f"object store {self.describe()} unreachable ({type(exc).__name__})"
-            ) from exc
         region = self._client.meta.region_name
         extra: dict[str, Any] = {}
         if region and region != "us-east-1":
@@ -174,21 +180,13 @@ class S3BlobStore:
             future.result()  # the first failure, in order
 
     def get(self, key: str) -> bytes:
-        from botocore import exceptions as bce
-
         name = self._object(key)
-        try:
-            response = self._call(
-                "get",
-                lambda: self._client.get_object(
-                    Bucket=self.bucket, Key=name, ChecksumMode="ENABLED"
-                ),
-            )
-        except RetentionError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, bce.ClientError) and self._is_missing(cause):
-                raise BlobNotFoundError(f"no blob {key}") from None
-            raise
+        response = self._call_or_missing(
+            "get",
+            lambda: self._client.get_object(Bucket=self.bucket, Key=name, ChecksumMode="ENABLED"),
+        )
+        if response is None:
+            raise BlobNotFoundError(f"no blob {key}")
         body = response["Body"]
         try:
             return bytes(self._call("get", body.read))
@@ -196,18 +194,10 @@ class S3BlobStore:
             body.close()
 
     def _head(self, key: str) -> dict[str, Any] | None:
-        from botocore import exceptions as bce
-
         name = self._object(key)
-        try:
-            head: dict[str, Any] = self._call(
-                "head", lambda: self._client.head_object(Bucket=self.bucket, Key=name)
-            )
-        except RetentionError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, bce.ClientError) and self._is_missing(cause):
-                return None
-            raise
+        head: dict[str, Any] | None = self._call_or_missing(
+            "head", lambda: self._client.head_object(Bucket=self.bucket, Key=name)
+        )
         return head
 
     def exists(self, key: str) -> bool:

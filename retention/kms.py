@@ -319,13 +319,13 @@ class KmsKeyProvider(Keyring):
             entry = self._kms_versions.get(version)
         return entry
 
-    def _source(self, key_id: str, version: int) -> tuple[KmsVersion | None, str]:
-        """The KMS version a data key was wrapped under (``None`` for the keyring's own) and
-        the key's name for messages; a retired KMS version is refused."""
+    def _live_entry(self, version: int) -> KmsVersion | None:
+        """The KMS version a data key was wrapped under (``None`` for the keyring's own); a
+        retired KMS version is refused."""
         entry = self._entry(version)
         if entry is not None and entry.retired_at is not None:
             raise KeyringError(f"key-encryption key v{version} was retired on {entry.retired_at}")
-        return entry, f"data key {key_id} (key-encryption key v{version})"
+        return entry
 
     def wrap(self, data_key: bytes, *, key_id: str) -> tuple[int, bytes]:
         """Wrap a data key under the active KMS key; returns (version, wrapped)."""
@@ -357,10 +357,13 @@ class KmsKeyProvider(Keyring):
         self._kms_refresh()
         version = self._kms_active
         target = self._kms_versions[version]
+        # Resolved once here, so the worker threads only make KMS calls.
+        sources = {old: self._live_entry(old) for old in {v for _, _, v in items}}
 
         def one(item: tuple[bytes, str, int]) -> tuple[int, bytes]:
             wrapped, key_id, old = item
-            entry, what = self._source(key_id, old)
+            entry = sources[old]
+            what = f"data key {key_id} (key-encryption key v{old})"
             if entry is None:  # the keyring's own version: unwrap locally, encrypt in KMS
                 plain = Keyring.unwrap(self, wrapped, key_id=key_id, version=old)
                 return version, self._encrypt(plain, key_id, version, target)
@@ -387,9 +390,10 @@ class KmsKeyProvider(Keyring):
 
     def unwrap(self, wrapped: bytes, *, key_id: str, version: int) -> bytes:
         """Unwrap a data key wrapped under ``version`` (KMS, or the keyring for its own)."""
-        entry, what = self._source(key_id, version)
+        entry = self._live_entry(version)
         if entry is None:
             return super().unwrap(wrapped, key_id=key_id, version=version)
+        what = f"data key {key_id} (key-encryption key v{version})"
         out = self._call(
             f"unwrap of {what}",
             lambda: self._client.decrypt(
@@ -444,25 +448,15 @@ class KmsKeyProvider(Keyring):
         self.save_kms()
 
     def fully_gone_by(self, version: int) -> dt.datetime | None:
-        """When the version's key material is gone for good: KMS's scheduled deletion date
-        (asked of the service; the saved date if it cannot say), the retirement time for the
-        keyring's own versions, ``None`` while the version is live."""
+        """When the version's key material is gone for good: the deletion date KMS gave when
+        the version was retired (saved in ``kms-keys.json``, so no KMS call is needed), the
+        retirement time for the keyring's own versions, ``None`` while the version is live."""
         entry = self._entry(version)
         if entry is None:
-            for own in super().versions():
-                if own.version == version and own.retired_at:
-                    return dt.datetime.fromisoformat(own.retired_at)
+            return super().fully_gone_by(version)
+        if entry.retired_at is None or not entry.deletion_date:
             return None
-        if entry.retired_at is None:
-            return None
-        meta = self._call(
-            f"deletion date of key-encryption key v{version}",
-            lambda: self._client.describe_key(KeyId=entry.kms_key_id),
-        )["KeyMetadata"]
-        when = meta.get("DeletionDate")
-        if isinstance(when, dt.datetime):
-            return when.astimezone(dt.UTC)
-        return dt.datetime.fromisoformat(entry.deletion_date) if entry.deletion_date else None
+        return dt.datetime.fromisoformat(entry.deletion_date).astimezone(dt.UTC)
 
 
 def _bare_key_id(arn: str) -> str:

@@ -177,6 +177,9 @@ def test_s3_store_names_a_missing_bucket(moto_s3_url: str) -> None:
     store = S3BlobStore("no-such-bucket-here", "p", endpoint_url=moto_s3_url)
     with pytest.raises(ConfigError, match="'no-such-bucket-here' does not exist"):
         store.put(KEY, b"x")
+    # A read names the bucket too: a missing bucket is not a missing blob.
+    with pytest.raises(ConfigError, match="'no-such-bucket-here' does not exist"):
+        store.get(KEY)
 
 
 def test_s3_store_reports_a_dead_endpoint_as_unavailable_within_seconds() -> None:
