@@ -7,13 +7,12 @@ for every job.
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from retention.cli import _services, _settings, cli, init, utcnow
 from retention.cli import demo_cmd as demo_command
 from retention.cli import main as retention_main
+from retention.files import replace_private
 from retention.services import Services, open_services
 from retention.settings import Settings
 
@@ -90,9 +89,7 @@ def serve(
             if created:
                 notes = settings.data_dir / "demo-accounts.txt"
                 lines = [f"{u} ({r}): password {p}  TOTP secret {s}" for u, r, p, s in created]
-                fd = os.open(notes, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "w") as fh:
-                    fh.write("\n".join(lines) + "\n")
+                replace_private(notes, ("\n".join(lines) + "\n").encode())
                 click.echo("Demo staff accounts (also in " + str(notes) + "):")
                 for line in lines:
                     click.echo("  " + line)

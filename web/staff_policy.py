@@ -31,6 +31,7 @@ from policies import PolicyError, bundled_pack_paths, bundled_packs
 from retention import engine
 from retention.enact import enact, preview
 from retention.errors import RetentionError
+from retention.files import replace_private
 from retention.models import EnactedPack, Role
 from retention.sweep import run_sweep
 from web.app import extension, get_services, now
@@ -68,14 +69,6 @@ def _pending_paths(sha: str) -> tuple[Path, Path]:
         abort(404)
     folder = _pending_dir()
     return folder / f"{sha}.toml", folder / f"{sha}.json"
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` readable by this user only (0600), replacing any old copy."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.chmod(path, 0o600)  # an existing file keeps its old mode through O_CREAT
 
 
 def _pending(sha: str) -> dict[str, Any] | None:
@@ -192,7 +185,7 @@ def upload() -> ResponseReturnValue:
     folder = _pending_dir()
     folder.mkdir(mode=0o700, exist_ok=True)
     source, note = _pending_paths(sha)
-    _write_private(source, data)
+    replace_private(source, data)
     shown_name = os.path.basename(file.filename)[:100]
     try:
         result = preview(get_services(), source, today=now().date())
@@ -213,7 +206,7 @@ def upload() -> ResponseReturnValue:
         "changed": result.changed,
         "transitions": dict(sorted(result.transitions.items())),
     }
-    _write_private(note, json.dumps(details, indent=2).encode())
+    replace_private(note, json.dumps(details, indent=2).encode())
     return redirect(url_for(".pending", sha=sha))
 
 

@@ -152,12 +152,18 @@ def _candidates(db: Session, req: RemovalRequest, today: dt.date) -> list[Candid
     confirmed = removal.matched(db, req)
     confirmed_ids = {r.id for r in confirmed}
     seen = {r.id for r in found}
+    shown = [*found, *(r for r in confirmed if r.id not in seen)]
+    # One pack resolver and one batch of facts for all candidates (not three queries each).
+    resolver = engine.PackResolver(db)
+    facts = engine.facts_for_batch(db, [r for r in shown if r.status != RecordStatus.PURGED.value])
     result = []
-    for record in [*found, *(r for r in confirmed if r.id not in seen)]:
+    for record in shown:
         decision = error = None
         if record.status != RecordStatus.PURGED.value:
             try:
-                decision = engine.evaluate_only(db, record, today).to_json()
+                decision = engine.evaluate_only(
+                    db, record, today, resolver, facts[record.id]
+                ).to_json()
             except RetentionError as exc:
                 error = str(exc)
         result.append(
@@ -197,14 +203,16 @@ def _render_detail(
         req = db.get(RemovalRequest, request_id)
         if req is None:
             abort(404)
+        candidates = _candidates(db, req, moment.date())
+        certificates = removal.certificates_for(db, req)
+        # Opening the claims appends to the audit chain, which locks its head row until
+        # commit: done last, so the lock is not held while the rest of the page is read.
         claims: dict[str, Any] | None = None
         claims_error = None
         try:
             claims = removal.open_claims(db, services.keyring, req, actor=user.actor, now=moment)
         except removal.RequestError as exc:
             claims_error = str(exc)
-        candidates = _candidates(db, req, moment.date())
-        certificates = removal.certificates_for(db, req)
     response = make_response(
         render_template(
             "staff/requests/detail.html",
