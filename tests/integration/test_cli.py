@@ -176,6 +176,7 @@ def test_keys_rotate_status_and_retire(
     assert f"v{old}  retired" in run(env, "keys", "status").output
     out = tmp_path / "after.jpg"
     assert run(env, "image", "export", "MPS-77", "--out", str(out), "--reason", "r").exit_code == 0
+    assert out.read_bytes() == (tmp_path / "img" / "a.jpg").read_bytes()
 
 
 def test_demo_loads_synthetic_records_and_leaves_no_plaintext_files(

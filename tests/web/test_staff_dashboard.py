@@ -82,6 +82,7 @@ def test_every_route_admits_exactly_its_roles(
         response = _call(client, method, path, "/staff/")
         if role in allowed:
             assert response.status_code not in (302, 403), (role, response.status_code)
+            assert response.status_code < 500, (role, path, response.status_code)
         else:
             assert response.status_code == 403, (role, response.status_code)
             # A refused request leaves no trace but the refusal.

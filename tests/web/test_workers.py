@@ -10,7 +10,6 @@ import http.client
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from retention.settings import Settings
+from tests.conftest import free_port
 from tests.helpers import backend_env
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -36,12 +36,6 @@ def redis_url() -> str:
     except Exception as exc:  # any failure to reach a configured backend stops the run
         pytest.exit(f"MUGSHOT_TEST_REDIS_URL is set but Redis is unreachable: {exc}", returncode=3)
     return url
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _request(
@@ -70,7 +64,7 @@ def test_rate_limits_hold_across_gunicorn_workers(
     # A database of its own, emptied first: counters of an earlier run must not count here.
     storage = f"{redis_url.rstrip('/')}/15"
     redis.Redis.from_url(storage).flushdb()
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         **backend_env(initialised),
@@ -112,6 +106,7 @@ def test_rate_limits_hold_across_gunicorn_workers(
         # up, not 400 = CSRF failure. After six, every worker refuses: the counter is shared.
         assert codes[:6] == [404] * 6
         assert set(codes[6:]) == {429}
+        assert redis.Redis.from_url(storage).dbsize() > 0  # the counters live in Redis
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
