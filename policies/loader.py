@@ -3,44 +3,42 @@
 Layer: ``policies`` (standard library only; never ``retention`` or ``web``). Validation never
 stops at the first problem: every problem is collected as a ``Problem(file, rule, field,
 message)`` and raised together in one ``PackError``. Nothing here uses ``assert``.
+
+This module reads the file and checks the pack and each ``[[rule]]`` (with the cross-field checks:
+a retain rule needs an end, exactly one fallback reviews every record, a purge on consent
+withdrawal is limited to consent-based data, unverified parameters need review). A rule's
+conditions are checked by ``policies.condition_compiler``, single fields are read by
+``policies.field_reader``, and both compile into the closures of ``policies.predicates``.
 """
 
 from __future__ import annotations
 
-import operator
 import re
 import tomllib
 from collections.abc import Callable, Mapping
 from datetime import date
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from policies.condition_compiler import ConditionCompiler
 from policies.errors import PackError, Problem
 from policies.facts import Facts
 from policies.language import (
-    ABSENT,
     CITATION_KEYS,
-    DATE_FACTS,
     FACT_SPECS,
     IN_FORCE_KEYS,
     ON_UNKNOWN,
-    OPERATORS,
-    OPS_BY_KIND,
     PACK_KEYS,
     PARAMETER_KEYS,
     REQUIRED_DATE_FACTS,
     RESPOND_KEYS,
     RULE_KEYS,
-    RULES_ROWS,
     TOP_KEYS,
-    TRIGGER_KEYS,
-    FactSpec,
     Period,
     is_date,
-    parse_period,
 )
-from policies.pack import Match, Pack, Parameter, ParamValue, Respond, Rule, Trigger
+from policies.pack import Pack, Parameter, Respond, Rule
+from policies.predicates import date_getter
 from policies.vocabulary import (
     Action,
     Authority,
@@ -48,24 +46,14 @@ from policies.vocabulary import (
     Confidence,
     HoldKind,
     Jurisdiction,
-    LegalBasis,
     PeriodUnit,
     Purpose,
     SourceType,
 )
 
-E = TypeVar("E", bound=StrEnum)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 _PARAM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _PACK_LEVEL = "-"
-_CMP: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": operator.eq,
-    "ne": operator.ne,
-    "lt": operator.lt,
-    "le": operator.le,
-    "gt": operator.gt,
-    "ge": operator.ge,
-}
 # Consent withdrawal or expiry ends only consent-based processing (RULES.md §8.5).
 _CONSENT_TRIGGERS = frozenset({"consent_withdrawn_on", "consent_expires_on"})
 
@@ -88,22 +76,8 @@ def compile_pack(data: Mapping[str, Any], file: str) -> Pack:
     return _Compiler(file).pack(data)
 
 
-class _Compiler:
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[Problem] = []
-        self.params: dict[str, Parameter] = {}
-
-    def problem(self, rule: str, field: str, message: str) -> None:
-        self.problems.append(Problem(self.file, rule, field, message))
-
-    def unknown_keys(
-        self, rule: str, field: str, table: Mapping[str, Any], allowed: frozenset[str]
-    ) -> None:
-        for key in table:
-            if key not in allowed:
-                where = f"{field}.{key}" if field else key
-                self.problem(rule, where, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+class _Compiler(ConditionCompiler):
+    """Checks a whole pack document and builds the ``Pack`` once it has no problem at all."""
 
     # -- pack ----------------------------------------------------------------------------------
 
@@ -436,7 +410,7 @@ class _Compiler:
         if notice_name is not None:
             spec = self.date_fact(rid, "respond.extension_notice", notice_name)
             if spec is not None:
-                notice = _date_getter(spec)
+                notice = date_getter(spec)
             if extension is None:
                 self.problem(rid, "respond.extension", "an extension notice needs an extension")
         if trigger is None or period is None or calendar is None:
@@ -455,414 +429,3 @@ class _Compiler:
         if start and end and end < start:
             self.problem(rid, "in_force.to", "is before in_force.from")
         return start, end
-
-    # -- conditions ----------------------------------------------------------------------------
-
-    def when(
-        self, rid: str, raw: object, facts: list[str], params: list[str], consent_only: list[bool]
-    ) -> Match:
-        nodes: list[object]
-        if isinstance(raw, Mapping):
-            nodes = [raw]
-        elif isinstance(raw, list):
-            nodes = list(raw)
-        else:
-            self.problem(rid, "when", "must be a list of conditions")
-            nodes = []
-        compiled: list[Match] = []
-        for i, node in enumerate(nodes):
-            field = f"when[{i}]"
-            cond = self.condition(rid, field, node, facts, params)
-            if cond is not None:
-                compiled.append(cond)
-            if _limits_to_consent(node):
-                consent_only[0] = True
-        return _all(compiled)
-
-    def condition(
-        self, rid: str, field: str, node: object, facts: list[str], params: list[str]
-    ) -> Match | None:
-        if not isinstance(node, Mapping):
-            self.problem(rid, field, "a condition must be a table")
-            return None
-        for group in ("any", "all"):
-            if group in node:
-                if len(node) != 1:
-                    self.problem(rid, field, f'"{group}" must be the only key of its table')
-                    return None
-                items = node[group]
-                if not isinstance(items, list) or not items:
-                    self.problem(rid, f"{field}.{group}", "must be a non-empty list")
-                    return None
-                subs = [
-                    self.condition(rid, f"{field}.{group}[{i}]", item, facts, params)
-                    for i, item in enumerate(items)
-                ]
-                if any(s is None for s in subs):
-                    return None
-                done = [s for s in subs if s is not None]
-                return _any(done) if group == "any" else _all(done)
-        ops = [k for k in node if k not in ("fact", "param")]
-        bad = [k for k in ops if k not in OPERATORS]
-        for key in bad:
-            self.problem(
-                rid,
-                f"{field}.{key}",
-                f"unknown operator (allowed: {', '.join(sorted(OPERATORS))}, any, all)",
-            )
-        good = [k for k in ops if k in OPERATORS]
-        if bad:
-            return None
-        if len(good) != 1:
-            self.problem(rid, field, "a condition needs exactly one operator")
-            return None
-        op = good[0]
-        if "param" in node and "fact" not in node:
-            return self.param_condition(rid, field, node["param"], op, node[op], params)
-        name = node.get("fact")
-        if "param" in node or not isinstance(name, str):
-            self.problem(rid, f"{field}.fact", "a condition needs one fact (or one param)")
-            return None
-        spec = FACT_SPECS.get(name)
-        if spec is None:
-            self.problem(rid, f"{field}.fact", f'unknown fact "{name}"')
-            return None
-        facts.append(name)
-        if op not in OPS_BY_KIND[spec.kind]:
-            self.problem(
-                rid,
-                f"{field}.{op}",
-                f'operator "{op}" does not apply to {spec.kind} fact {name} (allowed: '
-                f"{', '.join(sorted(OPS_BY_KIND[spec.kind]))})",
-            )
-            return None
-        value = node[op]
-        where = f"{field}.{op}"
-        if op == "is_set":
-            if not isinstance(value, bool):
-                self.problem(rid, where, "is_set takes true or false")
-                return None
-            return _is_set(spec, value)
-        if op in ("in", "not_in"):
-            if not isinstance(value, list) or not value:
-                self.problem(rid, where, f"{op} takes a non-empty list")
-                return None
-            members = [self.literal(rid, where, spec, v, params) for v in value]
-            if any(m is None for m in members):
-                return None
-            return _member(spec, frozenset(members), op == "in")
-        if isinstance(value, Mapping) and "fact" in value:
-            other = self.date_fact(rid, f"{where}.fact", value.get("fact"))
-            if spec.kind != "date":
-                self.problem(rid, where, "only date facts can be compared with another fact")
-                return None
-            if other is None:
-                return None
-            facts.append(other.name)
-            return _compare_fact(spec, _CMP[op], other)
-        literal = self.literal(rid, where, spec, value, params)
-        if literal is None:
-            return None
-        return _compare(spec, _CMP[op], literal)
-
-    def param_condition(
-        self, rid: str, field: str, name: object, op: str, value: object, params: list[str]
-    ) -> Match | None:
-        param = self.params.get(name) if isinstance(name, str) else None
-        if param is None:
-            self.problem(rid, f"{field}.param", f"unknown parameter {name!r}")
-            return None
-        params.append(param.name)
-        if op == "is_set":
-            self.problem(rid, f"{field}.{op}", "a parameter is always set")
-            return None
-        if op in ("in", "not_in"):
-            if not isinstance(value, list):
-                self.problem(rid, f"{field}.{op}", f"{op} takes a list")
-                return None
-            result = (param.value in value) == (op == "in")
-        else:
-            if type(value) is not type(param.value):
-                self.problem(rid, f"{field}.{op}", f"compares {name} with a different type")
-                return None
-            result = bool(_CMP[op](param.value, value))
-        # Parameters are fixed at load, so the condition folds to a constant.
-        return _const(result)
-
-    def literal(
-        self, rid: str, where: str, spec: FactSpec, value: object, params: list[str]
-    ) -> object | None:
-        if isinstance(value, Mapping):
-            name = value.get("param")
-            if set(value) != {"param"}:
-                self.problem(rid, where, "a reference is { param = NAME } or { fact = NAME }")
-                return None
-            param = self.params.get(name) if isinstance(name, str) else None
-            if param is None:
-                self.problem(rid, f"{where}.param", f"unknown parameter {name!r}")
-                return None
-            params.append(param.name)
-            value = param.value
-        if spec.kind == "enum" and spec.enum is not None:
-            try:
-                return spec.enum(value if isinstance(value, str) else repr(value))
-            except ValueError:
-                allowed = ", ".join(m.value for m in spec.enum)
-                self.problem(rid, where, f"{value!r} is not a value of {spec.name} ({allowed})")
-                return None
-        ok = {
-            "date": is_date(value),
-            "int": isinstance(value, int) and not isinstance(value, bool),
-            "bool": isinstance(value, bool),
-            "str": isinstance(value, str),
-        }[spec.kind]
-        if not ok:
-            self.problem(rid, where, f"{value!r} is not a {spec.kind} (fact {spec.name})")
-            return None
-        if spec.name == "mopi_group" and value not in (1, 2, 3):
-            self.problem(rid, where, "MoPI groups are 1, 2 and 3")
-            return None
-        return value
-
-    # -- small typed readers -------------------------------------------------------------------
-
-    def trigger(self, rid: str, field: str, raw: object) -> tuple[Trigger | None, tuple[str, ...]]:
-        if raw is None:
-            return None, ()
-        if isinstance(raw, str):
-            spec = self.date_fact(rid, field, raw)
-            return (_date_getter(spec), (raw,)) if spec is not None else (None, ())
-        if isinstance(raw, Mapping) and len(raw) == 1 and set(raw) <= TRIGGER_KEYS:
-            how = next(iter(raw))
-            names = raw[how]
-            if not isinstance(names, list) or not names:
-                self.problem(rid, f"{field}.{how}", "must be a non-empty list of date facts")
-                return None, ()
-            specs = [self.date_fact(rid, f"{field}.{how}", n) for n in names]
-            if any(s is None for s in specs):
-                return None, ()
-            getters = tuple(_date_getter(s) for s in specs if s is not None)
-            pick = max if how == "latest" else min
-            return _combine(getters, pick), tuple(str(n) for n in names)
-        self.problem(rid, field, "must be a date fact or { latest = [...] } / { earliest = [...] }")
-        return None, ()
-
-    def date_fact(self, rid: str, field: str, name: object) -> FactSpec | None:
-        if not isinstance(name, str) or name not in FACT_SPECS:
-            self.problem(rid, field, f"unknown fact {name!r}")
-            return None
-        if name not in DATE_FACTS:
-            self.problem(rid, field, f"{name} is not a date fact")
-            return None
-        return FACT_SPECS[name]
-
-    def period(self, rid: str, field: str, raw: object, params: list[str]) -> Period | None:
-        if raw is None:
-            return None
-        if isinstance(raw, Mapping):
-            name = raw.get("param")
-            param = self.params.get(name) if isinstance(name, str) else None
-            if set(raw) != {"param"} or param is None:
-                self.problem(rid, f"{field}.param", f"unknown parameter {name!r}")
-                return None
-            params.append(param.name)
-            raw = param.value
-        try:
-            return parse_period(raw)
-        except ValueError as exc:
-            self.problem(rid, field, str(exc))
-            return None
-
-    def row(self, rid: str, field: str, raw: object) -> str | None:
-        if not isinstance(raw, str) or raw not in RULES_ROWS:
-            self.problem(rid, field, f"{raw!r} is not a RULES.md row id")
-            return None
-        return raw
-
-    def string(self, rid: str, field: str, raw: object, *, required: bool = False) -> str | None:
-        if raw is None:
-            if required:
-                self.problem(rid, field, "is required")
-            return None
-        if not isinstance(raw, str) or not raw.strip():
-            self.problem(rid, field, "must be a non-empty string")
-            return None
-        return raw
-
-    def boolean(self, rid: str, field: str, raw: object) -> bool:
-        if not isinstance(raw, bool):
-            self.problem(rid, field, "must be true or false")
-            return False
-        return raw
-
-    def date(self, rid: str, field: str, raw: object, *, required: bool = False) -> date | None:
-        if raw is None:
-            if required:
-                self.problem(rid, field, "is required")
-            return None
-        if not is_date(raw):
-            self.problem(rid, field, "must be a TOML date (YYYY-MM-DD, unquoted)")
-            return None
-        assert_date: date = raw  # type: ignore[assignment]
-        return assert_date
-
-    def enum(
-        self, rid: str, field: str, raw: object, kind: type[E], *, required: bool = False
-    ) -> E | None:
-        if raw is None:
-            if required:
-                self.problem(rid, field, "is required")
-            return None
-        try:
-            return kind(raw if isinstance(raw, str) else repr(raw))
-        except ValueError:
-            allowed = ", ".join(m.value for m in kind)
-            self.problem(rid, field, f"{raw!r} is not one of: {allowed}")
-            return None
-
-    def enum_list(self, rid: str, field: str, raw: object, kind: type[E]) -> list[E]:
-        if not isinstance(raw, list):
-            self.problem(rid, field, "must be a list")
-            return []
-        out: list[E] = []
-        for i, item in enumerate(raw):
-            value = self.enum(rid, f"{field}[{i}]", item, kind)
-            if value is not None:
-                out.append(value)
-        return out
-
-
-# -- closures -----------------------------------------------------------------------------------
-
-
-def _limits_to_consent(node: object) -> bool:
-    if not isinstance(node, Mapping) or node.get("fact") != "legal_basis":
-        return False
-    if node.get("eq") == LegalBasis.CONSENT.value:
-        return True
-    members = node.get("in")
-    return isinstance(members, list) and members == [LegalBasis.CONSENT.value]
-
-
-def _const(result: bool) -> Match:
-    def match(facts: Facts) -> bool | None:
-        return result
-
-    return match
-
-
-def _all(conds: list[Match]) -> Match:
-    if not conds:
-        return _const(True)
-    if len(conds) == 1:
-        return conds[0]
-    parts = tuple(conds)
-
-    def match(facts: Facts) -> bool | None:
-        result: bool | None = True
-        for cond in parts:
-            value = cond(facts)
-            if value is False:
-                return False
-            if value is None:
-                result = None
-        return result
-
-    return match
-
-
-def _any(conds: list[Match]) -> Match:
-    parts = tuple(conds)
-
-    def match(facts: Facts) -> bool | None:
-        result: bool | None = False
-        for cond in parts:
-            value = cond(facts)
-            if value is True:
-                return True
-            if value is None:
-                result = None
-        return result
-
-    return match
-
-
-def _unset(spec: FactSpec) -> bool | None:
-    # An event that has not happened compares false; an unknown value is unknown.
-    return False if spec.none_is_absent else None
-
-
-def _is_set(spec: FactSpec, want: bool) -> Match:
-    get = spec.get
-
-    def match(facts: Facts) -> bool | None:
-        value = get(facts)
-        return (value is not None and value is not ABSENT) is want
-
-    return match
-
-
-def _member(spec: FactSpec, members: frozenset[object], inside: bool) -> Match:
-    get = spec.get
-    unset = _unset(spec)
-
-    def match(facts: Facts) -> bool | None:
-        value = get(facts)
-        if value is None:
-            return unset
-        if value is ABSENT:
-            return False
-        return (value in members) is inside
-
-    return match
-
-
-def _compare(spec: FactSpec, cmp: Callable[[Any, Any], bool], literal: object) -> Match:
-    get = spec.get
-    unset = _unset(spec)
-
-    def match(facts: Facts) -> bool | None:
-        value = get(facts)
-        if value is None:
-            return unset
-        if value is ABSENT:
-            return False
-        return bool(cmp(value, literal))
-
-    return match
-
-
-def _compare_fact(spec: FactSpec, cmp: Callable[[Any, Any], bool], other: FactSpec) -> Match:
-    get, get_other = spec.get, other.get
-
-    def match(facts: Facts) -> bool | None:
-        value = get(facts)
-        rhs = get_other(facts)
-        if value is None or value is ABSENT or rhs is None or rhs is ABSENT:
-            return False
-        return bool(cmp(value, rhs))
-
-    return match
-
-
-def _date_getter(spec: FactSpec) -> Callable[[Facts], date | None]:
-    get = spec.get
-
-    def read(facts: Facts) -> date | None:
-        value = get(facts)
-        return None if value is ABSENT else value
-
-    return read
-
-
-def _combine(getters: tuple[Callable[[Facts], date | None], ...], pick: Any) -> Trigger:
-    def read(facts: Facts) -> date | None:
-        values = [d for g in getters if (d := g(facts)) is not None]
-        return pick(values) if values else None
-
-    return read
-
-
-def parameter_value(pack: Pack, name: str) -> ParamValue:
-    """The value of a pack parameter (for documentation and the CLI)."""
-    return pack.parameters[name].value

@@ -131,3 +131,8 @@ class Pack:
             if rule.id == rule_id:
                 return rule
         raise KeyError(rule_id)
+
+
+def parameter_value(pack: Pack, name: str) -> ParamValue:
+    """The value of a pack parameter (for documentation and the CLI)."""
+    return pack.parameters[name].value
