@@ -28,7 +28,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from retention.errors import AuditChainError, RetentionError
-from retention.keys import Keyring
+from retention.keys.keyring import Keyring
 from retention.models import AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64

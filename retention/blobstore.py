@@ -1,6 +1,6 @@
 """Blob stores: where sealed image bytes live, behind one small interface.
 
-Layer: ``retention``. Stores only ever see sealed bytes (``retention.crypto``); they know
+Layer: ``retention``. Stores only ever see sealed bytes (``retention.keys.crypto``); they know
 nothing of records or keys. Every backend passes the same contract suite
 (``tests/unit/test_blobstore_contract.py``).
 

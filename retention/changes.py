@@ -22,7 +22,7 @@ from policies import Decision
 from policies.vocabulary import HoldKind, LegalBasis, Outcome, Purpose
 from retention import audit, engine
 from retention.errors import FactError, HoldError, NotFoundError
-from retention.keys import Keyring
+from retention.keys.keyring import Keyring
 from retention.models import (
     Consent,
     HoldState,

@@ -82,7 +82,7 @@ cli.add_command(user)
 def init(ctx: click.Context) -> None:
     """Create the data directory and keyring, and migrate the database to the latest schema."""
     from retention.db import make_engine
-    from retention.keys import Keyring
+    from retention.keys.keyring import Keyring
     from retention.schema import upgrade
 
     settings = _settings(ctx)
@@ -962,7 +962,7 @@ def cert() -> None:
 @click.pass_context
 def cert_pubkey(ctx: click.Context) -> None:
     """Print the public key that verifies certificates (PEM)."""
-    from retention.keys import Keyring
+    from retention.keys.keyring import Keyring
 
     click.echo(
         Keyring.load(_settings(ctx).keyring_file).signing_public_key_pem().decode(), nl=False
@@ -981,7 +981,7 @@ def cert_pubkey(ctx: click.Context) -> None:
 def cert_verify(ctx: click.Context, file: Path, pubkey: Path | None) -> None:
     """Verify a deletion certificate's signature."""
     from retention import certificates
-    from retention.keys import Keyring
+    from retention.keys.keyring import Keyring
 
     pem = (
         pubkey.read_bytes()

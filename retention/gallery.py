@@ -27,8 +27,9 @@ from typing import Any
 from sqlalchemy import select
 
 from policies.vocabulary import Jurisdiction, Purpose
-from retention import audit, crypto, engine, records
+from retention import audit, engine, records
 from retention.errors import RetentionError
+from retention.keys import crypto
 from retention.models import Image, ImageKind, ProvenanceEvent, ProvenanceKind, Record, RecordStatus
 from retention.services import Services
 

@@ -26,11 +26,12 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from policies import Decision, Pack, evaluate
-from retention import audit, crypto
+from retention import audit
 from retention.blobstore import BlobStore
 from retention.engine import RecordFacts, schedule_for
 from retention.images import CheckedImage, check_image
-from retention.keys import Keyring
+from retention.keys import crypto
+from retention.keys.keyring import Keyring
 from retention.manifest import Booking
 from retention.models import (
     DataKey,

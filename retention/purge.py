@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from retention import audit, certificates
 from retention.blobstore import BlobStore
 from retention.errors import HoldError
-from retention.keys import Keyring
+from retention.keys.keyring import Keyring
 from retention.models import (
     Certificate,
     DataKey,

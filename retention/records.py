@@ -15,11 +15,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from retention import audit, crypto
+from retention import audit
 from retention.blobstore import BlobStore
 from retention.errors import KeyShreddedError, NotFoundError, RestrictedError, RetentionError
 from retention.ingest import booking_index
-from retention.keys import Keyring
+from retention.keys import crypto
+from retention.keys.keyring import Keyring
 from retention.models import (
     Consent,
     DataKey,

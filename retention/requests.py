@@ -31,11 +31,12 @@ from sqlalchemy.orm import Session
 
 from policies import Facts, Request, evaluate
 from policies.vocabulary import Action, Jurisdiction, RequestKind
-from retention import audit, crypto, engine
+from retention import audit, engine
 from retention.blobstore import BlobStore
 from retention.errors import FactError, HoldError, NotFoundError, RetentionError
 from retention.ingest import booking_index, name_dob_index
-from retention.keys import Keyring
+from retention.keys import crypto
+from retention.keys.keyring import Keyring
 from retention.models import (
     Certificate,
     Record,

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from retention.blobstore import BlobStore, open_blob_store
 from retention.db import make_engine, make_reader_factory, make_session_factory
-from retention.keys import Keyring
-from retention.kms import key_provider
+from retention.keys.keyring import Keyring
+from retention.keys.kms import key_provider
 from retention.settings import Settings
 
 

@@ -41,9 +41,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from retention import audit, crypto
+from retention import audit
 from retention.errors import RetentionError
-from retention.keys import Keyring
+from retention.keys import crypto
+from retention.keys.keyring import Keyring
 from retention.models import Role, User
 
 MIN_PASSWORD_LENGTH = 12

@@ -30,8 +30,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from retention.blobstore import open_blob_store
-from retention.keys import Keyring
-from retention.kms import key_provider
+from retention.keys.keyring import Keyring
+from retention.keys.kms import key_provider
 from retention.schema import upgrade
 from retention.services import Services, open_services
 from retention.settings import Settings

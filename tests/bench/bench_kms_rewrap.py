@@ -31,8 +31,8 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     import boto3
 
-    from retention.keys import Keyring
-    from retention.kms import REWRAP_THREADS, KmsKeyProvider, key_provider
+    from retention.keys.keyring import Keyring
+    from retention.keys.kms import REWRAP_THREADS, KmsKeyProvider, key_provider
     from retention.settings import Settings
     from tests.conftest import start_moto_server, stop_process
 

@@ -25,11 +25,11 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, text
 
 from policies import bundled_pack_paths
-from retention import crypto
 from retention.blobstore import LocalBlobStore
 from retention.db import make_engine
 from retention.enact import enact
-from retention.keys import Keyring
+from retention.keys import crypto
+from retention.keys.keyring import Keyring
 from retention.models import DataKey, Image, Record
 from retention.schema import upgrade
 from retention.services import open_services

@@ -25,10 +25,10 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, text
 
-from retention import crypto
 from retention.blobstore import LocalBlobStore
 from retention.db import make_engine
-from retention.keys import Keyring
+from retention.keys import crypto
+from retention.keys.keyring import Keyring
 from retention.models import DataKey, Image, Record
 from retention.schema import upgrade
 from retention.settings import Settings

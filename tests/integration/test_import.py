@@ -8,8 +8,9 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from retention import audit, crypto, records
+from retention import audit, records
 from retention.importer import ImportReport, import_manifest
+from retention.keys import crypto
 from retention.models import AuditEntry, DataKey, Image, ProvenanceEvent, Record
 from retention.services import Services
 from tests.conftest import FIXED_NOW

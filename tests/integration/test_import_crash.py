@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from retention import audit, crypto, records
+from retention import audit, records
 from retention.blobstore import LocalBlobStore
+from retention.keys import crypto
 from retention.models import Image, Record
 from retention.services import Services
 from tests.helpers import backend_env, jpeg_bytes, row, write_manifest

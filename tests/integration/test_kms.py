@@ -25,8 +25,8 @@ from sqlalchemy import select
 from retention import audit, keyops, records
 from retention.errors import ConfigError, IntegrityError, KeyringError
 from retention.importer import import_manifest
-from retention.keys import Keyring
-from retention.kms import KmsKeyProvider, key_provider, kms_keys_path
+from retention.keys.keyring import Keyring
+from retention.keys.kms import KmsKeyProvider, key_provider, kms_keys_path
 from retention.models import DataKey, Image, Record
 from retention.services import Services
 from retention.settings import Settings

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from retention import audit, keyops, records
 from retention.errors import KeyringError
 from retention.importer import import_manifest
-from retention.keys import Keyring
-from retention.kms import key_provider
+from retention.keys.keyring import Keyring
+from retention.keys.kms import key_provider
 from retention.models import DataKey, Image, Record
 from retention.services import Services
 from tests.conftest import FIXED_NOW

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from retention import crypto
 from retention.errors import IntegrityError
+from retention.keys import crypto
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))

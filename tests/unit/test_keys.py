@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from retention.errors import KeyringError
-from retention.keys import Keyring
+from retention.keys.keyring import Keyring
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 

@@ -1,6 +1,6 @@
 """Envelope encryption primitives: data keys, sealed blobs, sealed fields, blind indexes.
 
-Layer: ``retention`` (pure functions over bytes; no I/O).
+Layer: ``retention.keys`` (pure functions over bytes; no I/O).
 
 Each record has its own random AES-256 data key, wrapped by a key-encryption key (KEK) version
 from the keyring. Everything of the record is sealed with AES-256-GCM under that data key, with

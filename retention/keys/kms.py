@@ -1,6 +1,6 @@
 """Key-encryption keys held by an AWS-KMS-compatible service (issue 6).
 
-Layer: ``retention``. Selected by ``MUGSHOT_KMS_KEY_ID`` (a key id, ARN or ``alias/...``), with
+Layer: ``retention.keys``. Selected by ``MUGSHOT_KMS_KEY_ID`` (a key id, ARN or ``alias/...``), with
 ``MUGSHOT_KMS_ENDPOINT_URL`` and ``MUGSHOT_AWS_REGION``; credentials come from the usual AWS
 variables, read by boto3 itself (imported lazily, so the embedded deployment needs none).
 
@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from retention.errors import ConfigError, IntegrityError, KeyringError
-from retention.keys import KEY_BYTES, KekVersion, Keyring
+from retention.keys.keyring import KEY_BYTES, KekVersion, Keyring
 from retention.settings import Settings
 
 T = TypeVar("T")

@@ -1,6 +1,6 @@
 """The keyring: versioned key-encryption keys plus the index, signing and session keys.
 
-Layer: ``retention``. The embedded deployment keeps the keyring in a 0600 JSON file beside the
+Layer: ``retention.keys``. The embedded deployment keeps the keyring in a 0600 JSON file beside the
 data; an external KMS replaces the KEK part where deployed (``KeyProvider``). Keys never appear
 in ``repr``, logs, errors or the audit log.
 
@@ -27,8 +27,8 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from retention import crypto
 from retention.errors import KeyringError
+from retention.keys import crypto
 
 KEYRING_FORMAT = "mugshot-keyring/1"
 KEY_BYTES = 32
@@ -170,7 +170,7 @@ class Keyring:
             )
         active = kek.get("active")
         # The active version may be retired when the KEKs moved to an external KMS
-        # (``retention.kms``); a plain keyring then refuses to wrap under it.
+        # (``retention.keys.kms``); a plain keyring then refuses to wrap under it.
         if not isinstance(active, int) or active not in versions:
             raise KeyringError(f"keyring {path}: active KEK version {active!r} is not available")
         return cls(
