@@ -20,7 +20,6 @@ import click
 
 from policies.vocabulary import HoldKind, Jurisdiction, Outcome, Purpose
 from retention import audit, keyops, records
-from retention.blobstore import LocalBlobStore, open_blob_store
 from retention.cli_context import services_of, settings_of
 from retention.cli_policy import policy
 from retention.cli_users import user
@@ -28,6 +27,8 @@ from retention.errors import KeyringError, RetentionError
 from retention.importer import import_manifest, scan_manifest, write_reject_report
 from retention.models import ImageKind
 from retention.settings import Settings
+from retention.storage.factory import open_blob_store
+from retention.storage.local import LocalBlobStore
 
 
 def utcnow() -> dt.datetime:

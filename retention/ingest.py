@@ -27,9 +27,7 @@ from sqlalchemy.orm import Session
 
 from policies import Decision, Pack, evaluate
 from retention import audit
-from retention.blobstore import BlobStore
 from retention.engine import RecordFacts, schedule_for
-from retention.images import CheckedImage, check_image
 from retention.keys import crypto
 from retention.keys.keyring import Keyring
 from retention.manifest import Booking
@@ -43,6 +41,8 @@ from retention.models import (
     RecordStatus,
 )
 from retention.settings import Settings
+from retention.storage.images import CheckedImage, check_image
+from retention.storage.interface import BlobStore
 
 
 @dataclass(frozen=True, slots=True)

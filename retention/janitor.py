@@ -18,9 +18,9 @@ from itertools import islice
 from sqlalchemy import select
 
 from retention import audit, jobs
-from retention.blobstore import LocalBlobStore
 from retention.models import DataKey, Image, JobRunStatus
 from retention.services import Services
+from retention.storage.local import LocalBlobStore
 
 Clock = Callable[[], dt.datetime]
 DEFAULT_GRACE = dt.timedelta(hours=1)

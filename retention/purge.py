@@ -21,7 +21,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from retention import audit, certificates
-from retention.blobstore import BlobStore
 from retention.errors import HoldError
 from retention.keys.keyring import Keyring
 from retention.models import (
@@ -33,6 +32,7 @@ from retention.models import (
     Record,
     RecordStatus,
 )
+from retention.storage.interface import BlobStore
 
 
 @dataclass(frozen=True, slots=True)

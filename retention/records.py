@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retention import audit
-from retention.blobstore import BlobStore
 from retention.errors import KeyShreddedError, NotFoundError, RestrictedError, RetentionError
 from retention.ingest import booking_index
 from retention.keys import crypto
@@ -32,6 +31,7 @@ from retention.models import (
     Record,
     RecordStatus,
 )
+from retention.storage.interface import BlobStore
 
 MAX_REASON = 200
 

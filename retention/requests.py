@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 from policies import Facts, Request, evaluate
 from policies.vocabulary import Action, Jurisdiction, RequestKind
 from retention import audit, engine
-from retention.blobstore import BlobStore
 from retention.errors import FactError, HoldError, NotFoundError, RetentionError
 from retention.ingest import booking_index, name_dob_index
 from retention.keys import crypto
@@ -46,6 +45,7 @@ from retention.models import (
     RequestState,
 )
 from retention.purge import Purged, held_ids, purge_records
+from retention.storage.interface import BlobStore
 
 GROUNDS = (
     "not_charged",

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from retention.blobstore import BlobStore, open_blob_store
 from retention.db import make_engine, make_reader_factory, make_session_factory
 from retention.keys.keyring import Keyring
 from retention.keys.kms import key_provider
 from retention.settings import Settings
+from retention.storage.factory import open_blob_store
+from retention.storage.interface import BlobStore
 
 
 @dataclass

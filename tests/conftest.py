@@ -29,12 +29,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from retention.blobstore import open_blob_store
 from retention.keys.keyring import Keyring
 from retention.keys.kms import key_provider
 from retention.schema import upgrade
 from retention.services import Services, open_services
 from retention.settings import Settings
+from retention.storage.factory import open_blob_store
 
 PG_ENV = "MUGSHOT_TEST_DATABASE_URL"
 S3_ENV = "MUGSHOT_TEST_S3_URL"

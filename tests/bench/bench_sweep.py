@@ -25,7 +25,6 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, text
 
 from policies import bundled_pack_paths
-from retention.blobstore import LocalBlobStore
 from retention.db import make_engine
 from retention.enact import enact
 from retention.keys import crypto
@@ -34,6 +33,7 @@ from retention.models import DataKey, Image, Record
 from retention.schema import upgrade
 from retention.services import open_services
 from retention.settings import Settings
+from retention.storage.local import LocalBlobStore
 from retention.sweep import run_sweep
 
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)

@@ -25,13 +25,13 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, text
 
-from retention.blobstore import LocalBlobStore
 from retention.db import make_engine
 from retention.keys import crypto
 from retention.keys.keyring import Keyring
 from retention.models import DataKey, Image, Record
 from retention.schema import upgrade
 from retention.settings import Settings
+from retention.storage.local import LocalBlobStore
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_sweep import CHUNK, NOW, reset

@@ -20,13 +20,14 @@ import pytest
 from sqlalchemy import select
 
 from retention import audit
-from retention.blobstore import BlobStore, BlobStoreUnavailable, open_blob_store
-from retention.blobstore_s3 import S3BlobStore
 from retention.importer import import_manifest
 from retention.janitor import run_janitor
 from retention.models import DataKey, Image, Record, RecordStatus
 from retention.services import Services, open_services
 from retention.settings import Settings
+from retention.storage.factory import open_blob_store
+from retention.storage.interface import BlobStore, BlobStoreUnavailable
+from retention.storage.s3 import S3BlobStore
 from retention.sweep import run_sweep
 from tests.conftest import FIXED_NOW, free_port
 from tests.helpers import clock_at, jpeg_bytes, row, write_manifest

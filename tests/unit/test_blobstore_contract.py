@@ -8,15 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from retention.blobstore import (
-    BlobStore,
-    BlobStoreUnavailable,
-    LocalBlobStore,
-    MemoryBlobStore,
-    open_blob_store,
-)
-from retention.blobstore_s3 import S3BlobStore
 from retention.errors import BlobNotFoundError, ConfigError
+from retention.storage.factory import open_blob_store
+from retention.storage.interface import BlobStore, BlobStoreUnavailable
+from retention.storage.local import LocalBlobStore
+from retention.storage.memory import MemoryBlobStore
+from retention.storage.s3 import S3BlobStore
 
 
 def fresh_s3_store(url: str, prefix: str = "blobs") -> S3BlobStore:

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from retention.errors import ImageRejectedError
-from retention.images import check_image
+from retention.storage.images import check_image
 from tests.helpers import bomb_png, jpeg_bytes, png_bytes
 
 LIMITS = {"max_bytes": 2_000_000, "max_pixels": 10_000_000, "thumbnail_size": 256}

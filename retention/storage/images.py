@@ -1,6 +1,6 @@
 """Image validation and derivation (Pillow).
 
-Layer: ``retention``. Originals are stored byte-for-byte as captured — evidence is never
+Layer: ``retention.storage``. Originals are stored byte-for-byte as captured — evidence is never
 re-encoded — so validation only *reads* them: type by magic bytes and by Pillow's parser (JPEG
 and PNG only), byte and pixel limits checked on the header before any decoding (decompression
 bombs), and a full decode of the pixel data to catch truncated or corrupt files. JPEGs are

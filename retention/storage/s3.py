@@ -1,7 +1,7 @@
 """The S3-compatible blob store: sealed blobs as objects under ``s3://bucket/prefix``.
 
-Layer: ``retention``. Selected by ``MUGSHOT_BLOB_STORE=s3://bucket/prefix`` (see
-``retention.blobstore.open_blob_store``); boto3 is imported lazily so the embedded deployment
+Layer: ``retention.storage``. Selected by ``MUGSHOT_BLOB_STORE=s3://bucket/prefix`` (see
+``retention.storage.factory.open_blob_store``); boto3 is imported lazily so the embedded deployment
 needs none. The store sees sealed bytes only, exactly as the local store writes them to disk.
 
 Objects live at ``prefix/abc/<key>`` (the first three characters of the key, as on disk). A put
@@ -9,7 +9,7 @@ is durable once S3 acknowledges it; each put carries a SHA-256 checksum the serv
 bytes corrupted in transit are refused instead of stored. Deletes are idempotent.
 
 Failures are split in two. An unreachable or failing service (connection refused or reset,
-timeouts, 5xx, throttling) raises :class:`~retention.blobstore.BlobStoreUnavailable`, an
+timeouts, 5xx, throttling) raises :class:`~retention.storage.interface.BlobStoreUnavailable`, an
 ``OSError``: the importer then rejects the batch's rows ("re-run the import") and a purge's
 after-commit deletion leaves its blobs to the janitor. A misconfiguration (missing bucket,
 denied access, bad credentials) raises :class:`~retention.errors.ConfigError` naming the bucket.
@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from retention.blobstore import SHARD_CHARS, BlobStoreUnavailable, check_key
 from retention.errors import BlobNotFoundError, ConfigError, RetentionError
+from retention.storage.interface import SHARD_CHARS, BlobStoreUnavailable, check_key
 
 T = TypeVar("T")
 

@@ -1,16 +1,12 @@
-"""Blob stores: where sealed image bytes live, behind one small interface.
+"""The local blob store: sealed blobs as files in the data directory.
 
-Layer: ``retention``. Stores only ever see sealed bytes (``retention.keys.crypto``); they know
-nothing of records or keys. Every backend passes the same contract suite
-(``tests/unit/test_blobstore_contract.py``).
+Layer: ``retention.storage``. Imports only ``retention.storage.interface`` and
+``retention.errors``.
 
-The local backend writes atomically (temp file, fsync, rename, fsync of the folder), shards keys
-into 4,096 folders (created once, by ``mugshot init``) so no folder grows unwieldy, and deletes
-idempotently. Its temp file name is derived from the key: a write interrupted by a crash is
+Writes are atomic (temp file, fsync, rename, fsync of the folder), keys are sharded into 4,096
+folders (created once, by ``mugshot init``) so no folder grows unwieldy, and deletes are
+idempotent. The temp file name is derived from the key: a write interrupted by a crash is
 replaced by the next write of the same key instead of lingering as an orphan.
-
-The S3-compatible backend lives in ``retention.blobstore_s3`` (boto3 is imported only when an
-``s3://`` store is opened). Any backend signals an outage with ``BlobStoreUnavailable``.
 """
 
 from __future__ import annotations
@@ -18,102 +14,11 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import os
-import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
 
-from retention.errors import BlobNotFoundError, ConfigError
-
-# One level of 4,096 folders: 20 million blobs is about 5,000 a folder.
-SHARD_CHARS = 3
-_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,127}$")
-
-
-class BlobStoreUnavailable(OSError):
-    """The blob store cannot be reached or is failing (a network store's outage).
-
-    An ``OSError``, so callers treat it like a failing disk: the importer rejects the batch's
-    rows ("re-run the import"), and a purge's after-commit deletion leaves the (already
-    unreadable) blobs for the janitor.
-    """
-
-
-def check_key(key: str) -> str:
-    """Refuse keys that could escape the store (path separators, dots, empty)."""
-    if not _KEY.match(key):
-        raise ValueError(f"invalid blob key {key!r}")
-    return key
-
-
-class BlobStore(Protocol):
-    """Sealed-blob storage. ``put`` is durable when it returns; ``delete`` is idempotent."""
-
-    def put(self, key: str, data: bytes) -> None: ...
-
-    def put_many(self, items: Iterable[tuple[str, bytes]]) -> None:
-        """Store several blobs; all are durable when it returns (a group commit)."""
-        ...
-
-    def get(self, key: str) -> bytes: ...
-
-    def exists(self, key: str) -> bool: ...
-
-    def delete(self, key: str) -> None: ...
-
-    def delete_many(self, keys: Iterable[str]) -> None:
-        """Delete several blobs (idempotent), with one durability barrier for all."""
-        ...
-
-    def keys(self) -> Iterator[str]: ...
-
-    def modified_at(self, key: str) -> dt.datetime | None:
-        """When the blob was last written (UTC), or None if it does not exist."""
-        ...
-
-    def describe(self) -> str: ...
-
-
-class MemoryBlobStore:
-    """In-memory store for unit tests."""
-
-    def __init__(self) -> None:
-        self._blobs: dict[str, bytes] = {}
-        self._written: dict[str, dt.datetime] = {}
-
-    def put(self, key: str, data: bytes) -> None:
-        self._blobs[check_key(key)] = bytes(data)
-        self._written[key] = dt.datetime.now(dt.UTC)
-
-    def modified_at(self, key: str) -> dt.datetime | None:
-        return self._written.get(check_key(key)) if key in self._blobs else None
-
-    def put_many(self, items: Iterable[tuple[str, bytes]]) -> None:
-        for key, data in items:
-            self.put(key, data)
-
-    def get(self, key: str) -> bytes:
-        try:
-            return self._blobs[check_key(key)]
-        except KeyError:
-            raise BlobNotFoundError(f"no blob {key}") from None
-
-    def exists(self, key: str) -> bool:
-        return check_key(key) in self._blobs
-
-    def delete(self, key: str) -> None:
-        self._blobs.pop(check_key(key), None)
-        self._written.pop(key, None)
-
-    def delete_many(self, keys: Iterable[str]) -> None:
-        for key in keys:
-            self.delete(key)
-
-    def keys(self) -> Iterator[str]:
-        yield from sorted(self._blobs)
-
-    def describe(self) -> str:
-        return "memory"
+from retention.errors import BlobNotFoundError
+from retention.storage.interface import SHARD_CHARS, check_key
 
 
 def _load_syncfs() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
@@ -267,24 +172,3 @@ class LocalBlobStore:
 
     def describe(self) -> str:
         return f"local:{self.root}"
-
-
-def open_blob_store(
-    location: str, *, s3_endpoint_url: str | None = None, region: str = "us-east-1"
-) -> BlobStore:
-    """The store named by ``MUGSHOT_BLOB_STORE``: a folder path, a ``file://`` URL, or
-    ``s3://bucket/prefix`` (an S3-compatible service at ``s3_endpoint_url``, default AWS)."""
-    if location.startswith("file://"):
-        return LocalBlobStore(Path(location.removeprefix("file://")))
-    if location.startswith("s3://"):
-        from retention.blobstore_s3 import S3BlobStore
-
-        bucket, _, prefix = location.removeprefix("s3://").partition("/")
-        return S3BlobStore(bucket, prefix, endpoint_url=s3_endpoint_url, region=region)
-    if "://" in location:
-        scheme = location.split("://", 1)[0]
-        raise ConfigError(
-            f"MUGSHOT_BLOB_STORE scheme {scheme!r} is not supported "
-            "(use a folder path or s3://bucket/prefix)"
-        )
-    return LocalBlobStore(Path(location))
