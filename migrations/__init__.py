@@ -1,4 +1,4 @@
 """Alembic environment and reviewed revisions: the only way the schema changes.
 
-Imports only ``retention.models`` (for the metadata) and Alembic.
+Imports only ``retention.db.models`` (for the metadata) and Alembic.
 """

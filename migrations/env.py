@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, engine_from_config, pool
 
-from retention.models import Base
+from retention.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -27,9 +27,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from retention.db.models import AuditEntry, AuditHead
 from retention.errors import AuditChainError, RetentionError
 from retention.keys.keyring import Keyring
-from retention.models import AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy.orm import Session
 
+from retention.db.models import Certificate
 from retention.keys.keyring import Keyring
-from retention.models import Certificate
 
 CERT_FORMAT = "mugshot-deletion-certificate/1"
 

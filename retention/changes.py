@@ -21,9 +21,7 @@ from sqlalchemy.orm import Session
 from policies import Decision
 from policies.vocabulary import HoldKind, LegalBasis, Outcome, Purpose
 from retention import audit, engine
-from retention.errors import FactError, HoldError, NotFoundError
-from retention.keys.keyring import Keyring
-from retention.models import (
+from retention.db.models import (
     Consent,
     HoldState,
     LegalHold,
@@ -33,6 +31,8 @@ from retention.models import (
     RecordStatus,
     ReviewDecision,
 )
+from retention.errors import FactError, HoldError, NotFoundError
+from retention.keys.keyring import Keyring
 from retention.purge import Purged, purge_record
 
 

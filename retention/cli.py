@@ -23,9 +23,9 @@ from retention import audit, keyops, records
 from retention.cli_context import services_of, settings_of
 from retention.cli_policy import policy
 from retention.cli_users import user
+from retention.db.models import ImageKind
 from retention.errors import KeyringError, RetentionError
 from retention.importer import import_manifest, scan_manifest, write_reject_report
-from retention.models import ImageKind
 from retention.settings import Settings
 from retention.storage.factory import open_blob_store
 from retention.storage.local import LocalBlobStore
@@ -82,9 +82,9 @@ cli.add_command(user)
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """Create the data directory and keyring, and migrate the database to the latest schema."""
-    from retention.db import make_engine
+    from retention.db.schema import upgrade
+    from retention.db.sessions import make_engine
     from retention.keys.keyring import Keyring
-    from retention.schema import upgrade
 
     settings = _settings(ctx)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -503,7 +503,7 @@ def audit_log(ctx: click.Context, limit: int) -> None:
     """The most recent audit entries (no personal data is ever in them)."""
     from sqlalchemy import select
 
-    from retention.models import AuditEntry
+    from retention.db.models import AuditEntry
 
     with _services(ctx) as services, services.readers() as session:
         rows = session.execute(
@@ -550,7 +550,7 @@ def demo_cmd(ctx: click.Context, count: int, seed: int) -> None:
         sys.exit(1)
     from sqlalchemy import select
 
-    from retention.models import Record
+    from retention.db.models import Record
 
     with _services(ctx) as services, services.readers() as session:
         samples = session.execute(
@@ -803,7 +803,7 @@ def hold_list(ctx: click.Context, ref: str | None, agency: str | None) -> None:
     """Holds not yet released (of one record, or all)."""
     from sqlalchemy import select
 
-    from retention.models import LegalHold
+    from retention.db.models import LegalHold
 
     with _services(ctx) as services, services.readers() as session:
         stmt = select(LegalHold).where(LegalHold.state != "released")
@@ -831,7 +831,7 @@ def review_list(ctx: click.Context, limit: int) -> None:
     """Records whose rule says a person must decide, oldest first."""
     from sqlalchemy import select
 
-    from retention.models import Record
+    from retention.db.models import Record
 
     with _services(ctx) as services, services.readers() as session:
         rows = session.execute(
@@ -1015,7 +1015,7 @@ def cert_export(ctx: click.Context, ref: str, out: Path) -> None:
     from sqlalchemy import or_, select
 
     from retention import certificates
-    from retention.models import Certificate
+    from retention.db.models import Certificate
 
     with _services(ctx) as services, services.readers() as session:
         found = session.execute(
@@ -1188,7 +1188,7 @@ def token_list(ctx: click.Context) -> None:
     """Tokens (never their secrets)."""
     from sqlalchemy import select
 
-    from retention.models import ApiToken
+    from retention.db.models import ApiToken
 
     with _services(ctx) as services, services.readers() as session:
         for t in session.execute(select(ApiToken).order_by(ApiToken.created_at)).scalars():

@@ -17,7 +17,7 @@ import click
 
 from retention import users
 from retention.cli_context import services_of, settings_of
-from retention.models import Role
+from retention.db.models import Role
 
 _ROLES = click.Choice([r.value for r in Role], case_sensitive=False)
 

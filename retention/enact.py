@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from policies import Pack, load_pack
 from retention import audit, engine
+from retention.db.models import EnactedPack, Record, RecordStatus
 from retention.errors import RetentionError
-from retention.models import EnactedPack, Record, RecordStatus
 from retention.services import Services
 
 Clock = Callable[[], dt.datetime]

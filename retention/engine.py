@@ -29,7 +29,7 @@ from policies.vocabulary import (
     OffenceClass,
     Outcome,
 )
-from retention.models import Consent, EnactedPack, HoldState, LegalHold, Record, RecordStatus
+from retention.db.models import Consent, EnactedPack, HoldState, LegalHold, Record, RecordStatus
 
 
 class PackResolver:

@@ -28,9 +28,16 @@ from sqlalchemy import select
 
 from policies.vocabulary import Jurisdiction, Purpose
 from retention import audit, engine, records
+from retention.db.models import (
+    Image,
+    ImageKind,
+    ProvenanceEvent,
+    ProvenanceKind,
+    Record,
+    RecordStatus,
+)
 from retention.errors import RetentionError
 from retention.keys import crypto
-from retention.models import Image, ImageKind, ProvenanceEvent, ProvenanceKind, Record, RecordStatus
 from retention.services import Services
 
 Clock = Callable[[], dt.datetime]

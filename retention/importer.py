@@ -26,10 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from retention import audit, ingest
+from retention.db.models import Record, RecordStatus
 from retention.engine import PackResolver
 from retention.errors import ImageRejectedError, ManifestError, RetentionError
 from retention.manifest import Booking, check_header, image_paths, parse_booking
-from retention.models import Record, RecordStatus
 from retention.services import Services
 from retention.settings import Settings
 from retention.storage.images import CheckedImage

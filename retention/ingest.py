@@ -27,11 +27,7 @@ from sqlalchemy.orm import Session
 
 from policies import Decision, Pack, evaluate
 from retention import audit
-from retention.engine import RecordFacts, schedule_for
-from retention.keys import crypto
-from retention.keys.keyring import Keyring
-from retention.manifest import Booking
-from retention.models import (
+from retention.db.models import (
     DataKey,
     Image,
     ImageKind,
@@ -40,6 +36,10 @@ from retention.models import (
     Record,
     RecordStatus,
 )
+from retention.engine import RecordFacts, schedule_for
+from retention.keys import crypto
+from retention.keys.keyring import Keyring
+from retention.manifest import Booking
 from retention.settings import Settings
 from retention.storage.images import CheckedImage, check_image
 from retention.storage.interface import BlobStore

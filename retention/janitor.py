@@ -18,7 +18,7 @@ from itertools import islice
 from sqlalchemy import select
 
 from retention import audit, jobs
-from retention.models import DataKey, Image, JobRunStatus
+from retention.db.models import DataKey, Image, JobRunStatus
 from retention.services import Services
 from retention.storage.local import LocalBlobStore
 

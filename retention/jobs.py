@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from retention.models import JobRun, JobRunStatus
+from retention.db.models import JobRun, JobRunStatus
 from retention.services import Services
 
 

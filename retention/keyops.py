@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from retention import audit
+from retention.db.models import DataKey, RemovalRequest
 from retention.errors import KeyringError
-from retention.models import DataKey, RemovalRequest
 from retention.services import Services
 
 Clock = Callable[[], dt.datetime]

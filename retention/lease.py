@@ -24,8 +24,8 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import CursorResult, case, literal, or_, select, update
 
+from retention.db.models import SchedulerLease
 from retention.errors import RetentionError
-from retention.models import SchedulerLease
 from retention.services import Services
 
 LEASE_ID = 1

@@ -21,9 +21,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from retention import audit, certificates
-from retention.errors import HoldError
-from retention.keys.keyring import Keyring
-from retention.models import (
+from retention.db.models import (
     Certificate,
     DataKey,
     HoldState,
@@ -32,6 +30,8 @@ from retention.models import (
     Record,
     RecordStatus,
 )
+from retention.errors import HoldError
+from retention.keys.keyring import Keyring
 from retention.storage.interface import BlobStore
 
 

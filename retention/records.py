@@ -16,11 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retention import audit
-from retention.errors import KeyShreddedError, NotFoundError, RestrictedError, RetentionError
-from retention.ingest import booking_index
-from retention.keys import crypto
-from retention.keys.keyring import Keyring
-from retention.models import (
+from retention.db.models import (
     Consent,
     DataKey,
     Image,
@@ -31,6 +27,10 @@ from retention.models import (
     Record,
     RecordStatus,
 )
+from retention.errors import KeyShreddedError, NotFoundError, RestrictedError, RetentionError
+from retention.ingest import booking_index
+from retention.keys import crypto
+from retention.keys.keyring import Keyring
 from retention.storage.interface import BlobStore
 
 MAX_REASON = 200

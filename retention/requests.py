@@ -32,11 +32,7 @@ from sqlalchemy.orm import Session
 from policies import Facts, Request, evaluate
 from policies.vocabulary import Action, Jurisdiction, RequestKind
 from retention import audit, engine
-from retention.errors import FactError, HoldError, NotFoundError, RetentionError
-from retention.ingest import booking_index, name_dob_index
-from retention.keys import crypto
-from retention.keys.keyring import Keyring
-from retention.models import (
+from retention.db.models import (
     Certificate,
     Record,
     RecordStatus,
@@ -44,6 +40,10 @@ from retention.models import (
     RequestMatch,
     RequestState,
 )
+from retention.errors import FactError, HoldError, NotFoundError, RetentionError
+from retention.ingest import booking_index, name_dob_index
+from retention.keys import crypto
+from retention.keys.keyring import Keyring
 from retention.purge import Purged, held_ids, purge_records
 from retention.storage.interface import BlobStore
 

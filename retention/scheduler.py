@@ -40,8 +40,8 @@ from sqlalchemy.orm import Session
 
 from retention import audit, jobs, lease
 from retention import requests as removal_requests
+from retention.db.models import JobRunStatus
 from retention.janitor import run_janitor
-from retention.models import JobRunStatus
 from retention.services import Services
 from retention.status import reviews_and_actions_overdue
 from retention.sweep import run_sweep

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from retention.db import make_engine, make_reader_factory, make_session_factory
+from retention.db.sessions import make_engine, make_reader_factory, make_session_factory
 from retention.keys.keyring import Keyring
 from retention.keys.kms import key_provider
 from retention.settings import Settings

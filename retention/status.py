@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from policies.vocabulary import Action
 from retention import jobs, lease
-from retention.models import JobRun, Record, RecordStatus
+from retention.db.models import JobRun, Record, RecordStatus
 from retention.services import Services
 
 # Work the sweep should have done and has not, after this long, is reported as overdue.

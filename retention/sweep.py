@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from policies.vocabulary import Action
 from retention import audit, engine, jobs
+from retention.db.models import JobRunStatus, Record, RecordStatus
 from retention.errors import SafetyBeltError
-from retention.models import JobRunStatus, Record, RecordStatus
 from retention.purge import delete_blobs, held_ids, purge_records
 from retention.services import Services
 

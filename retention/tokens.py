@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retention import audit
+from retention.db.models import ApiToken
 from retention.errors import NotFoundError, RetentionError
-from retention.models import ApiToken
 
 PREFIX = "mgs_"
 

@@ -42,10 +42,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retention import audit
+from retention.db.models import Role, User
 from retention.errors import RetentionError
 from retention.keys import crypto
 from retention.keys.keyring import Keyring
-from retention.models import Role, User
 
 MIN_PASSWORD_LENGTH = 12
 # scrypt's cost grows with the input only slightly, but an unbounded field is still a lever.

@@ -29,9 +29,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from retention.db.schema import upgrade
 from retention.keys.keyring import Keyring
 from retention.keys.kms import key_provider
-from retention.schema import upgrade
 from retention.services import Services, open_services
 from retention.settings import Settings
 from retention.storage.factory import open_blob_store
@@ -135,7 +135,7 @@ def initialised(settings: Settings) -> Settings:
     selected) the KMS key list started — what `mugshot init` does."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ring = Keyring.create(settings.keyring_file, FIXED_NOW)
-    from retention.db import make_engine
+    from retention.db.sessions import make_engine
 
     engine = make_engine(settings)
     upgrade(engine)

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from retention import ingest, tokens
+from retention.db.models import Record
 from retention.engine import PackResolver
 from retention.errors import ImageRejectedError, ManifestError
 from retention.manifest import ALL_COLUMNS, parse_booking
-from retention.models import Record
 from web.app import get_services, now
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

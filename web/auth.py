@@ -42,7 +42,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from retention import users
-from retention.models import Role, User
+from retention.db.models import Role, User
 from retention.users import LockoutPolicy
 from web.app import get_services, now
 from web.security import rate_limited

@@ -75,7 +75,7 @@ def serve(
         with _services(ctx) as services, services.readers() as session:
             from sqlalchemy import func, select
 
-            from retention.models import Record
+            from retention.db.models import Record
 
             empty = session.execute(select(func.count()).select_from(Record)).scalar_one() == 0
         if empty:

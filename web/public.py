@@ -40,7 +40,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from policies.vocabulary import Jurisdiction, RequestKind
 from retention import requests as removal
-from retention.models import Certificate, RemovalRequest, RequestState
+from retention.db.models import Certificate, RemovalRequest, RequestState
 from web.app import get_services, now
 from web.security import rate_limited
 

@@ -18,7 +18,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from retention import audit
-from retention.models import AuditEntry, Role
+from retention.db.models import AuditEntry, Role
 from web.app import get_services, now
 from web.auth import login_required
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from retention import requests
-from retention.models import Record, RecordStatus, RemovalRequest, RequestState, Role
+from retention.db.models import Record, RecordStatus, RemovalRequest, RequestState, Role
 from retention.status import ACTING, status
 from web import svg
 from web.app import get_services, now

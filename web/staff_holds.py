@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from policies.vocabulary import HoldKind
 from retention import changes, records
+from retention.db.models import HoldState, LegalHold, Record, Role
 from retention.errors import RetentionError
-from retention.models import HoldState, LegalHold, Record, Role
 from web.app import get_services, now
 from web.auth import current_user, login_required
 

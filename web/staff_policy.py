@@ -29,10 +29,10 @@ from sqlalchemy import select
 
 from policies import PolicyError, bundled_pack_paths, bundled_packs
 from retention import engine
+from retention.db.models import EnactedPack, Role
 from retention.enact import enact, preview
 from retention.errors import RetentionError
 from retention.files import replace_private
-from retention.models import EnactedPack, Role
 from retention.sweep import run_sweep
 from web.app import extension, get_services, now
 from web.auth import current_user, login_required

@@ -44,14 +44,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from retention import certificates, changes, gallery, records
-from retention.errors import (
-    KeyShreddedError,
-    NotFoundError,
-    RestrictedError,
-    RetentionError,
-)
-from retention.ingest import booking_index, name_dob_index
-from retention.models import (
+from retention.db.models import (
     Certificate,
     ImageKind,
     Record,
@@ -60,6 +53,13 @@ from retention.models import (
     ReviewDecision,
     Role,
 )
+from retention.errors import (
+    KeyShreddedError,
+    NotFoundError,
+    RestrictedError,
+    RetentionError,
+)
+from retention.ingest import booking_index, name_dob_index
 from retention.purge import delete_blobs
 from web.app import get_services, now
 from web.auth import current_user, login_required

@@ -36,8 +36,8 @@ from sqlalchemy.orm import Session
 
 from retention import engine
 from retention import requests as removal
+from retention.db.models import Record, RecordStatus, RemovalRequest, RequestState, Role
 from retention.errors import NotFoundError, RetentionError
-from retention.models import Record, RecordStatus, RemovalRequest, RequestState, Role
 from retention.purge import delete_blobs
 from retention.services import Services
 from web.app import get_services, now

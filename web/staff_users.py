@@ -14,8 +14,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from retention import users
+from retention.db.models import Role
 from retention.errors import RetentionError
-from retention.models import Role
 from web.app import get_services, now
 from web.auth import current_user, login_required
 

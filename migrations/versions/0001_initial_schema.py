@@ -4,8 +4,8 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-26
 
-Reviewed by hand. Constraint names follow ``retention.models.NAMING_CONVENTION``; datetimes
-are timezone-aware (``retention.models.UTCDateTime`` is ``DateTime(timezone=True)`` at the
+Reviewed by hand. Constraint names follow ``retention.db.models.NAMING_CONVENTION``; datetimes
+are timezone-aware (``retention.db.models.UTCDateTime`` is ``DateTime(timezone=True)`` at the
 database level). The audit chain head is seeded here with the genesis hash so that no writer
 ever has to race to create it.
 """

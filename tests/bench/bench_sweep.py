@@ -25,12 +25,12 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, text
 
 from policies import bundled_pack_paths
-from retention.db import make_engine
+from retention.db.models import DataKey, Image, Record
+from retention.db.schema import upgrade
+from retention.db.sessions import make_engine
 from retention.enact import enact
 from retention.keys import crypto
 from retention.keys.keyring import Keyring
-from retention.models import DataKey, Image, Record
-from retention.schema import upgrade
 from retention.services import open_services
 from retention.settings import Settings
 from retention.storage.local import LocalBlobStore

@@ -25,11 +25,11 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, text
 
-from retention.db import make_engine
+from retention.db.models import DataKey, Image, Record
+from retention.db.schema import upgrade
+from retention.db.sessions import make_engine
 from retention.keys import crypto
 from retention.keys.keyring import Keyring
-from retention.models import DataKey, Image, Record
-from retention.schema import upgrade
 from retention.settings import Settings
 from retention.storage.local import LocalBlobStore
 

@@ -12,9 +12,9 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from retention import certificates
+from retention.db.models import DataKey, Image, Record
 from retention.errors import BlobNotFoundError, IntegrityError
 from retention.keys import crypto
-from retention.models import DataKey, Image, Record
 from retention.services import Services
 from tests.e2e.conftest import make_staff, screenshot, sign_in, sign_out
 from tests.integration.engine_helpers import ingest, review_due

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from policies.vocabulary import Purpose
 from retention import changes
-from retention.models import LegalHold
+from retention.db.models import LegalHold
 from retention.services import Services
 from retention.sweep import run_sweep
 from tests.e2e.conftest import make_staff, screenshot, sign_in, sign_out

@@ -8,10 +8,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from retention import audit, records
+from retention.db.models import Certificate, DataKey, Image, Record, RecordStatus
 from retention.errors import IntegrityError
 from retention.importer import import_manifest
 from retention.keys import crypto
-from retention.models import Certificate, DataKey, Image, Record, RecordStatus
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at, jpeg_bytes, row, write_manifest

@@ -17,8 +17,8 @@ from sqlalchemy import select, text, update
 
 from retention import audit
 from retention.cli import cli
+from retention.db.models import AuditEntry
 from retention.errors import RetentionError
-from retention.models import AuditEntry
 from retention.services import Services
 from retention.settings import Settings
 from tests.conftest import FIXED_NOW

@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, func, select, text
 
 from retention.cli import cli
-from retention.models import AuditEntry, ProvenanceEvent, Record
+from retention.db.models import AuditEntry, ProvenanceEvent, Record
 from retention.services import open_services
 from retention.settings import Settings
 from tests.helpers import backend_env, jpeg_bytes, row, write_manifest

@@ -12,8 +12,7 @@ from sqlalchemy import delete, select, update
 
 from policies.vocabulary import HoldKind, Outcome
 from retention import changes
-from retention.errors import FactError, HoldError
-from retention.models import (
+from retention.db.models import (
     AuditEntry,
     AuditHead,
     Certificate,
@@ -26,6 +25,7 @@ from retention.models import (
     Record,
     ReviewDecision,
 )
+from retention.errors import FactError, HoldError
 from retention.services import Services
 from retention.sweep import run_sweep
 from tests.conftest import FIXED_NOW

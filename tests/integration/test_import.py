@@ -9,9 +9,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from retention import audit, records
+from retention.db.models import AuditEntry, DataKey, Image, ProvenanceEvent, Record
 from retention.importer import ImportReport, import_manifest
 from retention.keys import crypto
-from retention.models import AuditEntry, DataKey, Image, ProvenanceEvent, Record
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import MARKER, bomb_png, clock_at, jpeg_bytes, png_bytes, row, write_manifest

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from retention import audit, records
+from retention.db.models import Image, Record
 from retention.keys import crypto
-from retention.models import Image, Record
 from retention.services import Services
 from retention.storage.local import LocalBlobStore
 from tests.helpers import backend_env, jpeg_bytes, row, write_manifest

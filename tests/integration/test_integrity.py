@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select, update
 
 from retention import keyops, records
+from retention.db.models import DataKey, Image, Record
 from retention.errors import IntegrityError, KeyringError
 from retention.importer import import_manifest
-from retention.models import DataKey, Image, Record
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at, jpeg_bytes, row, write_manifest

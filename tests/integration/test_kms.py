@@ -23,11 +23,11 @@ import pytest
 from sqlalchemy import select
 
 from retention import audit, keyops, records
+from retention.db.models import DataKey, Image, Record
 from retention.errors import ConfigError, IntegrityError, KeyringError
 from retention.importer import import_manifest
 from retention.keys.keyring import Keyring
 from retention.keys.kms import KmsKeyProvider, key_provider, kms_keys_path
-from retention.models import DataKey, Image, Record
 from retention.services import Services
 from retention.settings import Settings
 from tests.conftest import FIXED_NOW, free_port, start_moto_server, stop_process

@@ -6,9 +6,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from retention.db import make_engine
-from retention.models import Base
-from retention.schema import downgrade, upgrade
+from retention.db.models import Base
+from retention.db.schema import downgrade, upgrade
+from retention.db.sessions import make_engine
 from retention.settings import Settings
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from retention.models import JobRun
+from retention.db.models import JobRun
 from retention.services import Services
 from retention.sweep import run_sweep
 from tests.conftest import FIXED_NOW

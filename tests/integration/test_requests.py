@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from policies.vocabulary import HoldKind, Jurisdiction, RequestKind
 from retention import changes, keyops, requests
-from retention.models import AuditEntry, Certificate, RemovalRequest
+from retention.db.models import AuditEntry, Certificate, RemovalRequest
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at

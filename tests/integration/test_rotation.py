@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from retention import audit, keyops, records
+from retention.db.models import DataKey, Image, Record
 from retention.errors import KeyringError
 from retention.importer import import_manifest
 from retention.keys.keyring import Keyring
 from retention.keys.kms import key_provider
-from retention.models import DataKey, Image, Record
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at, jpeg_bytes, row, write_manifest

@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import select
 
 from retention import audit
+from retention.db.models import DataKey, Image, Record, RecordStatus
 from retention.importer import import_manifest
 from retention.janitor import run_janitor
-from retention.models import DataKey, Image, Record, RecordStatus
 from retention.services import Services, open_services
 from retention.settings import Settings
 from retention.storage.factory import open_blob_store

@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import select
 
 from retention import audit, lease
-from retention.models import JobRun, Record, RecordStatus
+from retention.db.models import JobRun, Record, RecordStatus
 from retention.scheduler import (
     JOB_IDS,
     MugshotScheduler,

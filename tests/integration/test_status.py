@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from retention import lease
-from retention.models import JobRun, Record, RecordStatus
+from retention.db.models import JobRun, Record, RecordStatus
 from retention.services import Services
 from retention.status import status
 from tests.conftest import FIXED_NOW

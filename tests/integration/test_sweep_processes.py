@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from retention.db.models import AuditEntry, Certificate, Record
 from retention.janitor import run_janitor
-from retention.models import AuditEntry, Certificate, Record
 from retention.services import Services
 from retention.sweep import run_sweep
 from tests.conftest import FIXED_NOW

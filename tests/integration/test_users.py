@@ -13,8 +13,8 @@ from sqlalchemy import select, text
 
 from retention import users
 from retention.cli_users import user as user_group
+from retention.db.models import AuditEntry, Role, User
 from retention.errors import IntegrityError
-from retention.models import AuditEntry, Role, User
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 

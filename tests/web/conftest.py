@@ -26,7 +26,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from retention import users
-from retention.models import Role
+from retention.db.models import Role
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.web import post_form

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from retention import tokens
-from retention.models import AuditEntry, Image, Record
+from retention.db.models import AuditEntry, Image, Record
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import jpeg_bytes

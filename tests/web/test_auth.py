@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from retention.models import AuditEntry, Role, User
+from retention.db.models import AuditEntry, Role, User
 from retention.services import Services
 from tests.web import csrf_token, post_form
 from tests.web.conftest import FakeClock, Login, MakeUser, SignIn, StaffCredentials, fresh_code

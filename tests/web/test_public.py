@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from retention import certificates, requests
-from retention.models import AuditEntry, RemovalRequest
+from retention.db.models import AuditEntry, RemovalRequest
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.integration.engine_helpers import ingest, review_due

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from policies import bundled_pack_paths
-from retention.models import AuditEntry, EnactedPack, JobRun, LegalHold, Record, Role
+from retention.db.models import AuditEntry, EnactedPack, JobRun, LegalHold, Record, Role
 from retention.services import Services
 from tests.integration.engine_helpers import ingest, purge_due, restrict_then_purge_later
 from tests.web import csrf_token, post_form

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from policies.vocabulary import Jurisdiction, RequestKind
 from retention import audit, requests
-from retention.models import AuditEntry, HoldState, LegalHold, Record, RemovalRequest, Role
+from retention.db.models import AuditEntry, HoldState, LegalHold, Record, RemovalRequest, Role
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.integration.engine_helpers import ingest, purge_due, restrict_then_purge_later

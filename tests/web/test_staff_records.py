@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from policies.vocabulary import HoldKind
 from retention import certificates, changes
-from retention.models import AuditEntry, Certificate, Image, Record, ReviewDecision, Role
+from retention.db.models import AuditEntry, Certificate, Image, Record, ReviewDecision, Role
 from retention.services import Services
 from retention.sweep import run_sweep
 from tests.conftest import FIXED_NOW

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from policies.vocabulary import Jurisdiction, RequestKind
 from retention import requests
-from retention.models import AuditEntry, Certificate, Image, RemovalRequest, Role
+from retention.db.models import AuditEntry, Certificate, Image, RemovalRequest, Role
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.integration.engine_helpers import TODAY, ingest, review_due, state

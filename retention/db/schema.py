@@ -1,6 +1,6 @@
 """Running the Alembic migrations from code (``mugshot init``, tests).
 
-Layer: ``retention``.
+Layer: ``retention.db``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Typed ORM models: the schema of record.
 
-Layer: ``retention``. Schema changes go through a reviewed Alembic revision in
+Layer: ``retention.db``. Schema changes go through a reviewed Alembic revision in
 ``migrations/versions``; ``tests/integration/test_migrations.py`` fails when the two drift.
 
 What is never stored here in plaintext: subject identity (name, date of birth, state id —

@@ -1,6 +1,6 @@
 """Engine and session factory.
 
-Layer: ``retention``. One engine per process, one session per unit of work; helpers take a
+Layer: ``retention.db``. One engine per process, one session per unit of work; helpers take a
 session and never open or commit one themselves.
 
 SQLite (the embedded default) runs in WAL mode with foreign keys and a busy timeout, and every

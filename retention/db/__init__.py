@@ -1,0 +1,6 @@
+"""The database: engine and session factories, the typed ORM models, schema upgrades.
+
+Layer: ``retention.db`` — bottom; imports only ``settings``, ``errors`` and SQLAlchemy/Alembic.
+Helpers elsewhere take a session and never open or commit one; ``migrations/`` imports only the
+models from here.
+"""
