@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from policies import Decision
 from policies.vocabulary import HoldKind, LegalBasis, Outcome, Purpose
-from retention import audit, engine
+from retention import engine
+from retention.audit import chain as audit
 from retention.db.models import (
     Consent,
     HoldState,

@@ -19,7 +19,8 @@ from typing import Any
 import click
 
 from policies.vocabulary import HoldKind, Jurisdiction, Outcome, Purpose
-from retention import audit, keyops, records
+from retention import keyops, records
+from retention.audit import chain as audit
 from retention.cli_context import services_of, settings_of
 from retention.cli_policy import policy
 from retention.cli_users import user

@@ -20,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from policies import Pack, load_pack
-from retention import audit, engine
+from retention import engine
+from retention.audit import chain as audit
 from retention.db.models import EnactedPack, Record, RecordStatus
 from retention.errors import RetentionError
 from retention.services import Services

@@ -27,7 +27,8 @@ from typing import Any
 from sqlalchemy import select
 
 from policies.vocabulary import Jurisdiction, Purpose
-from retention import audit, engine, records
+from retention import engine, records
+from retention.audit import chain as audit
 from retention.db.models import (
     Image,
     ImageKind,

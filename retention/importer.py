@@ -25,7 +25,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
-from retention import audit, ingest
+from retention import ingest
+from retention.audit import chain as audit
 from retention.db.models import Record, RecordStatus
 from retention.engine import PackResolver
 from retention.errors import ImageRejectedError, ManifestError, RetentionError

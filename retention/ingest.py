@@ -26,7 +26,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from policies import Decision, Pack, evaluate
-from retention import audit
+from retention.audit import chain as audit
 from retention.db.models import (
     DataKey,
     Image,

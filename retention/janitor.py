@@ -17,7 +17,8 @@ from itertools import islice
 
 from sqlalchemy import select
 
-from retention import audit, jobs
+from retention import jobs
+from retention.audit import chain as audit
 from retention.db.models import DataKey, Image, JobRunStatus
 from retention.services import Services
 from retention.storage.local import LocalBlobStore

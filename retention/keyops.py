@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from retention import audit
+from retention.audit import chain as audit
 from retention.db.models import DataKey, RemovalRequest
 from retention.errors import KeyringError
 from retention.services import Services

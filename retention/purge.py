@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from retention import audit, certificates
+from retention import certificates
+from retention.audit import chain as audit
 from retention.db.models import (
     Certificate,
     DataKey,

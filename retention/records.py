@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from retention import audit
+from retention.audit import chain as audit
 from retention.db.models import (
     Consent,
     DataKey,

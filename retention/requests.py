@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 
 from policies import Facts, Request, evaluate
 from policies.vocabulary import Action, Jurisdiction, RequestKind
-from retention import audit, engine
+from retention import engine
+from retention.audit import chain as audit
 from retention.db.models import (
     Certificate,
     Record,

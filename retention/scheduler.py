@@ -38,8 +38,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session
 
-from retention import audit, jobs, lease
+from retention import jobs, lease
 from retention import requests as removal_requests
+from retention.audit import chain as audit
 from retention.db.models import JobRunStatus
 from retention.janitor import run_janitor
 from retention.services import Services

@@ -27,7 +27,8 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from policies.vocabulary import Action
-from retention import audit, engine, jobs
+from retention import engine, jobs
+from retention.audit import chain as audit
 from retention.db.models import JobRunStatus, Record, RecordStatus
 from retention.errors import SafetyBeltError
 from retention.purge import delete_blobs, held_ids, purge_records

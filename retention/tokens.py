@@ -15,7 +15,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from retention import audit
+from retention.audit import chain as audit
 from retention.db.models import ApiToken
 from retention.errors import NotFoundError, RetentionError
 

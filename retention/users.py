@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from retention import audit
+from retention.audit import chain as audit
 from retention.db.models import Role, User
 from retention.errors import RetentionError
 from retention.keys import crypto

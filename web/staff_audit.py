@@ -17,7 +17,7 @@ from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from retention import audit
+from retention.audit import chain as audit
 from retention.db.models import AuditEntry, Role
 from web.app import get_services, now
 from web.auth import login_required

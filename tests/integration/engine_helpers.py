@@ -7,7 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from retention import audit, records
+from retention import records
+from retention.audit import chain as audit
 from retention.db.models import Certificate, DataKey, Image, Record, RecordStatus
 from retention.errors import IntegrityError
 from retention.importer import import_manifest

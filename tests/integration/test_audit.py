@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text, update
 
-from retention import audit
+from retention.audit import chain as audit
 from retention.cli import cli
 from retention.db.models import AuditEntry
 from retention.errors import RetentionError
@@ -144,7 +144,7 @@ WRITER = """
 import datetime as dt, sys, time, pathlib
 from retention.settings import Settings
 from retention.services import open_services
-from retention import audit
+from retention.audit import chain as audit
 go = pathlib.Path(sys.argv[3])
 svc = open_services(Settings.from_env())
 with svc.sessions() as s:

@@ -8,7 +8,8 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from retention import audit, records
+from retention import records
+from retention.audit import chain as audit
 from retention.db.models import AuditEntry, DataKey, Image, ProvenanceEvent, Record
 from retention.importer import ImportReport, import_manifest
 from retention.keys import crypto

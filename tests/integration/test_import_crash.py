@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from retention import audit, records
+from retention import records
+from retention.audit import chain as audit
 from retention.db.models import Image, Record
 from retention.keys import crypto
 from retention.services import Services

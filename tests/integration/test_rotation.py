@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from retention import audit, keyops, records
+from retention import keyops, records
+from retention.audit import chain as audit
 from retention.db.models import DataKey, Image, Record
 from retention.errors import KeyringError
 from retention.importer import import_manifest

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from retention import audit
+from retention.audit import chain as audit
 from retention.db.models import DataKey, Image, Record, RecordStatus
 from retention.importer import import_manifest
 from retention.janitor import run_janitor

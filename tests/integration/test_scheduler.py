@@ -27,7 +27,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from retention import audit, lease
+from retention import lease
+from retention.audit import chain as audit
 from retention.db.models import JobRun, Record, RecordStatus
 from retention.scheduler import (
     JOB_IDS,

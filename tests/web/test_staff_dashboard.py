@@ -14,7 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
 from policies.vocabulary import Jurisdiction, RequestKind
-from retention import audit, requests
+from retention import requests
+from retention.audit import chain as audit
 from retention.db.models import AuditEntry, HoldState, LegalHold, Record, RemovalRequest, Role
 from retention.services import Services
 from tests.conftest import FIXED_NOW

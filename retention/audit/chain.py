@@ -1,6 +1,6 @@
 """The append-only, hash-chained audit log.
 
-Layer: ``retention``. Every state change and every decrypting read appends exactly one entry.
+Layer: ``retention.audit``. Every state change and every decrypting read appends exactly one entry.
 An entry's hash covers its sequence number, time, actor, action, object, rule, details and the
 previous entry's hash (canonical JSON, RFC 8785), so editing, deleting or reordering any entry
 breaks verification at that entry. Appends lock the single ``audit_head`` row first
