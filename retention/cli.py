@@ -19,12 +19,13 @@ from typing import Any
 import click
 
 from policies.vocabulary import HoldKind, Jurisdiction, Outcome, Purpose
-from retention import keyops, records
+from retention import keyops
 from retention.audit import chain as audit
 from retention.cli_context import services_of, settings_of
 from retention.cli_policy import policy
 from retention.cli_users import user
 from retention.db.models import ImageKind
+from retention.engine import records
 from retention.errors import KeyringError, RetentionError
 from retention.importer import import_manifest, scan_manifest, write_reject_report
 from retention.settings import Settings
@@ -583,7 +584,7 @@ def record_why(
     ctx: click.Context, ref: str, agency: str | None, on: str | None, as_json: bool
 ) -> None:
     """The decision trace: pack, version, rule, citation, facts used, dates, purposes."""
-    from retention import engine
+    from retention.engine import decisions
 
     today = _date(on, "--on") or utcnow().date()
     with _services(ctx) as services, services.readers() as session:
@@ -596,8 +597,8 @@ def record_why(
             }
             doc["last_decision"] = rec.decision_trace
         else:
-            decision = engine.evaluate_only(session, rec, today)
-            sched = engine.schedule_for(decision, status=rec.status)
+            decision = decisions.evaluate_only(session, rec, today)
+            sched = decisions.schedule_for(decision, status=rec.status)
             doc = decision.to_json() | {
                 "status": rec.status,
                 "evaluated_on": today.isoformat(),
@@ -643,7 +644,7 @@ def outcome_set(
     ctx: click.Context, ref: str, value: str, on: str | None, agency: str | None
 ) -> None:
     """Record the outcome of the case the image was taken for; the record is re-evaluated."""
-    from retention import changes
+    from retention.engine import changes
 
     settings = _settings(ctx)
     with _services(ctx) as services, services.sessions() as session, session.begin():
@@ -684,7 +685,7 @@ def consent_record(
     agency: str | None,
 ) -> None:
     """Record a consent."""
-    from retention import changes
+    from retention.engine import changes
 
     try:
         wanted = [Purpose(p.strip()) for p in purposes.split(",") if p.strip()]
@@ -715,7 +716,7 @@ def consent_record(
 @click.pass_context
 def consent_withdraw(ctx: click.Context, ref: str, on: str | None, agency: str | None) -> None:
     """Withdraw consent; consent-based data falls due for purge, other data is unaffected."""
-    from retention import changes
+    from retention.engine import changes
 
     settings = _settings(ctx)
     now = utcnow()
@@ -750,7 +751,7 @@ def hold_place(
     agency: str | None,
 ) -> None:
     """Place a hold; it blocks purge at once, pending a second person's approval."""
-    from retention import changes
+    from retention.engine import changes
 
     settings = _settings(ctx)
     with _services(ctx) as services, services.sessions() as session, session.begin():
@@ -772,7 +773,7 @@ def hold_place(
 @click.pass_context
 def hold_approve(ctx: click.Context, hold_id: str) -> None:
     """Approve a pending hold (not by the person who placed it)."""
-    from retention import changes
+    from retention.engine import changes
 
     settings = _settings(ctx)
     with _services(ctx) as services, services.sessions() as session, session.begin():
@@ -785,7 +786,7 @@ def hold_approve(ctx: click.Context, hold_id: str) -> None:
 @click.pass_context
 def hold_release(ctx: click.Context, hold_id: str) -> None:
     """Ask for a hold's release; run again as a second person to confirm it."""
-    from retention import changes
+    from retention.engine import changes
 
     settings = _settings(ctx)
     with _services(ctx) as services, services.sessions() as session, session.begin():
@@ -863,8 +864,8 @@ def review_decide(
     ctx: click.Context, ref: str, value: str, reason: str, agency: str | None
 ) -> None:
     """Decide a review: keep, keep for an exceptional reason, restrict now, or purge now."""
-    from retention import changes
-    from retention.purge import delete_blobs
+    from retention.engine import changes
+    from retention.engine.purge import delete_blobs
 
     settings = _settings(ctx)
     with _services(ctx) as services:
@@ -982,7 +983,7 @@ def cert_pubkey(ctx: click.Context) -> None:
 @click.pass_context
 def cert_verify(ctx: click.Context, file: Path, pubkey: Path | None) -> None:
     """Verify a deletion certificate's signature."""
-    from retention import certificates
+    from retention.engine import certificates
     from retention.keys.keyring import Keyring
 
     pem = (
@@ -1015,8 +1016,8 @@ def cert_export(ctx: click.Context, ref: str, out: Path) -> None:
     """Write the certificate of a purged record (by record id or certificate id)."""
     from sqlalchemy import or_, select
 
-    from retention import certificates
     from retention.db.models import Certificate
+    from retention.engine import certificates
 
     with _services(ctx) as services, services.readers() as session:
         found = session.execute(
@@ -1041,14 +1042,14 @@ def purpose() -> None:
 @click.pass_context
 def purpose_check(ctx: click.Context, ref: str, value: str, agency: str | None) -> None:
     """May this record be used for this purpose today? Answers yes or no, with the rule."""
-    from retention import engine
+    from retention.engine import decisions
 
     with _services(ctx) as services, services.readers() as session:
         rec = records.resolve(session, services.keyring, ref, agency)
         if rec.status == "purged":
             click.echo("no: the record was purged")
             sys.exit(1)
-        decision = engine.evaluate_only(session, rec, utcnow().date())
+        decision = decisions.evaluate_only(session, rec, utcnow().date())
     allowed = Purpose(value) in decision.purposes
     click.echo(f"{'yes' if allowed else 'no'}: {decision.rule} — {decision.explanation}")
     if not allowed:
@@ -1067,7 +1068,7 @@ def gallery() -> None:
 @click.pass_context
 def gallery_export(ctx: click.Context, out: Path, value: str, jurisdiction: str) -> None:
     """Export the records permitted for a purpose today into a new folder (see README)."""
-    from retention.gallery import export_gallery
+    from retention.engine.gallery import export_gallery
 
     settings = _settings(ctx)
     with _services(ctx) as services:
@@ -1096,7 +1097,7 @@ def gallery_export(ctx: click.Context, out: Path, value: str, jurisdiction: str)
 def policy_enact(ctx: click.Context, file: Path, approved_by: str, yes: bool) -> None:
     """Enact a new pack version: show how many records change fate, then apply it."""
     from policies import PackError
-    from retention import enact
+    from retention.engine import enact
 
     settings = _settings(ctx)
     if approved_by == settings.actor:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from retention import ingest
 from retention.audit import chain as audit
 from retention.db.models import Record, RecordStatus
-from retention.engine import PackResolver
+from retention.engine.decisions import PackResolver
 from retention.errors import ImageRejectedError, ManifestError, RetentionError
 from retention.manifest import Booking, check_header, image_paths, parse_booking
 from retention.services import Services

@@ -36,7 +36,7 @@ from retention.db.models import (
     Record,
     RecordStatus,
 )
-from retention.engine import RecordFacts, schedule_for
+from retention.engine.decisions import RecordFacts, schedule_for
 from retention.keys import crypto
 from retention.keys.keyring import Keyring
 from retention.manifest import Booking

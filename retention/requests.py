@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 
 from policies import Facts, Request, evaluate
 from policies.vocabulary import Action, Jurisdiction, RequestKind
-from retention import engine
 from retention.audit import chain as audit
 from retention.db.models import (
     Certificate,
@@ -41,11 +40,12 @@ from retention.db.models import (
     RequestMatch,
     RequestState,
 )
+from retention.engine import decisions
+from retention.engine.purge import Purged, held_ids, purge_records
 from retention.errors import FactError, HoldError, NotFoundError, RetentionError
 from retention.ingest import booking_index, name_dob_index
 from retention.keys import crypto
 from retention.keys.keyring import Keyring
-from retention.purge import Purged, held_ids, purge_records
 from retention.storage.interface import BlobStore
 
 GROUNDS = (
@@ -129,7 +129,7 @@ def _deadline(
             clarification_received_on=info_received,
         ),
     )
-    pack = engine.PackResolver(session).pack_for(jurisdiction)
+    pack = decisions.PackResolver(session).pack_for(jurisdiction)
     return evaluate(pack, facts, received).respond_by
 
 
@@ -534,13 +534,13 @@ def approve(
     to_purge: list[tuple[Record, dict[str, Any]]] = []
     restricted: list[str] = []
     for record in live:
-        decision = engine.reevaluate(session, record, today)
+        decision = decisions.reevaluate(session, record, today)
         wants_purge = req.kind != RequestKind.RESTRICTION.value
         if record.id in held or not wants_purge or decision.action is Action.RESTRICT:
             record.status = RecordStatus.RESTRICTED.value
             record.restriction_reason = f"request {req.id}"[:200]
             record.updated_at = now
-            engine.apply_decision(record, decision, today)
+            decisions.apply_decision(record, decision, today)
             restricted.append(record.id)
             audit.append(
                 session,

@@ -27,11 +27,12 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from policies.vocabulary import Action
-from retention import engine, jobs
+from retention import jobs
 from retention.audit import chain as audit
 from retention.db.models import JobRunStatus, Record, RecordStatus
+from retention.engine import decisions
+from retention.engine.purge import delete_blobs, held_ids, purge_records
 from retention.errors import SafetyBeltError
-from retention.purge import delete_blobs, held_ids, purge_records
 from retention.services import Services
 
 Clock = Callable[[], dt.datetime]
@@ -202,15 +203,17 @@ def _batches(
 
 def _plan(services: Services, report: SweepReport, today: dt.date) -> None:
     with services.readers() as session:
-        resolver = engine.PackResolver(session)
+        resolver = decisions.PackResolver(session)
     for session, rows in _batches(
         services, today, services.settings.sweep_batch_size, lock=False, read_only=True
     ):
         try:
-            facts = engine.facts_for_batch(session, rows)
+            facts = decisions.facts_for_batch(session, rows)
             for record in rows:
-                decision = engine.evaluate_only(session, record, today, resolver, facts[record.id])
-                sched = engine.schedule_for(decision, status=record.status)
+                decision = decisions.evaluate_only(
+                    session, record, today, resolver, facts[record.id]
+                )
+                sched = decisions.schedule_for(decision, status=record.status)
                 if sched.due_on is None or sched.due_on > today or sched.action is None:
                     report.counts["rescheduled"] += 1
                     continue
@@ -235,7 +238,7 @@ def _act(
     hook: Hook | None,
 ) -> None:
     with services.readers() as session:
-        resolver = engine.PackResolver(session)
+        resolver = decisions.PackResolver(session)
     done: set[str] = set()
     for batch_no, (session, rows) in enumerate(
         _batches(
@@ -250,7 +253,7 @@ def _act(
         blob_keys: list[str] = []
         try:
             now = clock()
-            facts = engine.facts_for_batch(session, rows)
+            facts = decisions.facts_for_batch(session, rows)
             batch = _Batch()
             for record in rows:
                 if record.id in done:
@@ -318,11 +321,11 @@ def _decide(
     record: Record,
     today: dt.date,
     now: dt.datetime,
-    resolver: engine.PackResolver,
-    facts: engine.RecordFacts,
+    resolver: decisions.PackResolver,
+    facts: decisions.RecordFacts,
 ) -> None:
-    decision = engine.reevaluate(session, record, today, resolver, facts)
-    sched = engine.schedule_for(decision, status=record.status)
+    decision = decisions.reevaluate(session, record, today, resolver, facts)
+    sched = decisions.schedule_for(decision, status=record.status)
     if sched.action not in ACTING or sched.due_on is None or sched.due_on > today:
         report.counts["rescheduled"] += 1
         return
@@ -348,7 +351,7 @@ def _decide(
         record.status = RecordStatus.RESTRICTED.value
         record.restriction_reason = decision.rule[:200]
         record.updated_at = now
-        engine.apply_decision(record, decision, today)
+        decisions.apply_decision(record, decision, today)
         batch.events.append(
             audit.Event(
                 action="record.restricted",

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from retention import ingest, tokens
 from retention.db.models import Record
-from retention.engine import PackResolver
+from retention.engine.decisions import PackResolver
 from retention.errors import ImageRejectedError, ManifestError
 from retention.manifest import ALL_COLUMNS, parse_booking
 from web.app import get_services, now

@@ -294,7 +294,7 @@ def certificate() -> Response:
         cert = db.get(Certificate, form.certificate.data or "")
         if req is None or cert is None or cert.request_reference != req.id:
             abort(404)
-        from retention import certificates
+        from retention.engine import certificates
 
         doc = certificates.document(cert, services.keyring.signing_public_key_pem())
     response = make_response(json.dumps(doc, indent=2) + "\n")

@@ -1,6 +1,6 @@
 """Staff pages: legal holds — place, approve, request and confirm release.
 
-Layer: ``web``. The four-eyes rules live in ``retention.changes`` (the placer cannot approve,
+Layer: ``web``. The four-eyes rules live in ``retention.engine.changes`` (the placer cannot approve,
 the person who asked for a release cannot confirm it); this module only maps their
 ``HoldError`` messages onto the page. Clerks and supervisors place holds; only supervisors
 approve and release them.
@@ -15,8 +15,8 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from policies.vocabulary import HoldKind
-from retention import changes, records
 from retention.db.models import HoldState, LegalHold, Record, Role
+from retention.engine import changes, records
 from retention.errors import RetentionError
 from web.app import get_services, now
 from web.auth import current_user, login_required

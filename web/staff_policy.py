@@ -3,7 +3,7 @@ enacting a new pack version with the difference shown first.
 
 Layer: ``web``. Enactment needs two different people, as on the command line: one uploads the
 new pack (a clerk or a supervisor: they become ``enacted_by``), and a *different* signed-in
-supervisor confirms it (``approved_by``); ``retention.enact.enact`` refuses when they are the
+supervisor confirms it (``approved_by``); ``retention.engine.enact.enact`` refuses when they are the
 same person. Between the two steps the uploaded source waits in
 ``<data dir>/pending-packs/<sha256>.toml`` (mode 0600, named by its own SHA-256, so the
 supervisor confirms exactly the bytes whose difference was shown) with a small JSON note of who
@@ -28,9 +28,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from policies import PolicyError, bundled_pack_paths, bundled_packs
-from retention import engine
 from retention.db.models import EnactedPack, Role
-from retention.enact import enact, preview
+from retention.engine import decisions
+from retention.engine.enact import enact, preview
 from retention.errors import RetentionError
 from retention.files import replace_private
 from retention.sweep import run_sweep
@@ -105,7 +105,7 @@ def _packs() -> tuple[list[PackRow], list[PackRow]]:
             pack_id=pack.id,
             version=pack.version,
             jurisdictions=[j.value for j in pack.jurisdictions],
-            sha256=engine.pack_digest(paths[pack.id].read_text(encoding="utf-8")),
+            sha256=decisions.pack_digest(paths[pack.id].read_text(encoding="utf-8")),
             title=pack.title,
         )
         for pack in bundled_packs()

@@ -43,7 +43,6 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from retention import certificates, changes, gallery, records
 from retention.db.models import (
     Certificate,
     ImageKind,
@@ -53,6 +52,8 @@ from retention.db.models import (
     ReviewDecision,
     Role,
 )
+from retention.engine import certificates, changes, gallery, records
+from retention.engine.purge import delete_blobs
 from retention.errors import (
     KeyShreddedError,
     NotFoundError,
@@ -60,7 +61,6 @@ from retention.errors import (
     RetentionError,
 )
 from retention.ingest import booking_index, name_dob_index
-from retention.purge import delete_blobs
 from web.app import get_services, now
 from web.auth import current_user, login_required
 

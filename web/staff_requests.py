@@ -34,11 +34,11 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from retention import engine
 from retention import requests as removal
 from retention.db.models import Record, RecordStatus, RemovalRequest, RequestState, Role
+from retention.engine import decisions
+from retention.engine.purge import delete_blobs
 from retention.errors import NotFoundError, RetentionError
-from retention.purge import delete_blobs
 from retention.services import Services
 from web.app import get_services, now
 from web.auth import current_user, login_required
@@ -154,14 +154,16 @@ def _candidates(db: Session, req: RemovalRequest, today: dt.date) -> list[Candid
     seen = {r.id for r in found}
     shown = [*found, *(r for r in confirmed if r.id not in seen)]
     # One pack resolver and one batch of facts for all candidates (not three queries each).
-    resolver = engine.PackResolver(db)
-    facts = engine.facts_for_batch(db, [r for r in shown if r.status != RecordStatus.PURGED.value])
+    resolver = decisions.PackResolver(db)
+    facts = decisions.facts_for_batch(
+        db, [r for r in shown if r.status != RecordStatus.PURGED.value]
+    )
     result = []
     for record in shown:
         decision = error = None
         if record.status != RecordStatus.PURGED.value:
             try:
-                decision = engine.evaluate_only(
+                decision = decisions.evaluate_only(
                     db, record, today, resolver, facts[record.id]
                 ).to_json()
             except RetentionError as exc:

@@ -28,7 +28,7 @@ from policies import bundled_pack_paths
 from retention.db.models import DataKey, Image, Record
 from retention.db.schema import upgrade
 from retention.db.sessions import make_engine
-from retention.enact import enact
+from retention.engine.enact import enact
 from retention.keys import crypto
 from retention.keys.keyring import Keyring
 from retention.services import open_services

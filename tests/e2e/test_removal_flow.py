@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from retention import certificates
 from retention.db.models import DataKey, Image, Record
+from retention.engine import certificates
 from retention.errors import BlobNotFoundError, IntegrityError
 from retention.keys import crypto
 from retention.services import Services

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from policies.vocabulary import Purpose
-from retention import changes
 from retention.db.models import LegalHold
+from retention.engine import changes
 from retention.services import Services
 from retention.sweep import run_sweep
 from tests.e2e.conftest import make_staff, screenshot, sign_in, sign_out

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from retention import records
 from retention.audit import chain as audit
 from retention.db.models import Certificate, DataKey, Image, Record, RecordStatus
+from retention.engine import records
 from retention.errors import IntegrityError
 from retention.importer import import_manifest
 from retention.keys import crypto

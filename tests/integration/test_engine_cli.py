@@ -14,7 +14,7 @@ from sqlalchemy import select
 from policies import bundled_pack_paths
 from retention.cli import cli
 from retention.db.models import AuditEntry, EnactedPack, ProvenanceEvent, Record
-from retention.gallery import disclosures
+from retention.engine.gallery import disclosures
 from retention.services import Services
 from tests.helpers import backend_env
 from tests.integration.engine_helpers import (

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
 from policies.vocabulary import HoldKind, Outcome
-from retention import changes
 from retention.db.models import (
     AuditEntry,
     AuditHead,
@@ -25,6 +24,7 @@ from retention.db.models import (
     Record,
     ReviewDecision,
 )
+from retention.engine import changes
 from retention.errors import FactError, HoldError
 from retention.services import Services
 from retention.sweep import run_sweep

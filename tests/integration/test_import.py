@@ -8,9 +8,9 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from retention import records
 from retention.audit import chain as audit
 from retention.db.models import AuditEntry, DataKey, Image, ProvenanceEvent, Record
+from retention.engine import records
 from retention.importer import ImportReport, import_manifest
 from retention.keys import crypto
 from retention.services import Services

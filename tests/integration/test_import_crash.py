@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from retention import records
 from retention.audit import chain as audit
 from retention.db.models import Image, Record
+from retention.engine import records
 from retention.keys import crypto
 from retention.services import Services
 from retention.storage.local import LocalBlobStore

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from retention import keyops, records
+from retention import keyops
 from retention.db.models import DataKey, Image, Record
+from retention.engine import records
 from retention.errors import IntegrityError, KeyringError
 from retention.importer import import_manifest
 from retention.services import Services

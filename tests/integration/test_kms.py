@@ -22,9 +22,10 @@ import boto3
 import pytest
 from sqlalchemy import select
 
-from retention import keyops, records
+from retention import keyops
 from retention.audit import chain as audit
 from retention.db.models import DataKey, Image, Record
+from retention.engine import records
 from retention.errors import ConfigError, IntegrityError, KeyringError
 from retention.importer import import_manifest
 from retention.keys.keyring import Keyring

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select, text
 
 from policies.vocabulary import HoldKind, Jurisdiction, RequestKind
-from retention import changes, keyops, requests
+from retention import keyops, requests
 from retention.db.models import AuditEntry, Certificate, RemovalRequest
+from retention.engine import changes
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at

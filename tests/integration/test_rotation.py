@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from retention import keyops, records
+from retention import keyops
 from retention.audit import chain as audit
 from retention.db.models import DataKey, Image, Record
+from retention.engine import records
 from retention.errors import KeyringError
 from retention.importer import import_manifest
 from retention.keys.keyring import Keyring

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from policies.vocabulary import HoldKind, Outcome
-from retention import certificates, changes
 from retention.db.models import AuditEntry, Certificate, DataKey, Image, JobRun, Record
+from retention.engine import certificates, changes
+from retention.engine.purge import purge_record
 from retention.errors import HoldError
 from retention.janitor import run_janitor
-from retention.purge import purge_record
 from retention.services import Services, open_services
 from retention.sweep import run_sweep
 from tests.conftest import FIXED_NOW

@@ -11,8 +11,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from retention import certificates, requests
+from retention import requests
 from retention.db.models import AuditEntry, RemovalRequest
+from retention.engine import certificates
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.integration.engine_helpers import ingest, review_due

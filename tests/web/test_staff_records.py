@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from policies.vocabulary import HoldKind
-from retention import certificates, changes
 from retention.db.models import AuditEntry, Certificate, Image, Record, ReviewDecision, Role
+from retention.engine import certificates, changes
 from retention.services import Services
 from retention.sweep import run_sweep
 from tests.conftest import FIXED_NOW

@@ -1,6 +1,6 @@
 """Enacting a new rule-pack version (``mugshot policy enact``).
 
-Layer: ``retention``. The new pack is validated completely, then every record it would govern
+Layer: ``retention.engine``. The new pack is validated completely, then every record it would govern
 is evaluated under both the current and the new pack, and the difference — how many records
 change fate, which way — is shown before anything is stored. Enactment needs a second person
 (``approved_by``); it stores the pack's source verbatim and re-evaluates the records in batches,
@@ -20,9 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from policies import Pack, load_pack
-from retention import engine
 from retention.audit import chain as audit
 from retention.db.models import EnactedPack, Record, RecordStatus
+from retention.engine import decisions
 from retention.errors import RetentionError
 from retention.services import Services
 
@@ -87,7 +87,7 @@ def preview(
     started = time.perf_counter()
     pack, source = _load(path)
     jurisdictions = [j.value for j in pack.jurisdictions]
-    result = EnactPreview(pack.id, pack.version, engine.pack_digest(source), jurisdictions)
+    result = EnactPreview(pack.id, pack.version, decisions.pack_digest(source), jurisdictions)
     with services.readers() as session:
         if session.execute(
             select(EnactedPack.id).where(
@@ -95,13 +95,13 @@ def preview(
             )
         ).first():
             raise RetentionError(f"pack {pack.id} version {pack.version} is already enacted")
-        new = engine.PackResolver(session).with_pack(pack)
+        new = decisions.PackResolver(session).with_pack(pack)
     for session, rows in _records(services, jurisdictions, batch_size, write=False):
         try:
-            facts = engine.facts_for_batch(session, rows)
+            facts = decisions.facts_for_batch(session, rows)
             for record in rows:
-                decision = engine.evaluate_only(session, record, today, new, facts[record.id])
-                sched = engine.schedule_for(decision, status=record.status)
+                decision = decisions.evaluate_only(session, record, today, new, facts[record.id])
+                sched = decisions.schedule_for(decision, status=record.status)
                 before = record.next_action or "none"
                 after = sched.action or "none"
                 result.records += 1
@@ -144,12 +144,12 @@ def enact(
             )
         )
     with services.readers() as session:
-        resolver = engine.PackResolver(session)
+        resolver = decisions.PackResolver(session)
     for session, rows in _records(services, result.jurisdictions, batch_size, write=True):
         try:
-            facts = engine.facts_for_batch(session, rows)
+            facts = decisions.facts_for_batch(session, rows)
             for record in rows:
-                engine.reevaluate(session, record, today, resolver, facts[record.id])
+                decisions.reevaluate(session, record, today, resolver, facts[record.id])
             session.commit()
         finally:
             session.close()

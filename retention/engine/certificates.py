@@ -1,6 +1,6 @@
 """Deletion certificates: signed proof of what was destroyed, when, why.
 
-Layer: ``retention``. A certificate is canonical JSON (RFC 8785) signed with the keyring's
+Layer: ``retention.engine``. A certificate is canonical JSON (RFC 8785) signed with the keyring's
 Ed25519 key. It names opaque ids and hashes only — never a name or an image — so it can be given
 to the person in the photo, to an auditor or to a court, and verified by anyone holding the
 public key (``mugshot cert pubkey``), with no access to this system.

@@ -1,6 +1,6 @@
 """Fact changes: outcomes, consent, legal holds and review decisions.
 
-Layer: ``retention``. Each change locks the record, changes one fact, writes its provenance
+Layer: ``retention.engine``. Each change locks the record, changes one fact, writes its provenance
 event and exactly one audit entry, and re-evaluates the record in the same transaction so its
 next action is always current. Holds follow the four-eyes rule: the person who places a hold
 cannot approve it, and the person who asks for its release cannot confirm the release. A
@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from policies import Decision
 from policies.vocabulary import HoldKind, LegalBasis, Outcome, Purpose
-from retention import engine
 from retention.audit import chain as audit
 from retention.db.models import (
     Consent,
@@ -32,9 +31,10 @@ from retention.db.models import (
     RecordStatus,
     ReviewDecision,
 )
+from retention.engine import decisions
+from retention.engine.purge import Purged, purge_record
 from retention.errors import FactError, HoldError, NotFoundError
 from retention.keys.keyring import Keyring
-from retention.purge import Purged, purge_record
 
 
 def _locked(session: Session, record_id: str) -> Record:
@@ -62,7 +62,7 @@ def _reevaluate_and_audit(
     """The tail of every fact change: re-evaluate the record, then one audit entry that also
     says what the record's next action became."""
     session.flush()
-    decision = engine.reevaluate(session, record, now.date())
+    decision = decisions.reevaluate(session, record, now.date())
     audit.append(
         session,
         now=now,

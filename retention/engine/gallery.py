@@ -1,10 +1,10 @@
 """Purpose-gated export: a face-recognition (or other) gallery holds only what the law allows.
 
-Layer: ``retention``. A record is exported only if its decision *today* permits the purpose in
-the requested jurisdiction (a restricted record, a record under a ban such as San Francisco's or
-PC 832.19, a record without the consent BIPA 15(b) requires — none is). Every exported record
-gets a provenance ``disclosed`` event naming the export, so a later purge can list the copies to
-recall, and one audit entry.
+Layer: ``retention.engine``. A record is exported only if its decision *today* permits the purpose
+in the requested jurisdiction (a restricted record, a record under a ban such as San Francisco's or
+PC 832.19, a record without the consent BIPA 15(b) requires — none is). Every exported record gets
+a provenance ``disclosed`` event naming the export, so a later purge can list the copies to recall,
+and one audit entry.
 
 The export is a folder (mode 0700) of the original images as captured (mode 0600) and a
 ``manifest.json`` naming, for each file, the record id, image id, SHA-256 and the deciding rule.
@@ -27,7 +27,6 @@ from typing import Any
 from sqlalchemy import select
 
 from policies.vocabulary import Jurisdiction, Purpose
-from retention import engine, records
 from retention.audit import chain as audit
 from retention.db.models import (
     Image,
@@ -37,6 +36,7 @@ from retention.db.models import (
     Record,
     RecordStatus,
 )
+from retention.engine import decisions, records
 from retention.errors import RetentionError
 from retention.keys import crypto
 from retention.services import Services
@@ -79,7 +79,7 @@ def export_gallery(
     report = GalleryReport(export_id, purpose.value, jurisdiction.value, out)
     items: list[dict[str, Any]] = []
     with services.readers() as session:
-        resolver = engine.PackResolver(session)
+        resolver = decisions.PackResolver(session)
     cursor = ""
     while True:
         with services.sessions() as session, session.begin():
@@ -99,10 +99,12 @@ def export_gallery(
                 break
             cursor = rows[-1].id
             now = clock()
-            facts = engine.facts_for_batch(session, rows)
+            facts = decisions.facts_for_batch(session, rows)
             events: list[audit.Event] = []
             for record in rows:
-                decision = engine.evaluate_only(session, record, today, resolver, facts[record.id])
+                decision = decisions.evaluate_only(
+                    session, record, today, resolver, facts[record.id]
+                )
                 if purpose not in decision.purposes:
                     report.withheld += 1
                     report.withheld_by_rule[decision.rule] = (

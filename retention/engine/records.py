@@ -1,6 +1,6 @@
 """Finding records and reading what is sealed in them.
 
-Layer: ``retention``. Every decrypting read (identity reveal, image export or view) appends
+Layer: ``retention.engine``. Every decrypting read (identity reveal, image export or view) appends
 exactly one audit entry and one provenance event in the caller's transaction, and requires a
 stated reason.
 """
@@ -28,8 +28,8 @@ from retention.db.models import (
     RecordStatus,
 )
 from retention.errors import KeyShreddedError, NotFoundError, RestrictedError, RetentionError
-from retention.ingest import booking_index
 from retention.keys import crypto
+from retention.keys.indexes import booking_index
 from retention.keys.keyring import Keyring
 from retention.storage.interface import BlobStore
 

@@ -1,6 +1,6 @@
 """Decisions on records: facts from the database, the pack that governs, the stored next action.
 
-Layer: ``retention``. Every fact change (ingest, outcome, consent, hold, review, a new pack
+Layer: ``retention.engine``. Every fact change (ingest, outcome, consent, hold, review, a new pack
 version) calls ``reevaluate`` in the same transaction, which stores the record's next action and
 its due date (indexed), so a sweep selects only what is due — never the whole table. The stored
 ``decision_trace`` is the explanation: pack, version, rule, citation, facts used, dates.

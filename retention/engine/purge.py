@@ -1,6 +1,6 @@
 """Purge: the crypto-shred of one record, with its tombstone, audit entry and certificate.
 
-Layer: ``retention``.
+Layer: ``retention.engine``.
 
 In one transaction: refuse if any hold is pending or active (invariant 3, on every path), delete
 the record's data key (from that commit on, every blob and sealed field of the record is noise),
@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from retention import certificates
 from retention.audit import chain as audit
 from retention.db.models import (
     Certificate,
@@ -31,6 +30,7 @@ from retention.db.models import (
     Record,
     RecordStatus,
 )
+from retention.engine import certificates
 from retention.errors import HoldError
 from retention.keys.keyring import Keyring
 from retention.storage.interface import BlobStore

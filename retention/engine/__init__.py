@@ -1,0 +1,9 @@
+"""The retention engine: decisions from facts, fact changes, sweeps, purges and their proof.
+
+Layer: ``retention.engine`` — above ``audit``, ``services``, ``storage``, ``keys`` and ``db``;
+the bridge between ``policies`` (pure law) and the database. Holds decisions (facts → pack →
+stored next action), fact changes (outcomes, consent, holds, reviews), the purge (crypto-shred,
+tombstone, certificate), certificates, pack enactment, reading sealed records and the
+purpose-gated gallery export. The sweep that finds due records and acts on them in batches is a
+job (``retention.jobs.sweep``).
+"""
