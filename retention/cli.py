@@ -27,7 +27,7 @@ from retention.cli_users import user
 from retention.db.models import ImageKind
 from retention.engine import records
 from retention.errors import KeyringError, RetentionError
-from retention.importer import import_manifest, scan_manifest, write_reject_report
+from retention.ingest.importer import import_manifest, scan_manifest, write_reject_report
 from retention.settings import Settings
 from retention.storage.factory import open_blob_store
 from retention.storage.local import LocalBlobStore
@@ -530,7 +530,7 @@ def audit_log(ctx: click.Context, limit: int) -> None:
 @click.pass_context
 def demo_cmd(ctx: click.Context, count: int, seed: int) -> None:
     """Load a synthetic demo set: drawn, obviously fake portraits (never real people)."""
-    from retention.demo import write_demo_set
+    from retention.ingest.demo import write_demo_set
 
     settings = _settings(ctx)
     ctx.invoke(init)

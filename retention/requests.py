@@ -43,8 +43,8 @@ from retention.db.models import (
 from retention.engine import decisions
 from retention.engine.purge import Purged, held_ids, purge_records
 from retention.errors import FactError, HoldError, NotFoundError, RetentionError
-from retention.ingest import booking_index, name_dob_index
 from retention.keys import crypto
+from retention.keys.indexes import booking_index, name_dob_index
 from retention.keys.keyring import Keyring
 from retention.storage.interface import BlobStore
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from retention.manifest import ALL_COLUMNS
+from retention.ingest.manifest import ALL_COLUMNS
 from retention.settings import Settings
 
 # A byte pattern that cannot occur by chance: what "no plaintext at rest" tests look for.

@@ -17,11 +17,12 @@ from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
-from retention import ingest, tokens
+from retention import tokens
 from retention.db.models import Record
 from retention.engine.decisions import PackResolver
 from retention.errors import ImageRejectedError, ManifestError
-from retention.manifest import ALL_COLUMNS, parse_booking
+from retention.ingest import bookings
+from retention.ingest.manifest import ALL_COLUMNS, parse_booking
 from web.app import get_services, now
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -91,7 +92,7 @@ def push_record() -> tuple[Response, int]:
     row["images"] = ";".join(f.filename or f"image-{n}" for n, f in enumerate(files))
     try:
         booking = parse_booking(row, today=clock_now.date())
-        checked = ingest.check_images([f.read() for f in files], services.settings)
+        checked = bookings.check_images([f.read() for f in files], services.settings)
     except ManifestError as exc:
         field = str(exc).split(":", 1)[0].removeprefix("column ").strip()
         return _error(400, str(exc), field if field in ALL_COLUMNS else None)
@@ -100,11 +101,11 @@ def push_record() -> tuple[Response, int]:
     token = g.api_token
     with services.readers() as session:
         resolver = PackResolver(session)
-    prepared = ingest.prepare(
+    prepared = bookings.prepare(
         booking,
         checked,
         keyring=services.keyring,
-        source=ingest.Source("api", f"token:{token.name}"),
+        source=bookings.Source("api", f"token:{token.name}"),
         pack_for=resolver.pack_for,
         today=clock_now.date(),
     )
@@ -116,14 +117,14 @@ def push_record() -> tuple[Response, int]:
                 )
             ).scalar_one_or_none()
             if existing is not None:
-                refusal = ingest.refusal_against_stored(
+                refusal = bookings.refusal_against_stored(
                     prepared, fingerprint=existing.import_fingerprint, status=existing.status
                 )
                 if refusal is not None:
                     return _error(409, refusal)
                 return jsonify({"id": existing.id, "status": "already_present"}), 200
-            ingest.stage_many(session, [prepared], now=clock_now, actor=f"api:{token.name}")
-            ingest.write_blobs(services.store, [prepared])
+            bookings.stage_many(session, [prepared], now=clock_now, actor=f"api:{token.name}")
+            bookings.write_blobs(services.store, [prepared])
     except DBIntegrityError:
         return _error(409, "this booking was stored by another request at the same moment")
     decision = prepared.decision.to_json() if prepared.decision else None

@@ -60,7 +60,7 @@ from retention.errors import (
     RestrictedError,
     RetentionError,
 )
-from retention.ingest import booking_index, name_dob_index
+from retention.keys.indexes import booking_index, name_dob_index
 from web.app import get_services, now
 from web.auth import current_user, login_required
 

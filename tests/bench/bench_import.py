@@ -28,7 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from retention.demo import write_demo_set
+from retention.ingest.demo import write_demo_set
 
 CACHE = Path(tempfile.gettempdir()) / "mugshot-bench-demo"
 

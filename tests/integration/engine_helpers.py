@@ -11,7 +11,7 @@ from retention.audit import chain as audit
 from retention.db.models import Certificate, DataKey, Image, Record, RecordStatus
 from retention.engine import records
 from retention.errors import IntegrityError
-from retention.importer import import_manifest
+from retention.ingest.importer import import_manifest
 from retention.keys import crypto
 from retention.services import Services
 from tests.conftest import FIXED_NOW

@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from retention.audit import chain as audit
 from retention.db.models import AuditEntry, DataKey, Image, ProvenanceEvent, Record
 from retention.engine import records
-from retention.importer import ImportReport, import_manifest
+from retention.ingest.importer import ImportReport, import_manifest
 from retention.keys import crypto
 from retention.services import Services
 from tests.conftest import FIXED_NOW

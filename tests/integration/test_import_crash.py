@@ -116,7 +116,7 @@ import datetime as dt, os, signal, sys
 from pathlib import Path
 from retention.settings import Settings
 from retention.services import open_services
-from retention.importer import import_manifest
+from retention.ingest.importer import import_manifest
 
 class DiesAfterPuts:
     '''Whatever store the settings select, killed after its Nth object is written.'''

@@ -11,7 +11,7 @@ from retention import keyops
 from retention.db.models import DataKey, Image, Record
 from retention.engine import records
 from retention.errors import IntegrityError, KeyringError
-from retention.importer import import_manifest
+from retention.ingest.importer import import_manifest
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at, jpeg_bytes, row, write_manifest

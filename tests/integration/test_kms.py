@@ -27,7 +27,7 @@ from retention.audit import chain as audit
 from retention.db.models import DataKey, Image, Record
 from retention.engine import records
 from retention.errors import ConfigError, IntegrityError, KeyringError
-from retention.importer import import_manifest
+from retention.ingest.importer import import_manifest
 from retention.keys.keyring import Keyring
 from retention.keys.kms import KmsKeyProvider, key_provider, kms_keys_path
 from retention.services import Services

@@ -14,7 +14,7 @@ from retention.audit import chain as audit
 from retention.db.models import DataKey, Image, Record
 from retention.engine import records
 from retention.errors import KeyringError
-from retention.importer import import_manifest
+from retention.ingest.importer import import_manifest
 from retention.keys.keyring import Keyring
 from retention.keys.kms import key_provider
 from retention.services import Services

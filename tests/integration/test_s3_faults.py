@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from retention.audit import chain as audit
 from retention.db.models import DataKey, Image, Record, RecordStatus
-from retention.importer import import_manifest
+from retention.ingest.importer import import_manifest
 from retention.janitor import run_janitor
 from retention.services import Services, open_services
 from retention.settings import Settings

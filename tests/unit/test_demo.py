@@ -25,13 +25,8 @@ from policies.vocabulary import (
     OffenceClass,
     Outcome,
 )
-from retention.demo import (
-    MANIFEST_COLUMNS,
-    DemoRow,
-    demo_rows,
-    generate_portrait,
-    write_demo_set,
-)
+from retention.ingest.demo import MANIFEST_COLUMNS, DemoRow, demo_rows, write_demo_set
+from retention.ingest.portraits import generate_portrait
 
 # Copied from the import spec, not from the module, so a reordering there fails here.
 SPEC_COLUMNS = [

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from retention.errors import ManifestError
-from retention.manifest import check_header, image_paths, parse_booking
+from retention.ingest.manifest import check_header, image_paths, parse_booking
 from tests.helpers import row
 
 TODAY = dt.date(2026, 11, 20)

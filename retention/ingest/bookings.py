@@ -1,6 +1,6 @@
 """Ingest: turn a validated booking and its image files into sealed, audited records.
 
-Layer: ``retention``.
+Layer: ``retention.ingest``.
 
 The work is split so that the expensive part runs in parallel and the database part stays
 short: ``prepare`` (thread-safe, no database) validates the images, derives thumbnails,
@@ -37,9 +37,10 @@ from retention.db.models import (
     RecordStatus,
 )
 from retention.engine.decisions import RecordFacts, schedule_for
+from retention.ingest.manifest import Booking
 from retention.keys import crypto
+from retention.keys.indexes import booking_index, name_dob_index, state_id_index
 from retention.keys.keyring import Keyring
-from retention.manifest import Booking
 from retention.settings import Settings
 from retention.storage.images import CheckedImage, check_image
 from retention.storage.interface import BlobStore
@@ -96,24 +97,6 @@ class PreparedBooking:
 
     def __repr__(self) -> str:
         return f"<PreparedBooking {self.record_id} {self.booking!r}>"
-
-
-def booking_index(keyring: Keyring, booking_number: str) -> str:
-    """Blind index of a booking number (exact, case- and separator-insensitive)."""
-    return crypto.blind_index(
-        keyring.index_key, "booking", crypto.normalise_identifier(booking_number)
-    )
-
-
-def name_dob_index(keyring: Keyring, name: str, date_of_birth: dt.date) -> str:
-    """Blind index of name + date of birth (how a removal request finds its records)."""
-    value = f"{crypto.normalise_name(name)}|{date_of_birth.isoformat()}"
-    return crypto.blind_index(keyring.index_key, "name+dob", value)
-
-
-def state_id_index(keyring: Keyring, state_id: str) -> str:
-    """Blind index of a state or national identifier."""
-    return crypto.blind_index(keyring.index_key, "state_id", crypto.normalise_identifier(state_id))
 
 
 def _image_id(keyring: Keyring, booking: Booking, ordinal: int, kind: ImageKind) -> str:

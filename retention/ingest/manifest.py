@@ -1,6 +1,6 @@
 """The CSV import manifest: its columns and the parsing of one row into a ``Booking``.
 
-Layer: ``retention``. Error messages name the column and the problem but never echo the value
+Layer: ``retention.ingest``. Error messages name the column and the problem but never echo the value
 of an identity column (name, date of birth, state id): reject reports and terminals are not a
 place for personal data.
 """

@@ -1,6 +1,6 @@
 """Bulk import of a CSV manifest (``mugshot import``).
 
-Layer: ``retention``.
+Layer: ``retention.ingest``.
 
 Streams the manifest (memory stays flat in its size): each row is parsed, its image files are
 read and validated on a small thread pool, sealed under a fresh data key,
@@ -25,12 +25,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
-from retention import ingest
 from retention.audit import chain as audit
 from retention.db.models import Record, RecordStatus
 from retention.engine.decisions import PackResolver
 from retention.errors import ImageRejectedError, ManifestError, RetentionError
-from retention.manifest import Booking, check_header, image_paths, parse_booking
+from retention.ingest import bookings
+from retention.ingest.manifest import Booking, check_header, image_paths, parse_booking
 from retention.services import Services
 from retention.settings import Settings
 from retention.storage.images import CheckedImage
@@ -128,7 +128,7 @@ def _read_and_check(paths: list[Path], settings: Settings) -> list[CheckedImage]
                 f"column images: image {index} ({p.name}) unreadable ({exc.strerror})"
             ) from None
         try:
-            checked.extend(ingest.check_images([data], settings))
+            checked.extend(bookings.check_images([data], settings))
         except ImageRejectedError as exc:
             raise ImageRejectedError(f"image {index} ({p.name}): {exc}") from None
     return checked
@@ -155,11 +155,11 @@ class _Batcher:
         self.report = report
         self.clock = clock
         self.actor = actor
-        self.pending: list[tuple[int, ingest.PreparedBooking]] = []
+        self.pending: list[tuple[int, bookings.PreparedBooking]] = []
         self._committer = committer
         self._committing: Future[None] | None = None
 
-    def add(self, line: int, prepared: ingest.PreparedBooking) -> None:
+    def add(self, line: int, prepared: bookings.PreparedBooking) -> None:
         self.pending.append((line, prepared))
         if len(self.pending) >= self.services.settings.import_batch_size:
             self.flush()
@@ -177,7 +177,7 @@ class _Batcher:
         if committing is not None:
             committing.result()
 
-    def _commit_batch(self, batch: list[tuple[int, ingest.PreparedBooking]]) -> None:
+    def _commit_batch(self, batch: list[tuple[int, bookings.PreparedBooking]]) -> None:
         try:
             self._commit(batch)
         except DBIntegrityError:
@@ -188,8 +188,8 @@ class _Batcher:
                 except DBIntegrityError:
                     self._commit([item])  # the winner is now visible: skip or conflict
 
-    def _commit(self, batch: list[tuple[int, ingest.PreparedBooking]]) -> None:
-        outcomes: list[tuple[str, int, ingest.PreparedBooking, str]] = []
+    def _commit(self, batch: list[tuple[int, bookings.PreparedBooking]]) -> None:
+        outcomes: list[tuple[str, int, bookings.PreparedBooking, str]] = []
         try:
             with self.services.sessions() as session, session.begin():
                 bidxs = {p.booking_bidx for _, p in batch}
@@ -205,12 +205,12 @@ class _Batcher:
                     )
                 }
                 now = self.clock()
-                to_store: list[ingest.PreparedBooking] = []
+                to_store: list[bookings.PreparedBooking] = []
                 for line, p in batch:
                     key = (p.booking.agency, p.booking_bidx)
                     if key in existing:
                         fingerprint, status = existing[key]
-                        refusal = ingest.refusal_against_stored(
+                        refusal = bookings.refusal_against_stored(
                             p, fingerprint=fingerprint, status=status
                         )
                         if refusal is None:
@@ -221,8 +221,8 @@ class _Batcher:
                     existing[key] = (p.fingerprint, RecordStatus.ACTIVE.value)
                     to_store.append(p)
                     outcomes.append(("import", line, p, ""))
-                ingest.stage_many(session, to_store, now=now, actor=self.actor)
-                ingest.write_blobs(self.services.store, to_store)
+                bookings.stage_many(session, to_store, now=now, actor=self.actor)
+                bookings.write_blobs(self.services.store, to_store)
         except OSError as exc:
             for line, p in batch:
                 self.report.rejected.append(
@@ -278,8 +278,8 @@ def import_manifest(
                 report.rejected.append(Rejected(row.line, row.booking_number, str(exc)))
             else:
                 assert row.booking is not None
-                source = ingest.Source("manifest", path.name, digest, row.line)
-                prepared = ingest.prepare(
+                source = bookings.Source("manifest", path.name, digest, row.line)
+                prepared = bookings.prepare(
                     row.booking,
                     checked,
                     keyring=services.keyring,
