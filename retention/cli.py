@@ -1174,7 +1174,7 @@ def token() -> None:
 @click.pass_context
 def token_add(ctx: click.Context, name: str) -> None:
     """Create a token; it is printed once and stored only as a hash."""
-    from retention import tokens
+    from retention.accounts import tokens
 
     settings = _settings(ctx)
     with _services(ctx) as services, services.sessions() as session, session.begin():
@@ -1203,7 +1203,7 @@ def token_list(ctx: click.Context) -> None:
 @click.pass_context
 def token_revoke(ctx: click.Context, token_id: str) -> None:
     """Revoke a token at once."""
-    from retention import tokens
+    from retention.accounts import tokens
 
     settings = _settings(ctx)
     with _services(ctx) as services, services.sessions() as session, session.begin():

@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from retention import users
+from retention.accounts import users
 from retention.cli_context import services_of, settings_of
 from retention.db.models import Role
 

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
-from retention import tokens
+from retention.accounts import tokens
 from retention.db.models import Record
 from retention.engine.decisions import PackResolver
 from retention.errors import ImageRejectedError, ManifestError

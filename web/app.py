@@ -28,10 +28,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, current_app
 
+from retention.accounts.users import DEFAULT_LOCKOUT
 from retention.errors import ConfigError
 from retention.services import Services, open_services
 from retention.settings import Settings
-from retention.users import DEFAULT_LOCKOUT
 
 Clock = Callable[[], dt.datetime]
 

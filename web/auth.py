@@ -41,9 +41,9 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
-from retention import users
+from retention.accounts import users
+from retention.accounts.users import LockoutPolicy
 from retention.db.models import Role, User
-from retention.users import LockoutPolicy
 from web.app import get_services, now
 from web.security import rate_limited
 

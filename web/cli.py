@@ -28,7 +28,7 @@ def _demo_staff(services: Services, settings: Settings) -> list[tuple[str, str, 
     """Create the demo staff accounts once; returns (username, role, password, TOTP secret)."""
     import secrets as pysecrets
 
-    from retention import users
+    from retention.accounts import users
 
     accounts = []
     with services.sessions() as session, session.begin():

@@ -1,8 +1,8 @@
 """Staff pages: staff accounts (admin only) — create, change role, reset TOTP, deactivate.
 
 Layer: ``web``; the rules (username format, password policy, audit entries) are
-``retention.users``'. A new account's TOTP secret, and a reset one, is shown exactly once: in
-the response to the POST that made it, never stored in the session or a redirect, and the
+``retention.accounts.users``'. A new account's TOTP secret, and a reset one, is shown exactly
+once: in the response to the POST that made it, never stored in the session or a redirect, and the
 page is ``Cache-Control: no-store`` like every staff page.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from retention import users
+from retention.accounts import users
 from retention.db.models import Role
 from retention.errors import RetentionError
 from web.app import get_services, now

@@ -34,7 +34,7 @@ import bench_sweep
 
 from policies.vocabulary import Jurisdiction, RequestKind
 from retention import requests as removal
-from retention import users
+from retention.accounts import users
 from retention.services import open_services
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

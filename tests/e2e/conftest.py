@@ -100,7 +100,7 @@ def make_staff(services: Services, username: str, role: str) -> tuple[str, str, 
     """Create a staff account through the core; returns (username, password, TOTP secret)."""
     import datetime as dt
 
-    from retention import users
+    from retention.accounts import users
 
     password = f"e2e-{role}-secret-9147"
     with services.sessions() as session, session.begin():

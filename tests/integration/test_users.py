@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select, text
 
-from retention import users
+from retention.accounts import users
 from retention.cli_users import user as user_group
 from retention.db.models import AuditEntry, Role, User
 from retention.errors import IntegrityError

@@ -25,7 +25,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from retention import users
+from retention.accounts import users
 from retention.db.models import Role
 from retention.services import Services
 from tests.conftest import FIXED_NOW
@@ -104,7 +104,7 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def make_user(services: Services, clock: FakeClock) -> MakeUser:
-    """Create staff accounts through ``retention.users`` (as ``mugshot user add`` does)."""
+    """Create staff accounts through ``retention.accounts.users`` (as ``mugshot user add`` does)."""
     counter = itertools.count(1)
 
     def make(

@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from retention import tokens
+from retention.accounts import tokens
 from retention.db.models import AuditEntry, Image, Record
 from retention.services import Services
 from tests.conftest import FIXED_NOW

@@ -276,7 +276,7 @@ def test_logout_needs_a_post_with_a_csrf_token(
 def test_deactivation_role_change_and_totp_reset_apply_to_open_sessions(
     app: Flask, login: Login, services: Services, clock: FakeClock
 ) -> None:
-    from retention import users
+    from retention.accounts import users
 
     supervisors_only = login_required(Role.SUPERVISOR)(lambda: "ok")
     app.add_url_rule("/staff/test/supervisors", "supervisors_only", supervisors_only)

@@ -1,6 +1,6 @@
 """API tokens for booking systems (``mugshot token add``).
 
-Layer: ``retention``. A token is shown once; only its SHA-256 is stored, so a database leak
+Layer: ``retention.accounts``. A token is shown once; only its SHA-256 is stored, so a database leak
 reveals no usable token. Tokens are revocable and every use names the token (never the secret)
 as the actor in provenance and audit entries.
 """

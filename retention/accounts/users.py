@@ -1,7 +1,7 @@
 """Staff accounts: passwords (scrypt), TOTP second factor (sealed), lockout, roles.
 
-Layer: ``retention``. No Flask: the web sign-in pages and ``mugshot user ...`` both drive these
-functions. Like every helper here they take the caller's session and never commit; a failed
+Layer: ``retention.accounts``. No Flask: the web sign-in pages and ``mugshot user ...`` both drive
+these functions. Like every helper here they take the caller's session and never commit; a failed
 sign-in *returns* its outcome instead of raising, so the caller's transaction keeps the failure
 count and the audit entry.
 
