@@ -39,10 +39,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session
 
 from retention import jobs, lease
-from retention import requests as removal_requests
 from retention.audit import chain as audit
 from retention.db.models import JobRunStatus
 from retention.janitor import run_janitor
+from retention.requests import workflow
 from retention.services import Services
 from retention.status import reviews_and_actions_overdue
 from retention.sweep import run_sweep
@@ -89,7 +89,7 @@ def misfire_grace(interval: dt.timedelta) -> int:
 # 14 days) add their own ``OverdueCheck`` here, or callers pass ``overdue_checks=``.
 DEFAULT_OVERDUE_CHECKS: tuple[OverdueCheck, ...] = (
     reviews_and_actions_overdue,
-    removal_requests.overdue,
+    workflow.overdue,
 )
 
 

@@ -39,8 +39,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from policies.vocabulary import Jurisdiction, RequestKind
-from retention import requests as removal
 from retention.db.models import Certificate, RemovalRequest, RequestState
+from retention.requests import filing, workflow
 from web.app import get_services, now
 from web.security import rate_limited
 
@@ -177,11 +177,11 @@ def file_request() -> tuple[str, int] | WerkzeugResponse:
         services = get_services()
         try:
             with services.sessions() as db, db.begin():
-                _, reference = removal.file_request(
+                _, reference = filing.file_request(
                     db,
                     services.keyring,
                     services.store,
-                    claims=removal.Claims(
+                    claims=filing.Claims(
                         name=form.name.data or "",
                         date_of_birth=form.date_of_birth.data or dt.date.min,
                         contact=form.contact.data or "",
@@ -194,7 +194,7 @@ def file_request() -> tuple[str, int] | WerkzeugResponse:
                     evidence=evidence or None,
                     now=now(),
                 )
-        except removal.RequestError as exc:
+        except filing.RequestError as exc:
             field, _, message = str(exc).partition(": ")
             target = getattr(form, field, None)
             if target is not None and message:
@@ -220,7 +220,7 @@ def filed() -> str | WerkzeugResponse:
 def _status_view(req: RemovalRequest, reference: str) -> dict[str, Any]:
     services = get_services()
     with services.readers() as db:
-        certs = removal.certificates_for(db, req)
+        certs = workflow.certificates_for(db, req)
     return {
         "reference": reference,
         "state": STATE_TEXT.get(req.state, req.state),
@@ -241,7 +241,7 @@ def status() -> tuple[str, int] | str:
     if form.validate_on_submit():
         reference = (form.reference.data or "").strip()
         with get_services().readers() as db:
-            req = removal.by_reference(db, reference)
+            req = filing.by_reference(db, reference)
         if req is None:
             form.reference.errors = ["No request has that reference. Check it and try again."]
             return render_template("public/status_lookup.html", form=form), 404
@@ -267,10 +267,10 @@ def answer() -> tuple[str, int] | str:
     services = get_services()
     try:
         with services.sessions() as db, db.begin():
-            req = removal.answer(
+            req = workflow.answer(
                 db, services.keyring, reference, text=form.text.data or "", now=now()
             )
-    except removal.RequestError:
+    except filing.RequestError:
         abort(400)
     return render_template(
         "public/status.html",
@@ -290,7 +290,7 @@ def certificate() -> Response:
         abort(400)
     services = get_services()
     with services.readers() as db:
-        req = removal.by_reference(db, form.reference.data or "")
+        req = filing.by_reference(db, form.reference.data or "")
         cert = db.get(Certificate, form.certificate.data or "")
         if req is None or cert is None or cert.request_reference != req.id:
             abort(404)

@@ -15,8 +15,8 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from retention import requests
 from retention.db.models import Record, RecordStatus, RemovalRequest, RequestState, Role
+from retention.requests import workflow
 from retention.status import ACTING, status
 from web import svg
 from web.app import get_services, now
@@ -133,7 +133,7 @@ def index() -> str:
     report = status(services, moment)
     with services.readers() as db:
         by_state = requests_by_state(db)
-        deadlines = requests.overdue(db, today)
+        deadlines = workflow.overdue(db, today)
         bases = basis_by_status(db)
         weeks = upcoming_by_week(db, today)
     return render_template(

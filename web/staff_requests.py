@@ -34,11 +34,11 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from retention import requests as removal
 from retention.db.models import Record, RecordStatus, RemovalRequest, RequestState, Role
 from retention.engine import decisions
 from retention.engine.purge import delete_blobs
 from retention.errors import NotFoundError, RetentionError
+from retention.requests import filing, workflow
 from retention.services import Services
 from web.app import get_services, now
 from web.auth import current_user, login_required
@@ -54,7 +54,7 @@ from web.staff_records import (
 
 bp = Blueprint("staff_requests", __name__, url_prefix="/staff/requests")
 
-OPEN_STATES = tuple(s.value for s in removal.OPEN)
+OPEN_STATES = tuple(s.value for s in workflow.OPEN)
 # The states whose response clock is running (a request waiting for the requester is paused).
 CLOCK_RUNNING = (RequestState.RECEIVED.value, RequestState.UNDER_REVIEW.value)
 STATE_FILTERS = [
@@ -148,8 +148,8 @@ class Candidate:
 
 
 def _candidates(db: Session, req: RemovalRequest, today: dt.date) -> list[Candidate]:
-    found = removal.candidates(db, req)
-    confirmed = removal.matched(db, req)
+    found = filing.candidates(db, req)
+    confirmed = filing.matched(db, req)
     confirmed_ids = {r.id for r in confirmed}
     seen = {r.id for r in found}
     shown = [*found, *(r for r in confirmed if r.id not in seen)]
@@ -206,14 +206,14 @@ def _render_detail(
         if req is None:
             abort(404)
         candidates = _candidates(db, req, moment.date())
-        certificates = removal.certificates_for(db, req)
+        certificates = workflow.certificates_for(db, req)
         # Opening the claims appends to the audit chain, which locks its head row until
         # commit: done last, so the lock is not held while the rest of the page is read.
         claims: dict[str, Any] | None = None
         claims_error = None
         try:
-            claims = removal.open_claims(db, services.keyring, req, actor=user.actor, now=moment)
-        except removal.RequestError as exc:
+            claims = filing.open_claims(db, services.keyring, req, actor=user.actor, now=moment)
+        except filing.RequestError as exc:
             claims_error = str(exc)
     response = make_response(
         render_template(
@@ -258,10 +258,10 @@ def evidence(request_id: str) -> ResponseReturnValue:
             req = db.get(RemovalRequest, request_id)
             if req is None:
                 abort(404)
-            media_type, data = removal.evidence(
+            media_type, data = filing.evidence(
                 db, services.keyring, services.store, req, actor=user.actor, now=now()
             )
-    except (NotFoundError, removal.RequestError):
+    except (NotFoundError, filing.RequestError):
         abort(404)
     extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
     response = make_response(data)
@@ -304,7 +304,7 @@ def match(request_id: str) -> ResponseReturnValue:
     record_id = request.form.get("record_id", "")
 
     def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
-        removal.match(db, request_id, record_id, actor=actor, now=moment)
+        workflow.match(db, request_id, record_id, actor=actor, now=moment)
         return f"Record {record_id[:8]} matched to the request."
 
     return _act(request_id, "match", {"record_id": record_id}, run)
@@ -317,7 +317,7 @@ def approve(request_id: str) -> ResponseReturnValue:
     reasons = request.form.get("reasons", "")
 
     def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> Callable[[], str]:
-        done = removal.approve(
+        done = workflow.approve(
             db, services.keyring, request_id, actor=actor, reasons=reasons, now=moment
         )
 
@@ -343,7 +343,7 @@ def deny(request_id: str) -> ResponseReturnValue:
     reasons = request.form.get("reasons", "")
 
     def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
-        removal.deny(db, request_id, actor=actor, reasons=reasons, now=moment)
+        workflow.deny(db, request_id, actor=actor, reasons=reasons, now=moment)
         return "Request refused; the requester sees the reasons on their status page."
 
     return _act(request_id, "deny", {"reasons": reasons}, run)
@@ -356,7 +356,7 @@ def ask(request_id: str) -> ResponseReturnValue:
     message = request.form.get("message", "")
 
     def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
-        removal.ask_for_information(db, request_id, actor=actor, message=message, now=moment)
+        workflow.ask_for_information(db, request_id, actor=actor, message=message, now=moment)
         return "The requester was asked for more information."
 
     return _act(request_id, "ask", {"message": message}, run)
@@ -368,7 +368,7 @@ def extend(request_id: str) -> ResponseReturnValue:
     """Give notice that the response deadline is extended (where the law allows)."""
 
     def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
-        removal.extend(db, request_id, actor=actor, now=moment)
+        workflow.extend(db, request_id, actor=actor, now=moment)
         return "Extension notice given; the response deadline moved."
 
     return _act(request_id, "extend", {}, run)

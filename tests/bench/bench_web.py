@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_sweep
 
 from policies.vocabulary import Jurisdiction, RequestKind
-from retention import requests as removal
 from retention.accounts import users
+from retention.requests import filing
 from retention.services import open_services
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -73,11 +73,11 @@ def build(url: str, data_dir: Path, records: int, open_requests: int) -> tuple[l
     try:
         with services.sessions() as session, session.begin():
             for n in range(open_requests):
-                _, reference = removal.file_request(
+                _, reference = filing.file_request(
                     session,
                     services.keyring,
                     services.store,
-                    claims=removal.Claims(
+                    claims=filing.Claims(
                         name=f"Bench Person {n}",
                         date_of_birth=dt.date(1980, 1, 1) + dt.timedelta(days=n % 9000),
                         contact="bench@example.invalid",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from retention import requests
+from retention.requests import filing
 from retention.services import Services
 from tests.e2e.conftest import screenshot
 
@@ -31,7 +31,7 @@ def test_a_person_files_a_request_and_checks_its_status(
     assert re.fullmatch(r"[A-Z0-9]{5}(-[A-Z0-9]{5}){3}", reference)
     screenshot(page, "public-request-filed")
     with services.readers() as db:
-        assert requests.by_reference(db, reference) is not None
+        assert filing.by_reference(db, reference) is not None
 
     page.get_by_role("link", name="Check your request").click()
     page.get_by_label("Your request reference").fill(reference)

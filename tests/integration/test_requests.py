@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select, text
 
 from policies.vocabulary import HoldKind, Jurisdiction, RequestKind
-from retention import keyops, requests
+from retention import keyops
 from retention.db.models import AuditEntry, Certificate, RemovalRequest
 from retention.engine import changes
+from retention.requests import filing, workflow
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at
@@ -31,11 +32,11 @@ def _file(
     kind: RequestKind = RequestKind.ERASURE,
 ) -> tuple[str, str]:
     with services.sessions() as s, s.begin():
-        req, reference = requests.file_request(
+        req, reference = filing.file_request(
             s,
             services.keyring,
             services.store,
-            claims=requests.Claims(
+            claims=filing.Claims(
                 name=name,
                 date_of_birth=dob,
                 contact="reply-by-post@example.invalid",
@@ -66,8 +67,8 @@ def test_a_filed_request_is_sealed_and_found_only_by_its_reference(services: Ser
     # DPA 2018 s.54 one month from 20 Nov 2026: 20 Dec is a Sunday -> Monday 21 Dec.
     assert req.respond_by == dt.date(2026, 12, 21)
     with services.readers() as s:
-        assert requests.by_reference(s, reference.lower().replace("-", " ")) is not None
-        assert requests.by_reference(s, "AAAAA-BBBBB-CCCCC-DDDDD") is None
+        assert filing.by_reference(s, reference.lower().replace("-", " ")) is not None
+        assert filing.by_reference(s, "AAAAA-BBBBB-CCCCC-DDDDD") is None
     with services.engine.connect() as conn:
         for table in ("removal_requests", "audit_entries"):
             for r in conn.execute(text(f"SELECT * FROM {table}")):  # noqa: S608
@@ -79,8 +80,8 @@ def test_a_filed_request_is_sealed_and_found_only_by_its_reference(services: Ser
     assert len(stored) == 1
     assert b"court letter" not in services.store.get(stored[0])
     with services.sessions() as s, s.begin():
-        claims = requests.open_claims(s, services.keyring, req, actor="clerk:ann", now=FIXED_NOW)
-        media, data = requests.evidence(
+        claims = filing.open_claims(s, services.keyring, req, actor="clerk:ann", now=FIXED_NOW)
+        media, data = filing.evidence(
             s, services.keyring, services.store, req, actor="clerk:ann", now=FIXED_NOW
         )
     assert claims["name"] == CLAIMED_NAME
@@ -97,7 +98,7 @@ def test_a_filed_request_is_sealed_and_found_only_by_its_reference(services: Ser
 def test_bad_evidence_is_refused_and_nothing_is_stored(
     services: Services, kwargs: dict[str, bytes], message: str
 ) -> None:
-    with pytest.raises(requests.RequestError, match=message):
+    with pytest.raises(filing.RequestError, match=message):
         _file(services, **kwargs)
     with services.readers() as s:
         assert s.execute(select(RemovalRequest)).first() is None
@@ -119,8 +120,8 @@ def test_candidates_match_by_name_and_date_of_birth_or_booking_number(
     by_name, _ = _file(services, name="marisol  QUENNELL abara")
     by_booking, _ = _file(services, name="Nobody", booking="gb 3")
     with services.readers() as s:
-        assert [r.id for r in requests.candidates(s, _req(services, by_name))] == [ids["GB-1"]]
-        assert [r.id for r in requests.candidates(s, _req(services, by_booking))] == [ids["GB-3"]]
+        assert [r.id for r in filing.candidates(s, _req(services, by_name))] == [ids["GB-1"]]
+        assert [r.id for r in filing.candidates(s, _req(services, by_booking))] == [ids["GB-3"]]
 
 
 def test_approving_purges_matched_records_with_certificates_naming_the_request(
@@ -128,15 +129,15 @@ def test_approving_purges_matched_records_with_certificates_naming_the_request(
 ) -> None:
     ids = ingest(services, tmp_path, [review_due("GB-1"), review_due("GB-2")])
     request_id, reference = _file(services, booking="GB-1")
-    with services.sessions() as s, s.begin(), pytest.raises(requests.RequestError, match="match"):
-        requests.approve(
+    with services.sessions() as s, s.begin(), pytest.raises(filing.RequestError, match="match"):
+        workflow.approve(
             s, services.keyring, request_id, actor="clerk:ann", reasons="", now=FIXED_NOW
         )
     with services.sessions() as s, s.begin():
-        requests.match(s, request_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW)
+        workflow.match(s, request_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW)
     assert _req(services, request_id).state == "under_review"
     with services.sessions() as s, s.begin():
-        done = requests.approve(
+        done = workflow.approve(
             s, services.keyring, request_id, actor="clerk:ann", reasons="Deleted.", now=FIXED_NOW
         )
     assert [p.record_id for p in done.purged] == [ids["GB-1"]]
@@ -145,10 +146,10 @@ def test_approving_purges_matched_records_with_certificates_naming_the_request(
     req = _req(services, request_id)
     assert (req.state, req.decision_reasons) == ("completed", "Deleted.")
     with services.readers() as s:
-        certs = requests.certificates_for(s, req)
+        certs = workflow.certificates_for(s, req)
         assert [c.record_id for c in certs] == [ids["GB-1"]]
         assert certs[0].body["request_reference"] == request_id
-        assert requests.by_reference(s, reference) is not None
+        assert filing.by_reference(s, reference) is not None
 
 
 def test_a_held_record_is_restricted_not_purged_when_its_request_is_approved(
@@ -167,8 +168,8 @@ def test_a_held_record_is_restricted_not_purged_when_its_request_is_approved(
         )
     request_id, _ = _file(services, booking="GB-1")
     with services.sessions() as s, s.begin():
-        requests.match(s, request_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW)
-        done = requests.approve(
+        workflow.match(s, request_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW)
+        done = workflow.approve(
             s, services.keyring, request_id, actor="clerk:ann", reasons="", now=FIXED_NOW
         )
     assert (done.purged, done.held) == ([], [ids["GB-1"]])
@@ -182,31 +183,31 @@ def test_asking_for_information_pauses_the_clock_until_the_answer(services: Serv
     request_id, reference = _file(services)
     later = FIXED_NOW + dt.timedelta(days=10)
     with services.sessions() as s, s.begin():
-        requests.ask_for_information(
+        workflow.ask_for_information(
             s, request_id, actor="clerk:ann", message="Which arrest?", now=later
         )
     asked = _req(services, request_id)
     assert (asked.state, asked.decision_reasons) == ("needs_info", "Which arrest?")
     answered_at = FIXED_NOW + dt.timedelta(days=20)
     with services.sessions() as s, s.begin():
-        requests.answer(s, services.keyring, reference, text="The 2020 one.", now=answered_at)
+        workflow.answer(s, services.keyring, reference, text="The 2020 one.", now=answered_at)
     req = _req(services, request_id)
     assert req.state == "under_review"
     assert req.respond_by is not None
     assert req.respond_by > dt.date(2026, 12, 21)  # the month runs from the answer (s.54(2))
-    with services.sessions() as s, s.begin(), pytest.raises(requests.RequestError):
-        requests.answer(s, services.keyring, reference, text="again", now=answered_at)
+    with services.sessions() as s, s.begin(), pytest.raises(filing.RequestError):
+        workflow.answer(s, services.keyring, reference, text="again", now=answered_at)
 
 
 def test_an_extension_moves_the_deadline_and_a_denial_needs_reasons(services: Services) -> None:
     request_id, _ = _file(services)
     with services.sessions() as s, s.begin():
-        requests.extend(s, request_id, actor="clerk:ann", now=FIXED_NOW + dt.timedelta(days=5))
+        workflow.extend(s, request_id, actor="clerk:ann", now=FIXED_NOW + dt.timedelta(days=5))
     assert _req(services, request_id).respond_by == dt.date(2027, 2, 22)
-    with services.sessions() as s, s.begin(), pytest.raises(requests.RequestError, match="reasons"):
-        requests.deny(s, request_id, actor="clerk:ann", reasons=" ", now=FIXED_NOW)
+    with services.sessions() as s, s.begin(), pytest.raises(filing.RequestError, match="reasons"):
+        workflow.deny(s, request_id, actor="clerk:ann", reasons=" ", now=FIXED_NOW)
     with services.sessions() as s, s.begin():
-        requests.deny(s, request_id, actor="clerk:ann", reasons="Convicted.", now=FIXED_NOW)
+        workflow.deny(s, request_id, actor="clerk:ann", reasons="Convicted.", now=FIXED_NOW)
     req = _req(services, request_id)
     assert (req.state, req.decision_reasons) == ("denied", "Convicted.")
     with services.readers() as s:
@@ -218,7 +219,7 @@ def test_overdue_requests_are_counted_for_the_scheduler(services: Services) -> N
     _file(services, now=FIXED_NOW - dt.timedelta(days=60))
     _file(services)
     with services.readers() as s:
-        counts = requests.overdue(s, FIXED_NOW.date())
+        counts = workflow.overdue(s, FIXED_NOW.date())
     assert counts == {"requests_overdue": 1, "requests_due_this_week": 0}
 
 
@@ -231,4 +232,4 @@ def test_key_rotation_rewraps_request_keys_too(services: Services) -> None:
         req = s.get(RemovalRequest, request_id)
         assert req is not None
         assert req.kek_version == old + 1
-        assert requests.open_claims(s, services.keyring, req, actor="a", now=FIXED_NOW)["name"]
+        assert filing.open_claims(s, services.keyring, req, actor="a", now=FIXED_NOW)["name"]

@@ -11,9 +11,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from retention import requests
 from retention.db.models import AuditEntry, RemovalRequest
 from retention.engine import certificates
+from retention.requests import filing, workflow
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.integration.engine_helpers import ingest, review_due
@@ -60,7 +60,7 @@ def test_filing_shows_an_unguessable_reference_once(
     reference = REF.search(page).group(1)  # type: ignore[union-attr]
     assert client.get("/request/filed").status_code == 302  # shown once
     with services.readers() as db:
-        req = requests.by_reference(db, reference)
+        req = filing.by_reference(db, reference)
         assert req is not None
         assert req.state == "received"
         assert req.respond_by is not None
@@ -175,10 +175,10 @@ def test_status_shows_the_decision_and_a_certificate_that_verifies(
     _, page = file(client, booking_number="GB-7")
     reference = REF.search(page).group(1)  # type: ignore[union-attr]
     with services.sessions() as db, db.begin():
-        req = requests.by_reference(db, reference)
+        req = filing.by_reference(db, reference)
         assert req is not None
-        requests.match(db, req.id, ids["GB-7"], actor="clerk:ann", now=FIXED_NOW)
-        requests.approve(
+        workflow.match(db, req.id, ids["GB-7"], actor="clerk:ann", now=FIXED_NOW)
+        workflow.approve(
             db, services.keyring, req.id, actor="clerk:ann", reasons="Deleted.", now=FIXED_NOW
         )
     status = post_form(client, "/status", {"reference": reference.lower()})
@@ -212,9 +212,9 @@ def test_the_requester_answers_a_request_for_information(
     _, page = file(client)
     reference = REF.search(page).group(1)  # type: ignore[union-attr]
     with services.sessions() as db, db.begin():
-        req = requests.by_reference(db, reference)
+        req = filing.by_reference(db, reference)
         assert req is not None
-        requests.ask_for_information(
+        workflow.ask_for_information(
             db, req.id, actor="clerk:ann", message="Which arrest date?", now=FIXED_NOW
         )
     shown = post_form(client, "/status", {"reference": reference}).get_data(as_text=True)

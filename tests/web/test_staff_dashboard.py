@@ -14,9 +14,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
 from policies.vocabulary import Jurisdiction, RequestKind
-from retention import requests
 from retention.audit import chain as audit
 from retention.db.models import AuditEntry, HoldState, LegalHold, Record, RemovalRequest, Role
+from retention.requests import filing
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.integration.engine_helpers import ingest, purge_due, restrict_then_purge_later
@@ -100,11 +100,11 @@ def _audit_count(services: Services) -> int:
 
 def _file_request(services: Services, booking: str, at: dt.datetime) -> None:
     with services.sessions() as db, db.begin():
-        requests.file_request(
+        filing.file_request(
             db,
             services.keyring,
             services.store,
-            claims=requests.Claims(
+            claims=filing.Claims(
                 name="Sam Example",
                 date_of_birth=dt.date(1990, 1, 2),
                 contact="post@example.invalid",

@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from policies.vocabulary import Jurisdiction, RequestKind
-from retention import requests
 from retention.db.models import AuditEntry, Certificate, Image, RemovalRequest, Role
+from retention.requests import filing, workflow
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.integration.engine_helpers import TODAY, ingest, review_due, state
@@ -48,11 +48,11 @@ def file(
 ) -> tuple[str, str]:
     """File a request as the public page does; returns (request id, reference)."""
     with services.sessions() as db, db.begin():
-        req, reference = requests.file_request(
+        req, reference = filing.file_request(
             db,
             services.keyring,
             services.store,
-            claims=requests.Claims(
+            claims=filing.Claims(
                 name=name,
                 date_of_birth=dob,
                 contact="ondine@example.invalid",
@@ -174,7 +174,7 @@ def test_the_queue_pages_walk_every_request_exactly_once_in_either_order(
     filed = [file(services, now=FIXED_NOW - dt.timedelta(days=n % 4))[0] for n in range(7)]
     closed, _ = file(services, now=FIXED_NOW - dt.timedelta(days=9))
     with services.sessions() as db, db.begin():
-        requests.deny(db, closed, actor="clerk:x", reasons="no record", now=FIXED_NOW)
+        workflow.deny(db, closed, actor="clerk:x", reasons="no record", now=FIXED_NOW)
     clerk = signed_in(Role.CLERK)
     with services.readers() as db:
         every = list(db.execute(select(RemovalRequest)).scalars())

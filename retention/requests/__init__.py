@@ -1,0 +1,7 @@
+"""Removal requests from the person in the photo: filing, sealed claims, and the clerks' workflow.
+
+Layer: ``retention.requests`` — above ``engine`` (approval purges through it); imports
+``engine``, ``audit``, ``storage``, ``keys`` and ``db``. No Flask: ``web`` drives it.
+``filing`` holds what the requester does (file, reference, claims, evidence, candidates);
+``workflow`` what staff do (match, ask, extend, deny, approve) and the requester's answer.
+"""
