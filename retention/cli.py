@@ -19,7 +19,6 @@ from typing import Any
 import click
 
 from policies.vocabulary import HoldKind, Jurisdiction, Outcome, Purpose
-from retention import keyops
 from retention.audit import chain as audit
 from retention.cli_context import services_of, settings_of
 from retention.cli_policy import policy
@@ -28,6 +27,7 @@ from retention.db.models import ImageKind
 from retention.engine import records
 from retention.errors import KeyringError, RetentionError
 from retention.ingest.importer import import_manifest, scan_manifest, write_reject_report
+from retention.jobs import rotation
 from retention.settings import Settings
 from retention.storage.factory import open_blob_store
 from retention.storage.local import LocalBlobStore
@@ -393,7 +393,7 @@ def keys() -> None:
 def keys_status(ctx: click.Context) -> None:
     """Every KEK version, how many data keys it wraps, and whether it can be retired."""
     with _services(ctx) as services:
-        for s in keyops.status(services):
+        for s in rotation.status(services):
             if s.active:
                 state = "active"
             elif s.retired_at:
@@ -411,9 +411,9 @@ def keys_rotate(ctx: click.Context) -> None:
     """Add a KEK version and rewrap every data key under it (no blob is rewritten)."""
     settings = _settings(ctx)
     with _services(ctx) as services:
-        total = sum(s.data_keys for s in keyops.status(services))
+        total = sum(s.data_keys for s in rotation.status(services))
         with _progress(total, "rewrapping") as tick:
-            report = keyops.rotate(services, actor=settings.actor, clock=utcnow, progress=tick)
+            report = rotation.rotate(services, actor=settings.actor, clock=utcnow, progress=tick)
     click.echo(
         f"new active version v{report.new_version}; rewrapped {report.rewrapped} data keys "
         f"in {report.batches} batches"
@@ -434,7 +434,7 @@ def keys_retire(ctx: click.Context, version: int) -> None:
     """Erase an unused KEK version's key material from the keyring."""
     settings = _settings(ctx)
     with _services(ctx) as services:
-        keyops.retire(services, version, actor=settings.actor, clock=utcnow)
+        rotation.retire(services, version, actor=settings.actor, clock=utcnow)
     click.echo(
         f"v{version} retired: backups taken while it was live can no longer open records "
         "purged since."
@@ -903,7 +903,7 @@ def sweep(
     ctx: click.Context, dry_run: bool, on: str | None, as_json: bool, confirm_by: str | None
 ) -> None:
     """Purge, restrict or queue for review every record whose next action is due."""
-    from retention.sweep import run_sweep
+    from retention.jobs.sweep import run_sweep
 
     settings = _settings(ctx)
     if confirm_by is not None and confirm_by == settings.actor:
@@ -942,7 +942,7 @@ def sweep(
 @click.pass_context
 def janitor(ctx: click.Context) -> None:
     """Delete blobs no key can open any more, and leftovers of interrupted writes."""
-    from retention.janitor import run_janitor
+    from retention.jobs.janitor import run_janitor
 
     settings = _settings(ctx)
     with _services(ctx) as services:
@@ -1136,7 +1136,7 @@ def scheduler(ctx: click.Context) -> None:
     holds the database lease (a second process stands by and takes over if this one dies)."""
     import logging
 
-    from retention.scheduler import build_scheduler
+    from retention.jobs.scheduler import build_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -1149,7 +1149,7 @@ def scheduler(ctx: click.Context) -> None:
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Health: last sweep (warns when stale), janitor, checkpoint, lease, due and overdue work."""
-    from retention.status import status as build_status
+    from retention.jobs.status import status as build_status
 
     with _services(ctx) as services:
         report = build_status(services, utcnow())

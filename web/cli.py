@@ -66,7 +66,7 @@ def serve(
 
     import waitress
 
-    from retention.scheduler import build_scheduler
+    from retention.jobs.scheduler import build_scheduler
     from web import create_app
 
     settings = _settings(ctx)

@@ -1,7 +1,7 @@
 """Staff dashboard: the state of requests, the retention machinery and what falls due next.
 
 Layer: ``web``. Read-only; every figure is one aggregate query (``GROUP BY``) or comes from
-``retention.status.status`` — no per-record loop, so the page costs the same at 100 records or
+``retention.jobs.status.status`` — no per-record loop, so the page costs the same at 100 records or
 100,000. The upcoming-work chart is server-rendered SVG (``web.svg``) with a table fallback.
 """
 
@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from retention.db.models import Record, RecordStatus, RemovalRequest, RequestState, Role
+from retention.jobs.status import ACTING, status
 from retention.requests import workflow
-from retention.status import ACTING, status
 from web import svg
 from web.app import get_services, now
 from web.auth import login_required

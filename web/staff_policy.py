@@ -33,7 +33,7 @@ from retention.engine import decisions
 from retention.engine.enact import enact, preview
 from retention.errors import RetentionError
 from retention.files import replace_private
-from retention.sweep import run_sweep
+from retention.jobs.sweep import run_sweep
 from web.app import extension, get_services, now
 from web.auth import current_user, login_required
 

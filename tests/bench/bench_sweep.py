@@ -29,12 +29,12 @@ from retention.db.models import DataKey, Image, Record
 from retention.db.schema import upgrade
 from retention.db.sessions import make_engine
 from retention.engine.enact import enact
+from retention.jobs.sweep import run_sweep
 from retention.keys import crypto
 from retention.keys.keyring import Keyring
 from retention.services import open_services
 from retention.settings import Settings
 from retention.storage.local import LocalBlobStore
-from retention.sweep import run_sweep
 
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
 TODAY = NOW.date()

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from policies.vocabulary import Purpose
 from retention.db.models import LegalHold
 from retention.engine import changes
+from retention.jobs.sweep import run_sweep
 from retention.services import Services
-from retention.sweep import run_sweep
 from tests.e2e.conftest import make_staff, screenshot, sign_in, sign_out
 from tests.integration.engine_helpers import ingest, purge_due, review_due, state
 

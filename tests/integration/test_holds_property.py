@@ -26,8 +26,8 @@ from retention.db.models import (
 )
 from retention.engine import changes
 from retention.errors import FactError, HoldError
+from retention.jobs.sweep import run_sweep
 from retention.services import Services
-from retention.sweep import run_sweep
 from tests.conftest import FIXED_NOW
 from tests.integration.engine_helpers import ingest, purge_due
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from retention import keyops
 from retention.db.models import DataKey, Image, Record
 from retention.engine import records
 from retention.errors import IntegrityError, KeyringError
 from retention.ingest.importer import import_manifest
+from retention.jobs import rotation
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at, jpeg_bytes, row, write_manifest
@@ -88,7 +88,7 @@ def test_a_data_key_claiming_the_wrong_kek_version_is_detected(
     services: Services, two_records: tuple[Record, Record]
 ) -> None:
     a, _ = two_records
-    keyops.rotate(services, actor="t", clock=clock_at(FIXED_NOW))  # all keys now under v2
+    rotation.rotate(services, actor="t", clock=clock_at(FIXED_NOW))  # all keys now under v2
     with services.sessions() as s, s.begin():
         s.execute(update(DataKey).where(DataKey.record_id == a.id).values(kek_version=1))
     with pytest.raises(IntegrityError, match="key-encryption key v1"):

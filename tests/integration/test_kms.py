@@ -22,12 +22,12 @@ import boto3
 import pytest
 from sqlalchemy import select
 
-from retention import keyops
 from retention.audit import chain as audit
 from retention.db.models import DataKey, Image, Record
 from retention.engine import records
 from retention.errors import ConfigError, IntegrityError, KeyringError
 from retention.ingest.importer import import_manifest
+from retention.jobs import rotation
 from retention.keys.keyring import Keyring
 from retention.keys.kms import KmsKeyProvider, key_provider, kms_keys_path
 from retention.services import Services
@@ -161,7 +161,7 @@ def test_rotation_and_retirement_through_keyops_with_the_kms_provider(
     with svc.readers() as s:
         assert sorted(v for (v,) in s.execute(select(DataKey.kek_version))) == [1] * 4 + [2] * 3
 
-    report = keyops.rotate(svc, actor="t", clock=clock_at(FIXED_NOW))
+    report = rotation.rotate(svc, actor="t", clock=clock_at(FIXED_NOW))
 
     assert (report.new_version, report.rewrapped) == (3, 7)
     assert report.remaining == {1: 0, 2: 0}
@@ -169,9 +169,9 @@ def test_rotation_and_retirement_through_keyops_with_the_kms_provider(
     assert new_arn != kms_key
     assert kms.describe_key(KeyId=new_arn)["KeyMetadata"]["KeyState"] == "Enabled"
 
-    keyops.retire(svc, 2, actor="t", clock=clock_at(FIXED_NOW))
+    rotation.retire(svc, 2, actor="t", clock=clock_at(FIXED_NOW))
     # The keyring file's own version (v1) wraps nothing any more: it can be erased too.
-    keyops.retire(svc, 1, actor="t", clock=clock_at(FIXED_NOW))
+    rotation.retire(svc, 1, actor="t", clock=clock_at(FIXED_NOW))
     meta = kms.describe_key(KeyId=kms_key)["KeyMetadata"]
     assert meta["KeyState"] == "PendingDeletion"
     gone_by = cast(KmsKeyProvider, provider).fully_gone_by(2)
@@ -180,7 +180,7 @@ def test_rotation_and_retirement_through_keyops_with_the_kms_provider(
     assert gone_by - dt.datetime.now(dt.UTC) > dt.timedelta(days=29)
     assert cast(KmsKeyProvider, provider).fully_gone_by(3) is None
     assert cast(KmsKeyProvider, provider).fully_gone_by(1) == FIXED_NOW  # erased locally
-    assert [(s.version, s.retired_at is not None) for s in keyops.status(svc)] == [
+    assert [(s.version, s.retired_at is not None) for s in rotation.status(svc)] == [
         (1, True),
         (2, True),
         (3, False),

@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import select
 
 from retention.db.models import JobRun
+from retention.jobs.sweep import run_sweep
 from retention.services import Services
-from retention.sweep import run_sweep
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at
 from tests.integration.engine_helpers import TODAY, check_invariants, ingest, purge_due
@@ -29,7 +29,7 @@ PAUSING_SWEEP = """
 import datetime as dt, pathlib, sys, time
 from retention.settings import Settings
 from retention.services import open_services
-from retention.sweep import run_sweep
+from retention.jobs.sweep import run_sweep
 
 flag = pathlib.Path(sys.argv[1])
 

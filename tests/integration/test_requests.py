@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select, text
 
 from policies.vocabulary import HoldKind, Jurisdiction, RequestKind
-from retention import keyops
 from retention.db.models import AuditEntry, Certificate, RemovalRequest
 from retention.engine import changes
+from retention.jobs import rotation
 from retention.requests import filing, workflow
 from retention.services import Services
 from tests.conftest import FIXED_NOW
@@ -226,8 +226,8 @@ def test_overdue_requests_are_counted_for_the_scheduler(services: Services) -> N
 def test_key_rotation_rewraps_request_keys_too(services: Services) -> None:
     request_id, _ = _file(services)
     old = services.keyring.active_version
-    keyops.rotate(services, actor="t", clock=clock_at(FIXED_NOW))
-    keyops.retire(services, old, actor="t", clock=clock_at(FIXED_NOW))
+    rotation.rotate(services, actor="t", clock=clock_at(FIXED_NOW))
+    rotation.retire(services, old, actor="t", clock=clock_at(FIXED_NOW))
     with services.sessions() as s, s.begin():
         req = s.get(RemovalRequest, request_id)
         assert req is not None

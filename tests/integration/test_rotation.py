@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from retention import keyops
 from retention.audit import chain as audit
 from retention.db.models import DataKey, Image, Record
 from retention.engine import records
 from retention.errors import KeyringError
 from retention.ingest.importer import import_manifest
+from retention.jobs import rotation
 from retention.keys.keyring import Keyring
 from retention.keys.kms import key_provider
 from retention.services import Services
@@ -56,13 +56,13 @@ def test_rotate_then_retire_keeps_every_image_readable_and_every_blob_unchanged(
     assert len(before) == 14
     old = services.keyring.active_version
     with pytest.raises(KeyringError, match="still wraps 7 data key"):
-        keyops.retire(services, old, actor="t", clock=clock_at(FIXED_NOW))
+        rotation.retire(services, old, actor="t", clock=clock_at(FIXED_NOW))
 
-    report = keyops.rotate(services, actor="t", clock=clock_at(FIXED_NOW))
+    report = rotation.rotate(services, actor="t", clock=clock_at(FIXED_NOW))
 
     assert (report.new_version, report.rewrapped, report.batches) == (old + 1, 7, 3)
     assert report.remaining[old] == 0
-    keyops.retire(services, old, actor="t", clock=clock_at(FIXED_NOW))
+    rotation.retire(services, old, actor="t", clock=clock_at(FIXED_NOW))
     assert _erased(services, old)
     if services.settings.kms_key_id is None:
         ring_doc = json.loads(services.settings.keyring_file.read_text())
@@ -97,6 +97,6 @@ def test_retiring_a_version_still_in_use_is_refused(tmp_path: Path, services: Se
     old = services.keyring.active_version
     services.keyring.add_version(FIXED_NOW)  # a new version, but nothing rewrapped yet
     with pytest.raises(KeyringError, match="still wraps 1 data key"):
-        keyops.retire(services, old, actor="t", clock=clock_at(FIXED_NOW))
+        rotation.retire(services, old, actor="t", clock=clock_at(FIXED_NOW))
     assert not _erased(services, old)
     assert {v.version: v for v in _fresh(services).versions()}[old].retired_at is None

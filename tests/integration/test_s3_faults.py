@@ -22,13 +22,13 @@ from sqlalchemy import select
 from retention.audit import chain as audit
 from retention.db.models import DataKey, Image, Record, RecordStatus
 from retention.ingest.importer import import_manifest
-from retention.janitor import run_janitor
+from retention.jobs.janitor import run_janitor
+from retention.jobs.sweep import run_sweep
 from retention.services import Services, open_services
 from retention.settings import Settings
 from retention.storage.factory import open_blob_store
 from retention.storage.interface import BlobStore, BlobStoreUnavailable
 from retention.storage.s3 import S3BlobStore
-from retention.sweep import run_sweep
 from tests.conftest import FIXED_NOW, free_port
 from tests.helpers import clock_at, jpeg_bytes, row, write_manifest
 from tests.integration.engine_helpers import (

@@ -27,15 +27,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from retention import lease
 from retention.audit import chain as audit
 from retention.db.models import JobRun, Record, RecordStatus
-from retention.scheduler import (
-    JOB_IDS,
-    MugshotScheduler,
-    build_scheduler,
-    misfire_grace,
-)
+from retention.jobs import lease
+from retention.jobs.scheduler import JOB_IDS, MugshotScheduler, build_scheduler, misfire_grace
 from retention.services import Services, open_services
 from tests.conftest import FIXED_NOW
 from tests.helpers import backend_env
@@ -456,7 +451,7 @@ def test_the_audit_checkpoint_job_writes_a_private_signed_checkpoint(
 
 SCRIPT = """
 import datetime as dt, logging, sys
-from retention.scheduler import build_scheduler
+from retention.jobs.scheduler import build_scheduler
 from retention.services import open_services
 from retention.settings import Settings
 

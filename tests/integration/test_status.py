@@ -8,10 +8,10 @@ import uuid
 
 import pytest
 
-from retention import lease
 from retention.db.models import JobRun, Record, RecordStatus
+from retention.jobs import lease
+from retention.jobs.status import status
 from retention.services import Services
-from retention.status import status
 from tests.conftest import FIXED_NOW
 
 NOW = FIXED_NOW

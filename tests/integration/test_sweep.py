@@ -14,9 +14,9 @@ from retention.db.models import AuditEntry, Certificate, DataKey, Image, JobRun,
 from retention.engine import certificates, changes
 from retention.engine.purge import purge_record
 from retention.errors import HoldError
-from retention.janitor import run_janitor
+from retention.jobs.janitor import run_janitor
+from retention.jobs.sweep import run_sweep
 from retention.services import Services, open_services
-from retention.sweep import run_sweep
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at
 from tests.integration.engine_helpers import (

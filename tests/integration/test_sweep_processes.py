@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import func, select
 
 from retention.db.models import AuditEntry, Certificate, Record
-from retention.janitor import run_janitor
+from retention.jobs.janitor import run_janitor
+from retention.jobs.sweep import run_sweep
 from retention.services import Services
-from retention.sweep import run_sweep
 from tests.conftest import FIXED_NOW
 from tests.helpers import backend_env, clock_at
 from tests.integration.engine_helpers import TODAY, check_invariants, ingest, purge_due
@@ -25,7 +25,7 @@ SCRIPT = """
 import datetime as dt, os, signal, sys, time, pathlib
 from retention.settings import Settings
 from retention.services import open_services
-from retention.sweep import run_sweep
+from retention.jobs.sweep import run_sweep
 
 point, batch = sys.argv[1], int(sys.argv[2])
 go = pathlib.Path(sys.argv[3]) if len(sys.argv) > 3 else None

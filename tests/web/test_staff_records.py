@@ -16,8 +16,8 @@ from sqlalchemy import select
 from policies.vocabulary import HoldKind
 from retention.db.models import AuditEntry, Certificate, Image, Record, ReviewDecision, Role
 from retention.engine import certificates, changes
+from retention.jobs.sweep import run_sweep
 from retention.services import Services
-from retention.sweep import run_sweep
 from tests.conftest import FIXED_NOW
 from tests.integration.engine_helpers import (
     TODAY,

@@ -1,6 +1,6 @@
 """Status: is the retention machinery running, and is any legal deadline slipping?
 
-Layer: ``retention``. Read-only; imports neither Flask nor APScheduler, so ``mugshot status``,
+Layer: ``retention.jobs``. Read-only; imports neither Flask nor APScheduler, so ``mugshot status``,
 a dashboard and a monitoring probe can call it cheaply. Counts and ids only — no personal data.
 
 A stopped purge job is a compliance failure: records the law says must be gone stay on disk and
@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from policies.vocabulary import Action
-from retention import jobs, lease
 from retention.db.models import JobRun, Record, RecordStatus
+from retention.jobs import lease, runs
 from retention.services import Services
 
 # Work the sweep should have done and has not, after this long, is reported as overdue.
@@ -250,7 +250,7 @@ def status(services: Services, now: dt.datetime) -> StatusReport:
     today = now.astimezone(dt.UTC).date()
     last_success: dict[str, RunSummary | None] = {}
     for kind in JOB_KINDS:
-        run = jobs.last_success(services, kind)
+        run = runs.last_success(services, kind)
         last_success[kind] = RunSummary.of(run) if run else None
     latest = _latest_sweep(services)
     held = lease.current(services)

@@ -1,6 +1,6 @@
 """Key-encryption-key rotation and retirement (``mugshot keys ...``).
 
-Layer: ``retention``. Rotation adds a KEK version (saved to the keyring *before* any data key
+Layer: ``retention.jobs``. Rotation adds a KEK version (saved to the keyring *before* any data key
 is rewrapped, so a crash can never leave a data key wrapped under a key that was not saved),
 then rewraps data keys in batches, one audit entry per batch. No blob is touched: blobs are
 sealed under data keys, which do not change. A version can be retired — its key material erased

@@ -1,6 +1,6 @@
 """The scheduler lease: one database row that says which scheduler process may run jobs.
 
-Layer: ``retention``. Imports only the models and services; never Flask, never APScheduler.
+Layer: ``retention.jobs``. Imports only the models and services; never Flask, never APScheduler.
 
 Exactly one scheduler process runs jobs at a time. Every process calls ``acquire`` every third
 of the lease time; the holder's call extends its lease, everyone else's call fails until the

@@ -1,6 +1,6 @@
 """The sweep: purge, restrict or queue for review every record whose next action is due.
 
-Layer: ``retention``.
+Layer: ``retention.jobs``.
 
 Cost follows what is due, not the table: records are selected through the
 ``(next_action_due, status)`` index in keyset order, a batch at a time, each batch in its own
@@ -27,12 +27,12 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from policies.vocabulary import Action
-from retention import jobs
 from retention.audit import chain as audit
 from retention.db.models import JobRunStatus, Record, RecordStatus
 from retention.engine import decisions
 from retention.engine.purge import delete_blobs, held_ids, purge_records
 from retention.errors import SafetyBeltError
+from retention.jobs import runs
 from retention.services import Services
 
 Clock = Callable[[], dt.datetime]
@@ -133,7 +133,7 @@ def run_sweep(
     """Sweep every due record as of ``today``; see the module docstring."""
     settings = services.settings
     started = time.perf_counter()
-    job_id = jobs.start(services, "sweep", actor=actor, now=clock(), on_date=today, dry_run=dry_run)
+    job_id = runs.start(services, "sweep", actor=actor, now=clock(), on_date=today, dry_run=dry_run)
     report = SweepReport(job_id=job_id, on_date=today, dry_run=dry_run)
     report.counts = {"purged": 0, "restricted": 0, "review_queued": 0, "rescheduled": 0}
     status = JobRunStatus.OK
@@ -169,7 +169,7 @@ def run_sweep(
             due_purges=report.due_purges,
             purge_limit=report.purge_limit,
         )
-        jobs.finish(
+        runs.finish(
             services, job_id, status=status, now=clock(), counts=counts, errors=report.errors
         )
     return report

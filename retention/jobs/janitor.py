@@ -1,6 +1,6 @@
 """The janitor: removes blobs that no key can open any more, and leftovers of crashed writes.
 
-Layer: ``retention``. A purge deletes its blobs after its transaction commits; if the process
+Layer: ``retention.jobs``. A purge deletes its blobs after its transaction commits; if the process
 dies in between, or the store is unreachable then, the blobs stay — sealed under a data key that
 no longer exists, so they are noise, but they must still go. The janitor deletes every blob
 whose image belongs to a purged record (no data key), every blob no image row names once it is
@@ -17,9 +17,9 @@ from itertools import islice
 
 from sqlalchemy import select
 
-from retention import jobs
 from retention.audit import chain as audit
 from retention.db.models import DataKey, Image, JobRunStatus
+from retention.jobs import runs
 from retention.services import Services
 from retention.storage.local import LocalBlobStore
 
@@ -54,7 +54,7 @@ def run_janitor(
 ) -> JanitorReport:
     """One pass over the whole blob store."""
     now = clock()
-    job_id = jobs.start(services, "janitor", actor=actor, now=now)
+    job_id = runs.start(services, "janitor", actor=actor, now=now)
     report = JanitorReport()
     status = JobRunStatus.OK
     store = services.store
@@ -105,7 +105,7 @@ def run_janitor(
         report.errors.append(f"{type(exc).__name__}: {exc}"[:500])
         raise
     finally:
-        jobs.finish(
+        runs.finish(
             services,
             job_id,
             status=status,

@@ -1,12 +1,12 @@
 """The scheduler: sweeps, janitor, audit checkpoints and overdue checks, on time, exactly once.
 
-Layer: ``retention`` (an outermost edge, like the CLI: it reads the clock). Never imports Flask.
-Nothing is built or started at import: ``build_scheduler(services)`` builds a scheduler, and
+Layer: ``retention.jobs`` (an outermost edge, like the CLI: it reads the clock). Never imports
+Flask. Nothing is built or started at import: ``build_scheduler(services)`` builds a scheduler, and
 ``start()`` (embedded, e.g. in ``mugshot serve``) or ``run_forever()`` (``mugshot scheduler``)
 starts it. Never start one inside a web worker that may be forked N times.
 
 Leadership. Any number of scheduler processes may run; only the one holding the database lease
-(``retention.lease``) runs jobs. Every process runs the ``lease-renew`` job every third of the
+(``retention.jobs.lease``) runs jobs. Every process runs the ``lease-renew`` job every third of the
 lease time: the leader extends its lease, a standby tries to take it and succeeds only once the
 leader's lease has expired (it was killed, hung, or lost the database). Every job checks, and
 renews, the lease right before it runs and does nothing without it.
@@ -38,14 +38,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session
 
-from retention import jobs, lease
 from retention.audit import chain as audit
 from retention.db.models import JobRunStatus
-from retention.janitor import run_janitor
+from retention.jobs import lease, runs
+from retention.jobs.janitor import run_janitor
+from retention.jobs.status import reviews_and_actions_overdue
+from retention.jobs.sweep import run_sweep
 from retention.requests import workflow
 from retention.services import Services
-from retention.status import reviews_and_actions_overdue
-from retention.sweep import run_sweep
 
 log = logging.getLogger("mugshot.scheduler")
 
@@ -198,7 +198,7 @@ class MugshotScheduler:
         delays: dict[str, dt.timedelta] = {}
         now = self._clock()
         for kind in WORK_JOBS:
-            last = jobs.last_success(self.services, kind)
+            last = runs.last_success(self.services, kind)
             interval = self.intervals[kind]
             delay = dt.timedelta(0)
             if last is not None and now - last.started_at < interval:
@@ -265,7 +265,7 @@ class MugshotScheduler:
 
     def _audit_checkpoint(self) -> None:
         now = self._clock()
-        job_id = jobs.start(self.services, AUDIT_CHECKPOINT, actor=self._actor, now=now)
+        job_id = runs.start(self.services, AUDIT_CHECKPOINT, actor=self._actor, now=now)
         status = JobRunStatus.FAILED
         counts: dict[str, Any] = {}
         errors: list[str] = []
@@ -282,7 +282,7 @@ class MugshotScheduler:
             errors.append(f"{type(exc).__name__}: {exc}"[:500])
             raise
         finally:
-            jobs.finish(
+            runs.finish(
                 self.services,
                 job_id,
                 status=status,
@@ -293,7 +293,7 @@ class MugshotScheduler:
 
     def _overdue_check(self) -> None:
         now = self._clock()
-        job_id = jobs.start(self.services, OVERDUE_CHECK, actor=self._actor, now=now)
+        job_id = runs.start(self.services, OVERDUE_CHECK, actor=self._actor, now=now)
         status = JobRunStatus.FAILED
         counts: dict[str, int] = {}
         errors: list[str] = []
@@ -309,7 +309,7 @@ class MugshotScheduler:
             errors.append(f"{type(exc).__name__}: {exc}"[:500])
             raise
         finally:
-            jobs.finish(
+            runs.finish(
                 self.services,
                 job_id,
                 status=status,

@@ -1,6 +1,6 @@
 """Job runs: every scheduled or manual run of a job leaves a row with its counts and errors.
 
-Layer: ``retention``. Rows are written in their own short transactions, so a job that fails
+Layer: ``retention.jobs``. Rows are written in their own short transactions, so a job that fails
 half-way still says when it started and why it stopped (no personal data in errors: ids only).
 """
 
