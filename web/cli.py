@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import click
 
-from retention.cli import _services, _settings, cli, init, utcnow
-from retention.cli import demo_cmd as demo_command
-from retention.cli import main as retention_main
+from retention.cli.main import _services, _settings, cli, init, utcnow
+from retention.cli.main import demo_cmd as demo_command
+from retention.cli.main import main as retention_main
 from retention.files import replace_private
 from retention.services import Services, open_services
 from retention.settings import Settings

@@ -54,12 +54,7 @@ from retention.db.models import (
 )
 from retention.engine import certificates, changes, gallery, records
 from retention.engine.purge import delete_blobs
-from retention.errors import (
-    KeyShreddedError,
-    NotFoundError,
-    RestrictedError,
-    RetentionError,
-)
+from retention.errors import KeyShreddedError, NotFoundError, RestrictedError, RetentionError
 from retention.keys.indexes import booking_index, name_dob_index
 from web.app import get_services, now
 from web.auth import current_user, login_required

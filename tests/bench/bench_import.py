@@ -139,7 +139,7 @@ def baseline(manifest: Path, url: str, work: Path, *, fsync: bool) -> tuple[floa
 
 def mugshot(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from retention.cli import main; main()", *args],
+        [sys.executable, "-c", "from retention.cli.main import main; main()", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -170,7 +170,7 @@ def peak_rss_kib(manifest: Path, url: str, data_dir: Path) -> int:
     assert mugshot(["init"], env).returncode == 0
     code = (
         "import resource, sys\n"
-        "from retention.cli import main\n"
+        "from retention.cli.main import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
     )

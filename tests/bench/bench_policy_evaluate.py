@@ -82,7 +82,7 @@ _RUNNER = (
     "import atexit, resource, sys\n"
     "atexit.register(lambda: sys.stderr.write("
     "'MAXRSS_KB %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
-    "from retention.cli import main\n"
+    "from retention.cli.main import main\n"
     "sys.argv = ['mugshot'] + sys.argv[1:]\n"
     "main()\n"
 )

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, text, update
 
 from retention.audit import chain as audit
-from retention.cli import cli
+from retention.cli.main import cli
 from retention.db.models import AuditEntry
 from retention.errors import RetentionError
 from retention.services import Services

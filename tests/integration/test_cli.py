@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, func, select, text
 
-from retention.cli import cli
+from retention.cli.main import cli
 from retention.db.models import AuditEntry, ProvenanceEvent, Record
 from retention.services import open_services
 from retention.settings import Settings

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from policies import bundled_pack_paths
-from retention.cli import cli
+from retention.cli.main import cli
 from retention.db.models import AuditEntry, EnactedPack, ProvenanceEvent, Record
 from retention.engine.gallery import disclosures
 from retention.services import Services

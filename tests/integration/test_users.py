@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select, text
 
 from retention.accounts import users
-from retention.cli_users import user as user_group
+from retention.cli.users import user as user_group
 from retention.db.models import AuditEntry, Role, User
 from retention.errors import IntegrityError
 from retention.services import Services

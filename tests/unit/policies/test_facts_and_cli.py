@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from policies import Facts, FactsError
-from retention.cli import cli
+from retention.cli.main import cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

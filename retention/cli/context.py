@@ -1,6 +1,6 @@
 """What every ``mugshot`` command needs from the click context: settings and services.
 
-Layer: ``retention`` (CLI edge). Shared by ``retention.cli``, ``retention.cli_users`` and
+Layer: ``retention.cli`` (CLI edge). Shared by ``retention.cli``, ``retention.cli.users`` and
 ``web.cli`` so the groups cannot drift apart.
 """
 

@@ -1,8 +1,8 @@
 """``mugshot user ...`` commands: create staff accounts, list them, reset TOTP, change roles.
 
-Layer: ``retention`` (CLI edge). Reads ``Settings`` from the click context (set by the main
+Layer: ``retention.cli`` (CLI edge). Reads ``Settings`` from the click context (set by the main
 ``mugshot`` group), opens services once per command and reads the clock once. Errors are
-``RetentionError`` subclasses, mapped to a message and exit status by ``retention.cli.main``.
+``RetentionError`` subclasses, mapped to a message and exit status by ``retention.cli.main.main``.
 
 The CLI is how the first administrator is created, and the way back in when every admin is
 locked out: anyone who can run it can already read the keyring.
@@ -16,7 +16,7 @@ import sys
 import click
 
 from retention.accounts import users
-from retention.cli_context import services_of, settings_of
+from retention.cli.context import services_of, settings_of
 from retention.db.models import Role
 
 _ROLES = click.Choice([r.value for r in Role], case_sensitive=False)

@@ -1,6 +1,6 @@
 """The ``mugshot`` console script: the one entry point for every job.
 
-Layer: ``retention`` (outermost edge). Reads settings and the clock once, builds what a command
+Layer: ``retention.cli`` (outermost edge). Reads settings and the clock once, builds what a command
 needs, and maps ``RetentionError`` to a clear message and a non-zero exit.
 """
 
@@ -20,9 +20,9 @@ import click
 
 from policies.vocabulary import HoldKind, Jurisdiction, Outcome, Purpose
 from retention.audit import chain as audit
-from retention.cli_context import services_of, settings_of
-from retention.cli_policy import policy
-from retention.cli_users import user
+from retention.cli.context import services_of, settings_of
+from retention.cli.policy import policy
+from retention.cli.users import user
 from retention.db.models import ImageKind
 from retention.engine import records
 from retention.errors import KeyringError, RetentionError
