@@ -1,4 +1,15 @@
-"""Retention core: settings, storage, crypto, ingest, audit chain and the CLI.
+"""The retention core: everything the product does, without HTTP.
 
-Layer: middle. May import ``policies``; never imports ``web`` or Flask.
+Layer: middle — imports ``policies``, never ``web``, Flask or werkzeug. Its packages are layered
+(``pyproject.toml``'s import contracts enforce it); a package imports only those below it::
+
+    cli                                   the ``mugshot`` command, one module per command group
+    jobs                                  scheduler, lease, sweep, janitor, key rotation, status
+    requests | accounts | ingest          removal requests; staff users and API tokens; import
+    engine                                decisions, fact changes, purge, certificates, export
+    audit | services                      the hash-chained audit log; the per-process services
+    storage | keys | db                   blob stores, images; keys, crypto; models, sessions
+    settings, errors, files               typed settings, the error types, private files
+
+``policies`` (the rule language and its pure evaluator) sits below all of them.
 """
