@@ -25,11 +25,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -38,6 +36,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session
 
+from retention import files
 from retention.audit import chain as audit
 from retention.db.models import JobRunStatus
 from retention.jobs import lease, runs
@@ -274,7 +273,8 @@ class MugshotScheduler:
                 doc = audit.export_checkpoint(session, self.services.keyring, now)
             folder = self.services.settings.data_dir / "checkpoints"
             path = folder / f"audit-{int(doc['seq'])}.json"
-            written = write_private(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+            text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
+            written = files.create_private(path, text.encode())
             counts = {"seq": int(doc["seq"]), "written": int(written)}
             status = JobRunStatus.OK
             log.info("audit checkpoint %s at entry %d", job_id, doc["seq"])
@@ -382,26 +382,6 @@ def run_overdue_checks(
         for check in checks:
             counts.update(check(session, today))
     return counts
-
-
-def write_private(path: Path, text: str) -> bool:
-    """Write ``text`` to ``path`` readable by the owner only (0600), atomically; False (and
-    nothing written) when the file already exists — a checkpoint, once written, is kept."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.exists():
-        return False
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)  # in case the file pre-existed with wider permissions
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return True
 
 
 def _counts(counts: Mapping[str, Any]) -> str:

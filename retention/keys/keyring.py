@@ -17,8 +17,6 @@ import base64
 import datetime as dt
 import json
 import os
-import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from retention import files
 from retention.errors import KeyringError
 from retention.keys import crypto
 
@@ -93,24 +92,17 @@ class Keyring:
         self._index_key = index_key
         self._signing_seed = signing_seed
         self._session_key = session_key
-        self._stamp = self._file_stamp()
+        self._stamp = files.stamp(self.path)
         self._signer: Ed25519PrivateKey | None = None
-
-    def _file_stamp(self) -> tuple[int, int] | None:
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return None
-        return (st.st_ino, st.st_mtime_ns)
 
     def _refresh(self) -> None:
         """Pick up a rotation or retirement saved by another process since we loaded."""
-        stamp = self._file_stamp()
-        if stamp is None or stamp == self._stamp:
+        current = files.stamp(self.path)
+        if current is None or current == self._stamp:
             return
         fresh = Keyring.load(self.path)
         self._versions, self._active = fresh._versions, fresh._active
-        self._stamp = stamp
+        self._stamp = current
 
     def __repr__(self) -> str:
         return f"<Keyring {self.path} active=v{self._active} versions={sorted(self._versions)}>"
@@ -136,20 +128,12 @@ class Keyring:
     @classmethod
     def load(cls, path: Path) -> Keyring:
         """Load and validate a keyring file; refuses one readable by group or others."""
+        text = files.read_private(
+            path, "keyring", KeyringError, ": run `mugshot init` or set MUGSHOT_KEYRING"
+        )
         try:
-            st = path.stat()
-        except FileNotFoundError:
-            raise KeyringError(
-                f"keyring {path} not found: run `mugshot init` or set MUGSHOT_KEYRING"
-            ) from None
-        if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise KeyringError(
-                f"keyring {path} is accessible by group or others (mode "
-                f"{stat.S_IMODE(st.st_mode):o}); run `chmod 600 {path}`"
-            )
-        try:
-            doc = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
+            doc = json.loads(text)
+        except ValueError as exc:
             raise KeyringError(f"keyring {path} is unreadable: {type(exc).__name__}") from None
         if not isinstance(doc, dict) or doc.get("format") != KEYRING_FORMAT:
             raise KeyringError(f"keyring {path} is not a {KEYRING_FORMAT} file")
@@ -205,24 +189,8 @@ class Keyring:
             "signing_key": _b64(self._signing_seed),
             "session_key": _b64(self._session_key),
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".keyring-", dir=self.path.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                json.dump(doc, fh, indent=2)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-        self._stamp = self._file_stamp()
+        files.write_atomic_private(self.path, json.dumps(doc, indent=2).encode())
+        self._stamp = files.stamp(self.path)
 
     # -- key-encryption keys -------------------------------------------------------------
 

@@ -29,15 +29,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import stat
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from retention import files
 from retention.errors import ConfigError, IntegrityError, KeyringError
 from retention.keys.keyring import KEY_BYTES, KekVersion, Keyring
 from retention.settings import Settings
@@ -127,7 +125,7 @@ class KmsKeyProvider(Keyring):
         self._kms_versions = kms_versions
         self._kms_active = active
         self._client = client if client is not None else _make_client(endpoint_url, region)
-        self._kms_stamp = self._kms_file_stamp()
+        self._kms_stamp = files.stamp(self.kms_path)
 
     def __repr__(self) -> str:
         return f"<KmsKeyProvider {self.describe()} active=v{self._kms_active}>"
@@ -262,40 +260,16 @@ class KmsKeyProvider(Keyring):
                 for v in sorted(self._kms_versions.values(), key=lambda v: v.version)
             },
         }
-        path = self.kms_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".kms-keys-", dir=path.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                json.dump(doc, fh, indent=2)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-        self._kms_stamp = self._kms_file_stamp()
-
-    def _kms_file_stamp(self) -> tuple[int, int] | None:
-        try:
-            st = self.kms_path.stat()
-        except FileNotFoundError:
-            return None
-        return (st.st_ino, st.st_mtime_ns)
+        files.write_atomic_private(self.kms_path, json.dumps(doc, indent=2).encode())
+        self._kms_stamp = files.stamp(self.kms_path)
 
     def _kms_refresh(self) -> None:
         """Pick up a rotation or retirement saved by another process since we loaded."""
-        stamp = self._kms_file_stamp()
-        if stamp is None or stamp == self._kms_stamp:
+        current = files.stamp(self.kms_path)
+        if current is None or current == self._kms_stamp:
             return
         self._kms_versions, self._kms_active = _read(self.kms_path)
-        self._kms_stamp = stamp
+        self._kms_stamp = current
 
     # -- the KeyProvider contract, over KMS ------------------------------------------------
 
@@ -471,18 +445,10 @@ def _same_key(returned: str, expected: str) -> bool:
 
 
 def _read(path: Path) -> tuple[dict[int, KmsVersion], int]:
+    text = files.read_private(path, "KMS key list", KeyringError)
     try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise KeyringError(f"KMS key list {path} not found") from None
-    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyringError(
-            f"KMS key list {path} is accessible by group or others (mode "
-            f"{stat.S_IMODE(st.st_mode):o}); run `chmod 600 {path}`"
-        )
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+        doc = json.loads(text)
+    except ValueError as exc:
         raise KeyringError(f"KMS key list {path} is unreadable: {type(exc).__name__}") from None
     if not isinstance(doc, dict) or doc.get("format") != KMS_KEYS_FORMAT:
         raise KeyringError(f"{path} is not a {KMS_KEYS_FORMAT} file")
