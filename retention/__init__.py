@@ -9,7 +9,7 @@ Layer: middle — imports ``policies``, never ``web``, Flask or werkzeug. Its pa
     engine                                decisions, fact changes, purge, certificates, export
     audit | services                      the hash-chained audit log; the per-process services
     storage | keys | db                   blob stores, images; keys, crypto; models, sessions
-    settings, errors, files               typed settings, the error types, private files
+    settings, files, aws, errors          typed settings, private files, boto3 clients, errors
 
 ``policies`` (the rule language and its pure evaluator) sits below all of them.
 """

@@ -1,7 +1,7 @@
 """``mugshot policy ...`` commands: list, check and evaluate rule packs.
 
 Layer: ``retention.cli`` (CLI edge). Imports ``policies``, ``click`` and ``retention.errors`` only;
-it opens no database and reads no settings, so it runs anywhere a pack or a facts file is. """
+it opens no database and reads no settings, so it runs anywhere a pack or a facts file is."""
 
 from __future__ import annotations
 

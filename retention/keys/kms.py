@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from retention import files
+from retention import aws, files
 from retention.errors import ConfigError, IntegrityError, KeyringError
 from retention.keys.keyring import KEY_BYTES, KekVersion, Keyring
 from retention.settings import Settings
@@ -67,18 +67,13 @@ class KmsVersion(KekVersion):
 
 
 def _make_client(endpoint_url: str | None, region: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
+    return aws.make_client(
         "kms",
         endpoint_url=endpoint_url,
-        region_name=region,
-        config=Config(
-            connect_timeout=CONNECT_TIMEOUT,
-            read_timeout=READ_TIMEOUT,
-            retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
-        ),
+        region=region,
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        max_attempts=MAX_ATTEMPTS,
     )
 
 

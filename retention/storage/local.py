@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from retention.errors import BlobNotFoundError
+from retention.files import fsync_dir
 from retention.storage.interface import SHARD_CHARS, check_key
 
 
@@ -30,14 +31,6 @@ def _load_syncfs() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
 
 
 _SYNCFS = _load_syncfs()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class LocalBlobStore:
@@ -55,7 +48,7 @@ class LocalBlobStore:
         self.root.mkdir(parents=True, exist_ok=True)
         for n in range(16**SHARD_CHARS):
             (self.root / f"{n:0{SHARD_CHARS}x}").mkdir(exist_ok=True)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
 
     def _write(self, key: str, data: bytes, *, sync: bool) -> Path:
         path = self._path(key)
@@ -66,7 +59,7 @@ class LocalBlobStore:
             fd = os.open(tmp, flags, 0o600)
         except FileNotFoundError:
             folder.mkdir(parents=True, exist_ok=True)
-            _fsync_dir(folder.parent)
+            fsync_dir(folder.parent)
             fd = os.open(tmp, flags, 0o600)
         try:
             view = memoryview(data)
@@ -79,7 +72,7 @@ class LocalBlobStore:
             os.close(fd)
         os.replace(tmp, path)
         if sync:
-            _fsync_dir(folder)
+            fsync_dir(folder)
         return path
 
     def put(self, key: str, data: bytes) -> None:
@@ -117,8 +110,8 @@ class LocalBlobStore:
             finally:
                 os.close(fd)
         for folder in {p.parent for p in paths}:  # pragma: no cover
-            _fsync_dir(folder)
-            _fsync_dir(folder.parent)
+            fsync_dir(folder)
+            fsync_dir(folder.parent)
 
     def get(self, key: str) -> bytes:
         try:
@@ -142,7 +135,7 @@ class LocalBlobStore:
             path.unlink()
         except FileNotFoundError:
             return
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
     def delete_many(self, keys: Iterable[str]) -> None:
         removed = False

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from retention import aws
 from retention.errors import BlobNotFoundError, ConfigError, RetentionError
 from retention.storage.interface import SHARD_CHARS, BlobStoreUnavailable, check_key
 
@@ -260,17 +261,13 @@ class S3BlobStore:
 
 def _make_client(endpoint_url: str | None, region: str) -> Any:
     """One boto3 client with short timeouts and few retries (a dead endpoint fails fast)."""
-    try:
-        import boto3
-        from botocore.config import Config
-    except ImportError:  # pragma: no cover - boto3 is a dependency of the S3 deployment
-        raise ConfigError("the S3 blob store needs boto3 (pip install boto3)") from None
-    config = Config(
-        region_name=region,
+    return aws.make_client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region=region,
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
-        retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+        max_attempts=MAX_ATTEMPTS,
         max_pool_connections=PUT_THREADS * 2,
         s3={"addressing_style": "path"} if endpoint_url else None,
     )
-    return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
