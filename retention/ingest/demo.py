@@ -22,7 +22,7 @@ import csv
 import datetime as dt
 import random
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TypeVar
 
@@ -35,30 +35,6 @@ from policies.vocabulary import (
     Outcome,
 )
 from retention.ingest.portraits import generate_portrait
-
-MANIFEST_COLUMNS: tuple[str, ...] = (
-    "booking_number",
-    "agency",
-    "jurisdiction",
-    "holder",
-    "data_kind",
-    "name",
-    "date_of_birth",
-    "state_id",
-    "arrest_date",
-    "offence",
-    "offence_class",
-    "mopi_group",
-    "outcome",
-    "outcome_date",
-    "legal_basis",
-    "images",
-    "source_system",
-    "captured_at",
-    "captured_by",
-    "capture_device",
-    "capture_place",
-)
 
 _T = TypeVar("_T")
 
@@ -127,6 +103,10 @@ class DemoRow:
             self.capture_device,
             self.capture_place,
         )
+
+
+# The manifest's columns, in the order the import documentation gives them.
+MANIFEST_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(DemoRow))
 
 
 @dataclass(frozen=True)
