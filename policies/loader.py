@@ -243,7 +243,7 @@ class _Compiler(ConditionCompiler):
         authority = self.enum(rid, "authority", raw.get("authority", "statute"), Authority)
         explanation = self.string(rid, "explanation", raw.get("explanation"), required=True)
         on_unknown = raw.get("on_unknown", "review")
-        if on_unknown not in ON_UNKNOWN:
+        if not isinstance(on_unknown, str) or on_unknown not in ON_UNKNOWN:
             self.problem(rid, "on_unknown", 'must be "review" or "skip"')
 
         facts: list[str] = []

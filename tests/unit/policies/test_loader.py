@@ -110,3 +110,18 @@ def test_unverified_parameters_are_marked() -> None:
     assert gb.parameters["mopi_g3_review_period"].unverified
     assert not gb.parameters["response_period"].unverified
     assert pack_for_jurisdiction("US-CA").parameters["pc851_87_waiting_period"].unverified
+
+
+@pytest.mark.parametrize(
+    "value", ["[]", "{}", '["skip"]', "1"], ids=["list", "table", "array", "int"]
+)
+def test_on_unknown_of_the_wrong_type_is_a_problem_not_a_crash(tmp_path: Path, value: str) -> None:
+    source = (FIXTURES / "good_minimal.toml").read_text()
+    path = tmp_path / "on_unknown.toml"
+    path.write_text(source.replace('id = "r1"\n', f'id = "r1"\non_unknown = {value}\n', 1))
+    with pytest.raises(PackError) as caught:
+        load_pack(path)
+    assert any(
+        p.rule == "r1" and p.field == "on_unknown" and "review" in p.message
+        for p in caught.value.problems
+    ), [str(p) for p in caught.value.problems]
