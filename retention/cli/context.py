@@ -1,18 +1,27 @@
-"""What every ``mugshot`` command needs from the click context: settings and services.
+"""What the ``mugshot`` command modules share: settings, services, the clock, and argument parsing.
 
-Layer: ``retention.cli`` (CLI edge). Shared by ``retention.cli``, ``retention.cli.users`` and
-``web.cli`` so the groups cannot drift apart.
+Layer: ``retention.cli`` (CLI edge). The one module every command-group module of
+``retention.cli`` (and ``web.cli``) may import, so the groups cannot drift apart; it knows no
+command module. Imports ``click``, ``retention.services`` and ``retention.settings`` only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import click
 
 from retention.services import Services, open_services
 from retention.settings import Settings
+
+
+def utcnow() -> dt.datetime:
+    """The one clock of the CLI process."""
+    return dt.datetime.now(dt.UTC)
 
 
 def settings_of(ctx: click.Context) -> Settings:
@@ -31,3 +40,29 @@ def services_of(ctx: click.Context) -> Iterator[Services]:
         yield services
     finally:
         services.close()
+
+
+@contextmanager
+def progress(length: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal; silent otherwise (logs and pipes stay clean)."""
+    if length and sys.stderr.isatty():
+        with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
+            yield bar.update
+    else:
+        yield lambda _n: None
+
+
+def parse_date(value: str | None, what: str) -> dt.date | None:
+    """A ``YYYY-MM-DD`` option value as a date (``None`` stays ``None``); ``what`` names the
+    option in the usage error."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=what) from None
+
+
+def iso(value: Any) -> str | None:
+    """A date or datetime in ISO 8601 for JSON output; ``None`` stays ``None``."""
+    return value.isoformat() if value is not None else None
