@@ -2,21 +2,26 @@
 
 Layer: ``retention.cli`` (CLI edge). The one module every command-group module of
 ``retention.cli`` (and ``web.cli``) may import, so the groups cannot drift apart; it knows no
-command module. Imports ``click``, ``retention.services`` and ``retention.settings`` only.
+command module. Imports ``click``, ``retention.services`` and ``retention.settings`` only (and
+``policies.Decision`` for a type).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from retention.services import Services, open_services
 from retention.settings import Settings
+
+if TYPE_CHECKING:
+    from policies import Decision
 
 
 def utcnow() -> dt.datetime:
@@ -66,3 +71,13 @@ def parse_date(value: str | None, what: str) -> dt.date | None:
 def iso(value: Any) -> str | None:
     """A date or datetime in ISO 8601 for JSON output; ``None`` stays ``None``."""
     return value.isoformat() if value is not None else None
+
+
+def echo_json(doc: Any) -> None:
+    """Print a document as indented JSON (what every ``--json`` option prints)."""
+    click.echo(json.dumps(doc, indent=2))
+
+
+def next_step(decision: Decision) -> str:
+    """``next: ACTION due DATE``: what a change to a record's facts or holds scheduled."""
+    return f"next: {decision.action.value} due {decision.due_on}"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from retention.cli.context import parse_date, services_of, settings_of, utcnow
+from retention.cli.context import echo_json, parse_date, services_of, settings_of, utcnow
 
 
 @click.command()
@@ -46,7 +46,7 @@ def sweep(
             confirmed_by=confirm_by,
         )
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
+        echo_json(report.to_json())
     else:
         verb = "would" if dry_run else "did"
         click.echo(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from policies.vocabulary import Outcome, Purpose
-from retention.cli.context import parse_date, services_of, settings_of, utcnow
+from retention.cli.context import next_step, parse_date, services_of, settings_of, utcnow
 from retention.engine import records
 
 
@@ -42,9 +42,7 @@ def outcome_set(
             actor=settings.actor,
             now=utcnow(),
         )
-    click.echo(
-        f"outcome {value}; next: {decision.action.value} due {decision.due_on} ({decision.rule})"
-    )
+    click.echo(f"outcome {value}; {next_step(decision)} ({decision.rule})")
 
 
 @click.group()
@@ -91,7 +89,7 @@ def consent_record(
             actor=settings.actor,
             now=utcnow(),
         )
-    click.echo(f"consent recorded; next: {decision.action.value} due {decision.due_on}")
+    click.echo(f"consent recorded; {next_step(decision)}")
 
 
 @consent.command("withdraw")
@@ -110,6 +108,4 @@ def consent_withdraw(ctx: click.Context, ref: str, on: str | None, agency: str |
         decision = changes.withdraw_consent(
             session, rec.id, on=parse_date(on, "--on") or now.date(), actor=settings.actor, now=now
         )
-    click.echo(
-        f"consent withdrawn; next: {decision.action.value} due {decision.due_on} ({decision.rule})"
-    )
+    click.echo(f"consent withdrawn; {next_step(decision)} ({decision.rule})")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from policies.vocabulary import HoldKind
-from retention.cli.context import services_of, settings_of, utcnow
+from retention.cli.context import next_step, services_of, settings_of, utcnow
 from retention.engine import records
 
 
@@ -77,7 +77,7 @@ def hold_release(ctx: click.Context, hold_id: str) -> None:
     if decision is None:
         click.echo(f"release of hold {hold_id} requested; a second person must confirm it")
     else:
-        click.echo(f"hold {hold_id} released; next: {decision.action.value} due {decision.due_on}")
+        click.echo(f"hold {hold_id} released; {next_step(decision)}")
 
 
 @hold.command("list")

@@ -14,7 +14,6 @@ clock once, builds what a command needs.
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -23,7 +22,7 @@ import click
 
 from retention.audit import chain as audit
 from retention.cli.audit import audit_group
-from retention.cli.context import progress, services_of, settings_of, utcnow
+from retention.cli.context import echo_json, progress, services_of, settings_of, utcnow
 from retention.cli.disposal import cert, janitor, sweep
 from retention.cli.facts import consent, outcome
 from retention.cli.holds import hold
@@ -35,7 +34,12 @@ from retention.cli.reviews import review
 from retention.cli.tokens import token
 from retention.cli.users import user
 from retention.errors import KeyringError, RetentionError
-from retention.ingest.importer import import_manifest, scan_manifest, write_reject_report
+from retention.ingest.importer import (
+    ImportReport,
+    import_manifest,
+    scan_manifest,
+    write_reject_report,
+)
 from retention.settings import Settings
 from retention.storage.factory import open_blob_store
 from retention.storage.local import LocalBlobStore
@@ -161,12 +165,8 @@ def _safe_url(url: str) -> str:
 @click.pass_context
 def import_(ctx: click.Context, manifest: Path, rejects: Path | None) -> None:
     """Import a CSV manifest of bookings and their images (see README, 'Manifest format')."""
-    settings = settings_of(ctx)
     _, rows = scan_manifest(manifest)
-    with services_of(ctx) as services, progress(rows, "importing") as tick:
-        report = import_manifest(
-            manifest, services, actor=settings.actor, clock=utcnow, progress=tick
-        )
+    report = _import_with_progress(ctx, manifest, rows)
     click.echo(
         f"{report.rows} rows: {report.imported} imported, {report.skipped} already present, "
         f"{len(report.rejected)} rejected"
@@ -174,12 +174,25 @@ def import_(ctx: click.Context, manifest: Path, rejects: Path | None) -> None:
     if report.rejected:
         target = rejects or manifest.with_name(manifest.name + ".rejects.csv")
         write_reject_report(report, target)
-        for r in report.rejected[:20]:
-            click.echo(f"  line {r.line}: {r.reason}", err=True)
+        _echo_rejected(report, 20)
         if len(report.rejected) > 20:
             click.echo(f"  … and {len(report.rejected) - 20} more", err=True)
         click.echo(f"reject report: {target}", err=True)
         sys.exit(1)
+
+
+def _import_with_progress(ctx: click.Context, manifest: Path, rows: int) -> ImportReport:
+    """Import a manifest as this command's actor, with a progress bar over ``rows`` rows."""
+    with services_of(ctx) as services, progress(rows, "importing") as tick:
+        return import_manifest(
+            manifest, services, actor=settings_of(ctx).actor, clock=utcnow, progress=tick
+        )
+
+
+def _echo_rejected(report: ImportReport, shown: int) -> None:
+    """The first ``shown`` rejected rows (line and reason; never personal data), on stderr."""
+    for r in report.rejected[:shown]:
+        click.echo(f"  line {r.line}: {r.reason}", err=True)
 
 
 # -- demo ---------------------------------------------------------------------------------
@@ -195,23 +208,18 @@ def demo_cmd(ctx: click.Context, count: int, seed: int) -> None:
     """Load a synthetic demo set: drawn, obviously fake portraits (never real people)."""
     from retention.ingest.demo import write_demo_set
 
-    settings = settings_of(ctx)
     ctx.invoke(init)
     # The plaintext demo files live only in a temporary folder for the length of the import.
     with tempfile.TemporaryDirectory(prefix="mugshot-demo-") as tmp:
         with progress(count, "drawing portraits") as tick:
             manifest = write_demo_set(Path(tmp), count, seed, progress=tick)
-        with services_of(ctx) as services, progress(count, "importing") as tick:
-            report = import_manifest(
-                manifest, services, actor=settings.actor, clock=utcnow, progress=tick
-            )
+        report = _import_with_progress(ctx, manifest, count)
     click.echo(
         f"demo set: {report.imported} records imported, {report.skipped} already present, "
         f"{len(report.rejected)} rejected"
     )
     if report.rejected:
-        for r in report.rejected[:10]:
-            click.echo(f"  line {r.line}: {r.reason}", err=True)
+        _echo_rejected(report, 10)
         sys.exit(1)
     from sqlalchemy import select
 
@@ -253,7 +261,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     with services_of(ctx) as services:
         report = build_status(services, utcnow())
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
+        echo_json(report.to_json())
     else:
         click.echo("\n".join(report.lines()))
     if not report.healthy:

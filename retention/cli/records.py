@@ -8,7 +8,6 @@ Revealing an identity and exporting an image are audited as disclosures by the e
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import click
 
 from policies.vocabulary import Purpose
-from retention.cli.context import iso, parse_date, services_of, settings_of, utcnow
+from retention.cli.context import echo_json, iso, parse_date, services_of, settings_of, utcnow
 from retention.db.models import ImageKind
 from retention.engine import records
 
@@ -110,7 +109,7 @@ def record_show(
         if identity is not None:
             doc["identity"] = identity
     if as_json:
-        click.echo(json.dumps(doc, indent=2))
+        echo_json(doc)
         return
     _print_record(doc)
 
@@ -250,7 +249,7 @@ def record_why(
                 "scheduled_due_on": iso(sched.due_on),
             }
     if as_json:
-        click.echo(json.dumps(doc, indent=2))
+        echo_json(doc)
         return
     if doc.get("status") == "purged":
         click.echo(f"Record {doc['id']} was purged at {doc['purged_at']}.")

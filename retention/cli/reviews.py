@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from retention.cli.context import services_of, settings_of, utcnow
+from retention.cli.context import next_step, services_of, settings_of, utcnow
 from retention.engine import records
 
 
@@ -75,5 +75,4 @@ def review_decide(
             delete_blobs(services.store, result.purged.blob_keys)
             click.echo(f"record purged; certificate {result.purged.certificate.id}")
         elif result.decision is not None:
-            d = result.decision
-            click.echo(f"decided {value}; next: {d.action.value} due {d.due_on}")
+            click.echo(f"decided {value}; {next_step(result.decision)}")
