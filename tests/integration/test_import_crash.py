@@ -78,7 +78,13 @@ def _import(
 ) -> subprocess.Popen[bytes]:
     pipe = subprocess.PIPE if capture else subprocess.DEVNULL
     return subprocess.Popen(
-        [sys.executable, "-c", "from retention.cli.main import main; main()", "import", str(manifest)],
+        [
+            sys.executable,
+            "-c",
+            "from retention.cli.main import main; main()",
+            "import",
+            str(manifest),
+        ],
         env=env,
         stdout=pipe,
         stderr=pipe,
