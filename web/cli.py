@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import click
 
-from retention.cli.main import _services, _settings, cli, init, utcnow
+from retention.cli.context import services_of, settings_of, utcnow
+from retention.cli.main import cli, init
 from retention.cli.main import demo_cmd as demo_command
 from retention.cli.main import main as retention_main
 from retention.files import replace_private
@@ -69,10 +70,10 @@ def serve(
     from retention.jobs.scheduler import build_scheduler
     from web import create_app
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     if demo:
         ctx.invoke(init)
-        with _services(ctx) as services, services.readers() as session:
+        with services_of(ctx) as services, services.readers() as session:
             from sqlalchemy import func, select
 
             from retention.db.models import Record

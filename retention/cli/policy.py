@@ -1,13 +1,17 @@
-"""``mugshot policy ...`` commands: list, check and evaluate rule packs.
+"""``mugshot policy ...`` commands: list, check and evaluate rule packs, and enact a new version.
 
-Layer: ``retention.cli`` (CLI edge). Imports ``policies``, ``click`` and ``retention.errors`` only;
-it opens no database and reads no settings, so it runs anywhere a pack or a facts file is."""
+Layer: ``retention.cli`` (CLI edge). ``list``, ``check`` and ``evaluate`` use ``policies`` and
+``click`` only: they open no database and read no settings, so they run anywhere a pack or a facts
+file is. ``enact`` is the one exception: it changes what an installation does, so it reads the
+settings and opens services through ``retention.cli.context`` (the only other ``retention.cli``
+module imported here) and imports ``retention.engine.enact`` when it runs, not at import.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TextIO
 
@@ -25,6 +29,7 @@ from policies import (
     evaluate,
     load_pack,
 )
+from retention.cli.context import services_of, settings_of, utcnow
 
 
 @click.group()
@@ -93,13 +98,49 @@ def evaluate_cmd(pack_id: str, on: str | None, facts_file: TextIO) -> None:
         raise click.ClickException(str(exc)) from None
     try:
         # The one clock read, at the outermost edge; UTC so every host agrees on the day.
-        today = date.fromisoformat(on) if on else datetime.now(UTC).date()
+        today = date.fromisoformat(on) if on else utcnow().date()
     except ValueError:
         raise click.BadParameter("must be YYYY-MM-DD", param_hint="--on") from None
     bad = _stream(pack, today, facts_file, sys.stdout, sys.stderr)
     if bad:
         click.echo(f"{bad} bad line(s)", err=True)
         sys.exit(1)
+
+
+@policy.command("enact")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--approved-by", required=True, help="The supervisor approving (not the actor).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation after the difference.")
+@click.pass_context
+def policy_enact(ctx: click.Context, file: Path, approved_by: str, yes: bool) -> None:
+    """Enact a new pack version: show how many records change fate, then apply it."""
+    from retention.engine import enact
+
+    settings = settings_of(ctx)
+    if approved_by == settings.actor:
+        raise click.UsageError("--approved-by must name a second person")
+    with services_of(ctx) as services:
+        try:
+            diff = enact.preview(services, file, today=utcnow().date())
+        except PackError as exc:
+            for problem in exc.problems:
+                click.echo(f"  {problem}", err=True)
+            raise click.ClickException(f"{file} is not a valid pack") from None
+        click.echo(
+            f"{diff.pack_id} {diff.version} ({', '.join(diff.jurisdictions)}): {diff.records} "
+            f"records evaluated in {diff.seconds:.1f}s, {diff.changed} change their next action"
+        )
+        for transition, n in diff.transitions.most_common():
+            click.echo(f"  {transition:<22} {n}")
+        if not yes and not click.confirm("Enact this version?", default=False):
+            raise click.exceptions.Abort()
+        done = enact.enact(
+            services, file, actor=settings.actor, approved_by=approved_by, clock=utcnow
+        )
+    click.echo(
+        f"enacted {done.pack_id} {done.version}; {done.records} records re-evaluated "
+        f"in {done.seconds:.1f}s"
+    )
 
 
 def _stream(pack: Pack, today: date, source: TextIO, out: TextIO, err: TextIO) -> int:

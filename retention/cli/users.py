@@ -1,8 +1,10 @@
 """``mugshot user ...`` commands: create staff accounts, list them, reset TOTP, change roles.
 
-Layer: ``retention.cli`` (CLI edge). Reads ``Settings`` from the click context (set by the main
-``mugshot`` group), opens services once per command and reads the clock once. Errors are
-``RetentionError`` subclasses, mapped to a message and exit status by ``retention.cli.main.main``.
+Layer: ``retention.cli`` (CLI edge). Imports ``retention.cli.context`` and the layers below
+``retention.cli`` (``retention.accounts``, ``retention.db``); no other command module. Reads
+``Settings`` from the click context (set by the main ``mugshot`` group), opens services once per
+command and reads the clock once. Errors are ``RetentionError`` subclasses, mapped to a message
+and exit status by ``retention.cli.main.main``.
 
 The CLI is how the first administrator is created, and the way back in when every admin is
 locked out: anyone who can run it can already read the keyring.
@@ -16,18 +18,10 @@ import sys
 import click
 
 from retention.accounts import users
-from retention.cli.context import services_of, settings_of
+from retention.cli.context import services_of, settings_of, utcnow
 from retention.db.models import Role
 
 _ROLES = click.Choice([r.value for r in Role], case_sensitive=False)
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-_settings = settings_of
-_services = services_of
 
 
 def _show_secret(username: str, secret: str) -> None:
@@ -65,8 +59,8 @@ def add(ctx: click.Context, username: str, role: str, password_stdin: bool) -> N
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     users.check_password_policy(password, username=users.normalise_username(username))
-    settings = _settings(ctx)
-    with _services(ctx) as services, services.sessions() as session, session.begin():
+    settings = settings_of(ctx)
+    with services_of(ctx) as services, services.sessions() as session, session.begin():
         account, secret = users.create_user(
             session,
             username=username,
@@ -74,7 +68,7 @@ def add(ctx: click.Context, username: str, role: str, password_stdin: bool) -> N
             password=password,
             keyring=services.keyring,
             actor=settings.actor,
-            now=_utcnow(),
+            now=utcnow(),
         )
         name, granted = account.username, account.role
     click.echo(f"created {name} ({granted})")
@@ -85,8 +79,8 @@ def add(ctx: click.Context, username: str, role: str, password_stdin: bool) -> N
 @click.pass_context
 def list_(ctx: click.Context) -> None:
     """List staff accounts: username, role, state, last sign-in, created."""
-    now = _utcnow()
-    with _services(ctx) as services, services.readers() as session:
+    now = utcnow()
+    with services_of(ctx) as services, services.readers() as session:
         rows = users.list_users(session)
         for account in rows:
             if not account.active:
@@ -109,14 +103,14 @@ def list_(ctx: click.Context) -> None:
 @click.pass_context
 def reset_totp(ctx: click.Context, username: str) -> None:
     """Replace the account's TOTP secret; prints the new one once."""
-    settings = _settings(ctx)
-    with _services(ctx) as services, services.sessions() as session, session.begin():
+    settings = settings_of(ctx)
+    with services_of(ctx) as services, services.sessions() as session, session.begin():
         account, secret = users.reset_totp(
             session,
             username=username,
             keyring=services.keyring,
             actor=settings.actor,
-            now=_utcnow(),
+            now=utcnow(),
         )
         name = account.username
     click.echo(f"TOTP reset for {name}; the old authenticator entry no longer works")
@@ -128,9 +122,9 @@ def reset_totp(ctx: click.Context, username: str) -> None:
 @click.pass_context
 def deactivate(ctx: click.Context, username: str) -> None:
     """Disable an account: it cannot sign in, and its open sessions end."""
-    settings = _settings(ctx)
-    with _services(ctx) as services, services.sessions() as session, session.begin():
-        account = users.deactivate(session, username=username, actor=settings.actor, now=_utcnow())
+    settings = settings_of(ctx)
+    with services_of(ctx) as services, services.sessions() as session, session.begin():
+        account = users.deactivate(session, username=username, actor=settings.actor, now=utcnow())
         name = account.username
     click.echo(f"deactivated {name}")
 
@@ -141,10 +135,10 @@ def deactivate(ctx: click.Context, username: str) -> None:
 @click.pass_context
 def role(ctx: click.Context, username: str, role: str) -> None:
     """Change an account's role (takes effect on its next request)."""
-    settings = _settings(ctx)
-    with _services(ctx) as services, services.sessions() as session, session.begin():
+    settings = settings_of(ctx)
+    with services_of(ctx) as services, services.sessions() as session, session.begin():
         account = users.set_role(
-            session, username=username, role=Role(role.lower()), actor=settings.actor, now=_utcnow()
+            session, username=username, role=Role(role.lower()), actor=settings.actor, now=utcnow()
         )
         name, granted = account.username, account.role
     click.echo(f"{name} is now {granted}")
