@@ -67,5 +67,10 @@ class RestrictedError(RetentionError):
 
 
 class SafetyBeltError(RetentionError):
-    """A sweep would purge more than the configured share of the database; a supervisor must
-    confirm before it acts."""
+    """A purge (by sweep, request, review or any other path) would destroy more than the
+    configured count and share of the live records; a supervisor must confirm before it acts."""
+
+
+class AuthorityError(RetentionError):
+    """The action needs someone else: a supervisor, or a second person who has not already
+    acted on the same request, record or run (DESIGN.md invariant 9)."""

@@ -69,10 +69,13 @@ class Settings:
     rotate_batch_size: int = 500
     actor: str = "cli"
     sweep_batch_size: int = 200
-    # Safety belt: a sweep that would purge more than this share of the records (and more than
-    # ``sweep_max_purge_count``) stops before acting until a supervisor confirms.
+    # Safety belt, on every purge path (sweep, request, review): an act that would purge more
+    # than this share of the live records (and more than ``sweep_max_purge_count``) stops
+    # before acting until a supervisor confirms (``retention.engine.authority``).
     sweep_max_purge_share: float = 0.05
     sweep_max_purge_count: int = 50
+    # A removal request matching more records than this needs a supervisor to confirm them.
+    request_match_limit: int = 5
     sweep_interval_minutes: int = 60
     scheduler_lease_seconds: int = 60
     # Scale-out backends (issue 6): S3-compatible object storage for blobs when
@@ -138,6 +141,7 @@ class Settings:
             sweep_batch_size=_int(env, "MUGSHOT_SWEEP_BATCH_SIZE", 200),
             sweep_max_purge_share=_share(env, "MUGSHOT_SWEEP_MAX_PURGE_SHARE", 0.05),
             sweep_max_purge_count=_int(env, "MUGSHOT_SWEEP_MAX_PURGE_COUNT", 50),
+            request_match_limit=_int(env, "MUGSHOT_REQUEST_MATCH_LIMIT", 5),
             sweep_interval_minutes=_int(env, "MUGSHOT_SWEEP_INTERVAL_MINUTES", 60),
             scheduler_lease_seconds=_int(env, "MUGSHOT_SCHEDULER_LEASE_SECONDS", 60),
             s3_endpoint_url=env.get("MUGSHOT_S3_ENDPOINT_URL") or None,

@@ -55,18 +55,18 @@ def review_decide(
     ctx: click.Context, ref: str, value: str, reason: str, agency: str | None
 ) -> None:
     """Decide a review: keep, keep for an exceptional reason, restrict now, or purge now."""
-    from retention.engine import changes
+    from retention.engine import reviews
     from retention.engine.purge import delete_blobs
 
     settings = settings_of(ctx)
     with services_of(ctx) as services:
         with services.sessions() as session, session.begin():
             rec = records.resolve(session, services.keyring, ref, agency)
-            result = changes.decide_review(
+            result = reviews.decide_review(
                 session,
                 services.keyring,
                 rec.id,
-                outcome=changes.ReviewOutcome(value),
+                outcome=reviews.ReviewOutcome(value),
                 reason=reason,
                 actor=settings.actor,
                 now=utcnow(),
@@ -74,5 +74,10 @@ def review_decide(
         if result.purged is not None:
             delete_blobs(services.store, result.purged.blob_keys)
             click.echo(f"record purged; certificate {result.purged.certificate.id}")
+        elif result.waiting is not None:
+            click.echo(
+                f"decided {value}; it goes beyond the record's rule, so it waits for a "
+                f"supervisor's confirmation (approval {result.waiting.id})"
+            )
         elif result.decision is not None:
             click.echo(f"decided {value}; {next_step(result.decision)}")

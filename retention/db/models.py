@@ -441,6 +441,9 @@ class RequestState(StrEnum):
     RECEIVED = "received"
     UNDER_REVIEW = "under_review"
     NEEDS_INFO = "needs_info"
+    # Approved by one person; destroys records outside their schedule, so it waits for a
+    # supervisor who is neither the approver nor a matcher (DESIGN.md invariant 9).
+    CONFIRMING = "confirming"
     APPROVED = "approved"
     DENIED = "denied"
     COMPLETED = "completed"
@@ -490,8 +493,20 @@ class RemovalRequest(Base):
     updated_at: Mapped[dt.datetime]
 
 
+class MatchSource(StrEnum):
+    """How a clerk found the record they matched to a request."""
+
+    CANDIDATE = "candidate"  # the request's own blind indexes found it
+    SEARCH = "search"  # an audited search from the request page found it
+
+
 class RequestMatch(Base):
-    """A record a clerk matched to a request (candidate or confirmed)."""
+    """A record a clerk matched to a request.
+
+    A match of a record whose identity differs from the requester's, or one past the per-request
+    limit, is *pending* (``needs_confirmation`` and no ``confirmed_by``) until a supervisor other
+    than the matcher confirms it with a reason; a pending match blocks approval.
+    """
 
     __tablename__ = "request_matches"
     __table_args__ = (UniqueConstraint("request_id", "record_id"),)
@@ -501,3 +516,61 @@ class RequestMatch(Base):
     record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
     matched_by: Mapped[str] = mapped_column(String(64))
     matched_at: Mapped[dt.datetime]
+    source: Mapped[str] = mapped_column(String(12), default=MatchSource.CANDIDATE.value)
+    same_identity: Mapped[bool] = mapped_column(default=True)
+    needs_confirmation: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    confirmed_at: Mapped[dt.datetime | None]
+    confirm_reason: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def pending(self) -> bool:
+        """Waiting for a supervisor's confirmation."""
+        return self.needs_confirmation and self.confirmed_by is None
+
+
+class RequestSearchHit(Base):
+    """A record found by an audited search from a request's page: matchable to that request."""
+
+    __tablename__ = "request_search_hits"
+    __table_args__ = (UniqueConstraint("request_id", "record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("removal_requests.id"), index=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"))
+    searched_by: Mapped[str] = mapped_column(String(64))
+    searched_at: Mapped[dt.datetime]
+
+
+class ApprovalState(StrEnum):
+    """Where a second-person approval stands."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REFUSED = "refused"
+
+
+class SecondApproval(Base):
+    """A destruction (or exceptional keep) one person asked for and a second must confirm.
+
+    ``subject_type``/``subject_id`` name the request or record; ``action`` what confirming will
+    do (``request.approve``, ``review.purge``, ``review.keep_exceptional``); ``details`` the
+    plan the first person saw (ids and counts only). The first person's reason is in ``reason``.
+    """
+
+    __tablename__ = "second_approvals"
+    __table_args__ = (Index("ix_second_approvals_state_subject", "state", "subject_id"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(ID_LEN))
+    action: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)

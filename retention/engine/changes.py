@@ -1,4 +1,4 @@
-"""Fact changes: outcomes, consent, legal holds and review decisions.
+"""Fact changes: outcomes, consent and legal holds.
 
 Layer: ``retention.engine``. Each change locks the record, changes one fact, writes its provenance
 event and exactly one audit entry, and re-evaluates the record in the same transaction so its
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -29,15 +27,12 @@ from retention.db.models import (
     ProvenanceKind,
     Record,
     RecordStatus,
-    ReviewDecision,
 )
 from retention.engine import decisions
-from retention.engine.purge import Purged, purge_record
 from retention.errors import FactError, HoldError, NotFoundError
-from retention.keys.keyring import Keyring
 
 
-def _locked(session: Session, record_id: str) -> Record:
+def lock_record(session: Session, record_id: str) -> Record:
     record = session.execute(
         select(Record).where(Record.id == record_id).with_for_update()
     ).scalar_one_or_none()
@@ -48,7 +43,7 @@ def _locked(session: Session, record_id: str) -> Record:
     return record
 
 
-def _reevaluate_and_audit(
+def reevaluate_and_audit(
     session: Session,
     record: Record,
     *,
@@ -96,7 +91,7 @@ def set_outcome(
 ) -> Decision:
     """Record the case outcome for the arrest the image was taken for."""
     today = now.date()
-    record = _locked(session, record_id)
+    record = lock_record(session, record_id)
     if outcome is Outcome.PENDING:
         if on is not None:
             raise FactError("a pending outcome has no date")
@@ -125,7 +120,7 @@ def set_outcome(
             },
         )
     )
-    return _reevaluate_and_audit(
+    return reevaluate_and_audit(
         session,
         record,
         now=now,
@@ -149,7 +144,7 @@ def record_consent(
     now: dt.datetime,
 ) -> Decision:
     """Record a consent (for consent-based records)."""
-    record = _locked(session, record_id)
+    record = lock_record(session, record_id)
     _check_date(given_on, now.date(), "consent date")
     if expires_on is not None and expires_on <= given_on:
         raise FactError("consent expiry must be after the date it was given")
@@ -163,7 +158,7 @@ def record_consent(
         created_at=now,
     )
     session.add(consent)
-    return _reevaluate_and_audit(
+    return reevaluate_and_audit(
         session,
         record,
         now=now,
@@ -180,7 +175,7 @@ def withdraw_consent(
 ) -> Decision:
     """Withdraw the record's current consent (GDPR Art 7(3)); only consent-based data is purged
     for it (RULES.md §8.5) — the evaluator decides."""
-    record = _locked(session, record_id)
+    record = lock_record(session, record_id)
     _check_date(on, now.date(), "withdrawal date")
     consent = session.execute(
         select(Consent)
@@ -206,7 +201,7 @@ def withdraw_consent(
     if on < consent.given_on:
         raise FactError("consent cannot be withdrawn before it was given")
     consent.withdrawn_on = on
-    return _reevaluate_and_audit(
+    return reevaluate_and_audit(
         session,
         record,
         now=now,
@@ -243,7 +238,7 @@ def place_hold(
     """Place a hold; it blocks purge at once, before anyone approves it (fail safe)."""
     if not reason.strip():
         raise HoldError("a hold needs a reason")
-    record = _locked(session, record_id)
+    record = lock_record(session, record_id)
     hold = LegalHold(
         id=uuid.uuid4().hex,
         record_id=record.id,
@@ -255,7 +250,7 @@ def place_hold(
         placed_at=now,
     )
     session.add(hold)
-    _reevaluate_and_audit(
+    reevaluate_and_audit(
         session,
         record,
         now=now,
@@ -316,11 +311,11 @@ def release_hold(
         return hold, None
     if hold.release_requested_by == actor:
         raise HoldError("the person who asked for a release cannot also confirm it")
-    record = _locked(session, hold.record_id)
+    record = lock_record(session, hold.record_id)
     hold.state = HoldState.RELEASED.value
     hold.released_by = actor
     hold.released_at = now
-    decision = _reevaluate_and_audit(
+    decision = reevaluate_and_audit(
         session,
         record,
         now=now,
@@ -331,81 +326,3 @@ def release_hold(
         details={"record_id": record.id},
     )
     return hold, decision
-
-
-# -- disposition reviews ----------------------------------------------------------------
-
-
-class ReviewOutcome(StrEnum):
-    """What a reviewer decides."""
-
-    KEEP = "keep"
-    KEEP_EXCEPTIONAL = "keep_exceptional"
-    RESTRICT = "restrict"
-    PURGE = "purge"
-
-
-@dataclass(frozen=True)
-class ReviewResult:
-    """The decision recorded, the record's new decision, and what a purge destroyed."""
-
-    decision: Decision | None
-    purged: Purged | None
-
-
-def decide_review(
-    session: Session,
-    keyring: Keyring,
-    record_id: str,
-    *,
-    outcome: ReviewOutcome,
-    reason: str,
-    actor: str,
-    now: dt.datetime,
-) -> ReviewResult:
-    """Record a review decision and apply it: keep (the review is done until the next one
-    falls due), keep with an exceptional reason (UK 2017 Review), restrict now, or purge now
-    (refused while a hold is pending or active)."""
-    if not reason.strip():
-        raise FactError("a review decision needs its reasons")
-    record = _locked(session, record_id)
-    today = now.date()
-    session.add(
-        ReviewDecision(
-            id=uuid.uuid4().hex,
-            record_id=record.id,
-            decision=outcome.value,
-            reason=reason.strip(),
-            decided_by=actor,
-            decided_at=now,
-        )
-    )
-    record.reviewed_on = today
-    record.review_queued_at = None
-    record.updated_at = now
-    if outcome is ReviewOutcome.KEEP_EXCEPTIONAL:
-        record.exceptional_reason = True
-    if outcome is ReviewOutcome.PURGE:
-        purged = purge_record(
-            session,
-            keyring,
-            record,
-            now=now,
-            actor=actor,
-            reason={"decision": "review", "decided_by": actor, "decided_on": today.isoformat()},
-        )
-        return ReviewResult(None, purged)
-    if outcome is ReviewOutcome.RESTRICT:
-        record.status = RecordStatus.RESTRICTED.value
-        record.restriction_reason = "review decision"
-    decision = _reevaluate_and_audit(
-        session,
-        record,
-        now=now,
-        actor=actor,
-        action="review.decided",
-        object_type="record",
-        object_id=record.id,
-        details={"decision": outcome.value},
-    )
-    return ReviewResult(decision, None)

@@ -13,31 +13,50 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from policies import Decision
 from policies.vocabulary import Action, RequestKind
 from retention.audit import chain as audit
 from retention.db.models import (
+    ApprovalState,
     Certificate,
+    Image,
+    MatchSource,
     Record,
     RecordStatus,
     RemovalRequest,
     RequestMatch,
+    RequestSearchHit,
     RequestState,
+    SecondApproval,
 )
 from retention.engine import decisions
+from retention.engine.authority import (
+    DEFAULT_LIMITS,
+    Limits,
+    Person,
+    purge_limit,
+    require_second_person,
+    rule_says_purge,
+)
 from retention.engine.purge import Purged, held_ids, purge_records
-from retention.errors import FactError, HoldError, NotFoundError
+from retention.engine.reasons import stated_reason
+from retention.errors import AuthorityError, FactError, HoldError, NotFoundError
 from retention.keys import crypto
+from retention.keys.indexes import booking_index, name_dob_index
 from retention.keys.keyring import Keyring
 from retention.requests.filing import (
     MAX_TEXT,
     RequestError,
     by_reference,
+    candidates,
     matched,
     request_key,
     response_deadline,
@@ -80,27 +99,145 @@ def _move(
 
 
 OPEN = (RequestState.RECEIVED, RequestState.UNDER_REVIEW, RequestState.NEEDS_INFO)
+# A search from a request's page returns at most this many records (an exact lookup finds few).
+SEARCH_LIMIT = 50
 
 
-def match(
-    session: Session, request_id: str, record_id: str, *, actor: str, now: dt.datetime
-) -> None:
-    """Confirm a record as the subject of the request (moves it under review)."""
+def search(
+    session: Session,
+    keyring: Keyring,
+    request_id: str,
+    *,
+    booking_number: str | None = None,
+    name: str | None = None,
+    date_of_birth: dt.date | None = None,
+    actor: str,
+    reason: str,
+    now: dt.datetime,
+) -> list[Record]:
+    """Find records by booking number, or by name and date of birth, for this request — when
+    the requester's later answer names another booking, say. Audited as a search (which kinds
+    of value, how many hits — never the values); the records found become matchable to this
+    request. Exact lookup through the blind indexes only: nothing is decrypted."""
+    why = stated_reason(reason, "reason for the search")
     req = _locked(session, request_id)
     if RequestState(req.state) not in OPEN:
         raise RequestError(f"request {req.id} is {req.state}; records can no longer be matched")
-    if session.get(Record, record_id) is None:
-        raise NotFoundError(f"no record {record_id}")
-    exists = session.execute(
-        select(RequestMatch.id).where(
-            RequestMatch.request_id == req.id, RequestMatch.record_id == record_id
-        )
-    ).first()
-    if exists:
-        return
-    session.add(
-        RequestMatch(request_id=req.id, record_id=record_id, matched_by=actor, matched_at=now)
+    conditions = []
+    used = []
+    if booking_number and booking_number.strip():
+        conditions.append(Record.booking_bidx == booking_index(keyring, booking_number))
+        used.append("booking_number")
+    if name and name.strip() and date_of_birth is not None:
+        conditions.append(Record.name_dob_bidx == name_dob_index(keyring, name, date_of_birth))
+        used.append("name+date_of_birth")
+    if not conditions:
+        raise RequestError("search: give a booking number, or a name and a date of birth")
+    found = list(
+        session.execute(
+            select(Record)
+            .where(or_(*conditions), Record.status != RecordStatus.PURGED.value)
+            .order_by(Record.created_at, Record.id)
+            .limit(SEARCH_LIMIT)
+        ).scalars()
     )
+    seen = set(
+        session.execute(
+            select(RequestSearchHit.record_id).where(RequestSearchHit.request_id == req.id)
+        ).scalars()
+    )
+    for record in found:
+        if record.id not in seen:
+            session.add(
+                RequestSearchHit(
+                    request_id=req.id, record_id=record.id, searched_by=actor, searched_at=now
+                )
+            )
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="request.searched",
+        object_type="request",
+        object_id=req.id,
+        details={"by": used, "hits": len(found), "reason": why},
+    )
+    return found
+
+
+def _match_row(session: Session, request_id: str, record_id: str) -> RequestMatch | None:
+    return session.execute(
+        select(RequestMatch).where(
+            RequestMatch.request_id == request_id, RequestMatch.record_id == record_id
+        )
+    ).scalar_one_or_none()
+
+
+def match(
+    session: Session,
+    request_id: str,
+    record_id: str,
+    *,
+    actor: str,
+    now: dt.datetime,
+    reason: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> RequestMatch:
+    """Confirm a record as the subject of the request (moves it under review).
+
+    Only the request's candidates (its own blind indexes found them) and records found by a
+    search from the request page can be matched; anything else is refused and nothing changes.
+    A record whose name and date of birth differ from the requester's, or a match past
+    ``limits.request_matches``, needs a stated reason and stays *pending* until a supervisor
+    other than the matcher confirms it (``confirm_match``); approval waits for that.
+    """
+    req = _locked(session, request_id)
+    if RequestState(req.state) not in OPEN:
+        raise RequestError(f"request {req.id} is {req.state}; records can no longer be matched")
+    record = session.get(Record, record_id)
+    if record is None:
+        raise NotFoundError(f"no record {record_id}")
+    existing = _match_row(session, req.id, record_id)
+    if existing is not None:
+        return existing
+    if record.status == RecordStatus.PURGED.value:
+        raise RequestError(f"record {record_id} is already purged")
+    if record_id in {r.id for r in candidates(session, req)}:
+        source = MatchSource.CANDIDATE
+    elif session.execute(
+        select(RequestSearchHit.id).where(
+            RequestSearchHit.request_id == req.id, RequestSearchHit.record_id == record_id
+        )
+    ).first():
+        source = MatchSource.SEARCH
+    else:
+        raise RequestError(
+            f"record {record_id} is not a candidate of this request: find it with a search "
+            "from the request's page (with a reason) before matching it"
+        )
+    same = req.name_dob_bidx is not None and record.name_dob_bidx == req.name_dob_bidx
+    count = len(matched(session, req)) + 1
+    over_limit = count > limits.request_matches
+    needs = not same or over_limit
+    why = None
+    if needs:
+        because = (
+            "another person's identity"
+            if not same
+            else f"more than {limits.request_matches} records"
+        )
+        why = stated_reason(reason, f"reason for matching a record with {because}")
+    row = RequestMatch(
+        request_id=req.id,
+        record_id=record_id,
+        matched_by=actor,
+        matched_at=now,
+        source=source.value,
+        same_identity=same,
+        needs_confirmation=needs,
+        reason=why,
+    )
+    session.add(row)
     if req.state == RequestState.RECEIVED.value:
         _move(
             session,
@@ -117,8 +254,80 @@ def match(
         action="request.matched",
         object_type="request",
         object_id=req.id,
-        details={"record_id": record_id},
+        details={
+            "record_id": record_id,
+            "source": source.value,
+            "same_identity": same,
+            "pending": needs,
+            **({"over_limit": True} if over_limit else {}),
+        },
     )
+    session.flush()
+    return row
+
+
+def confirm_match(
+    session: Session,
+    request_id: str,
+    record_id: str,
+    *,
+    supervisor: Person,
+    reason: str,
+    now: dt.datetime,
+) -> RequestMatch:
+    """A supervisor who did not make the match confirms a pending one, with a reason."""
+    req = _locked(session, request_id)
+    row = _match_row(session, req.id, record_id)
+    if row is None or not row.pending:
+        raise RequestError(f"record {record_id} has no match waiting for confirmation")
+    require_second_person(supervisor, already=[row.matched_by], what="this match")
+    row.confirmed_by = supervisor.username
+    row.confirmed_at = now
+    row.confirm_reason = stated_reason(reason, "reason for confirming the match")
+    audit.append(
+        session,
+        now=now,
+        actor=supervisor.username,
+        action="request.match_confirmed",
+        object_type="request",
+        object_id=req.id,
+        details={"record_id": record_id, "matched_by": row.matched_by},
+    )
+    return row
+
+
+def unmatch(
+    session: Session, request_id: str, record_id: str, *, actor: str, reason: str, now: dt.datetime
+) -> None:
+    """Take a match back (a wrong match, or a pending one a supervisor will not confirm)."""
+    why = stated_reason(reason, "reason for removing the match")
+    req = _locked(session, request_id)
+    if RequestState(req.state) not in OPEN:
+        raise RequestError(f"request {req.id} is {req.state}; its matches are settled")
+    row = _match_row(session, req.id, record_id)
+    if row is None:
+        raise RequestError(f"record {record_id} is not matched to this request")
+    session.delete(row)
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="request.unmatched",
+        object_type="request",
+        object_id=req.id,
+        details={"record_id": record_id, "reason": why},
+    )
+
+
+def pending_matches(session: Session, req: RemovalRequest) -> list[RequestMatch]:
+    """Matches waiting for a supervisor's confirmation."""
+    return [
+        m
+        for m in session.execute(
+            select(RequestMatch).where(RequestMatch.request_id == req.id)
+        ).scalars()
+        if m.pending
+    ]
 
 
 def ask_for_information(
@@ -231,13 +440,99 @@ def deny(session: Session, request_id: str, *, actor: str, reasons: str, now: dt
     req.decided_at = now
 
 
+class Effect(StrEnum):
+    """What approving a request will do to one matched record."""
+
+    PURGE = "purge now"
+    PURGE_OUTSIDE_RULE = "purge now, outside its rule (needs a second person)"
+    RESTRICT = "restrict"
+    HELD = "restrict: under a legal hold"
+    ALREADY_PURGED = "already purged"
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One matched record on the approval page: what its rule says and what approval does."""
+
+    record: Record
+    images: int
+    decision: Decision | None
+    effect: Effect
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What approving a request would do, record by record, and who must agree to it."""
+
+    records: list[Planned]
+    pending_matches: int
+    purge_limit: int
+    live_records: int
+
+    @property
+    def purges(self) -> list[Planned]:
+        return [p for p in self.records if p.effect in (Effect.PURGE, Effect.PURGE_OUTSIDE_RULE)]
+
+    @property
+    def outside_rule(self) -> bool:
+        """Some purge is not what the record's own rule says: a second person must confirm."""
+        return any(p.effect is Effect.PURGE_OUTSIDE_RULE for p in self.records)
+
+    @property
+    def over_belt(self) -> bool:
+        """More purges than the safety belt allows without a supervisor."""
+        return len(self.purges) > self.purge_limit
+
+    @property
+    def needs_second_person(self) -> bool:
+        return self.outside_rule or self.over_belt
+
+
+def plan(
+    session: Session, req: RemovalRequest, today: dt.date, limits: Limits = DEFAULT_LIMITS
+) -> Plan:
+    """Evaluate every matched record as approval would, without changing anything."""
+    records = matched(session, req)
+    held = held_ids(session, [r.id for r in records])
+    image_counts = dict(
+        session.execute(
+            select(Image.record_id, func.count())
+            .where(Image.record_id.in_([r.id for r in records]), Image.kind == "original")
+            .group_by(Image.record_id)
+        ).all()
+    )
+    resolver = decisions.PackResolver(session)
+    live = [r for r in records if r.status != RecordStatus.PURGED.value]
+    facts = decisions.facts_for_batch(session, live)
+    wants_purge = req.kind != RequestKind.RESTRICTION.value
+    planned = []
+    for record in records:
+        if record.status == RecordStatus.PURGED.value:
+            planned.append(Planned(record, 0, None, Effect.ALREADY_PURGED))
+            continue
+        decision = decisions.evaluate_only(session, record, today, resolver, facts[record.id])
+        if record.id in held:
+            effect = Effect.HELD
+        elif not wants_purge or decision.action is Action.RESTRICT:
+            effect = Effect.RESTRICT
+        elif rule_says_purge(decision):
+            effect = Effect.PURGE
+        else:
+            effect = Effect.PURGE_OUTSIDE_RULE
+        planned.append(Planned(record, int(image_counts.get(record.id, 0)), decision, effect))
+    limit, live_count = purge_limit(session, limits)
+    return Plan(planned, len(pending_matches(session, req)), limit, live_count)
+
+
 @dataclass
 class Approval:
-    """What approving a request did to each matched record."""
+    """What approving (or confirming) a request did to each matched record; ``waiting`` when it
+    now waits for a second person."""
 
     purged: list[Purged]
     restricted: list[str]
     held: list[str]
+    waiting: SecondApproval | None = None
 
 
 def approve(
@@ -248,18 +543,156 @@ def approve(
     actor: str,
     reasons: str,
     now: dt.datetime,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Approval:
-    """Approve: apply the request to every matched record now — purge (crypto-shred, with a
+    """Approve: apply the request to every matched record — purge (crypto-shred, with a
     certificate naming the request) or, for a restriction request, restrict; a record under a
-    legal hold is restricted instead, never purged (RULES.md §8.1)."""
+    legal hold is restricted instead, never purged (RULES.md §8.1).
+
+    When a purge would go beyond what the records' own rules say, or past the safety belt, the
+    approval is recorded and the request waits (``confirming``) for a supervisor who is neither
+    this approver nor a matcher (``confirm``); nothing is destroyed until then.
+    """
     req = _locked(session, request_id)
-    records = matched(session, req)
-    if not records:
+    if not matched(session, req):
         raise RequestError("match at least one record before approving (or deny the request)")
-    _move(session, req, RequestState.APPROVED, actor=actor, now=now, allowed=OPEN)
-    req.decision_reasons = (reasons.strip() or "Your request was approved.")[:MAX_TEXT]
+    today = now.date()
+    the_plan = plan(session, req, today, limits)
+    if the_plan.pending_matches:
+        raise RequestError(
+            f"{the_plan.pending_matches} matched record(s) wait for a supervisor to confirm "
+            "the match; confirm or remove them before approving"
+        )
+    text = (reasons.strip() or "Your request was approved.")[:MAX_TEXT]
+    if not the_plan.needs_second_person:
+        _move(session, req, RequestState.APPROVED, actor=actor, now=now, allowed=OPEN)
+        req.decision_reasons = text
+        req.decided_by = actor
+        req.decided_at = now
+        return _carry_out(session, keyring, req, actor=actor, confirmed_by=None, now=now)
+    waiting = SecondApproval(
+        id=uuid.uuid4().hex,
+        subject_type="request",
+        subject_id=req.id,
+        action="request.approve",
+        state=ApprovalState.PENDING.value,
+        reason=text,
+        details={
+            "purge": [p.record.id for p in the_plan.purges],
+            "outside_rule": [
+                p.record.id for p in the_plan.records if p.effect is Effect.PURGE_OUTSIDE_RULE
+            ],
+            "over_belt": the_plan.over_belt,
+        },
+        requested_by=actor,
+        requested_at=now,
+    )
+    session.add(waiting)
+    _move(
+        session,
+        req,
+        RequestState.CONFIRMING,
+        actor=actor,
+        now=now,
+        allowed=OPEN,
+        details={
+            "purges": len(the_plan.purges),
+            "outside_rule": len(waiting.details["outside_rule"]),
+            "over_belt": the_plan.over_belt,
+        },
+    )
+    req.decision_reasons = text
     req.decided_by = actor
     req.decided_at = now
+    return Approval([], [], [], waiting)
+
+
+def waiting_approval(session: Session, subject_id: str) -> SecondApproval | None:
+    """The pending second-person approval of a request or record, if any."""
+    return session.execute(
+        select(SecondApproval).where(
+            SecondApproval.subject_id == subject_id,
+            SecondApproval.state == ApprovalState.PENDING.value,
+        )
+    ).scalar_one_or_none()
+
+
+def _second(session: Session, req: RemovalRequest, supervisor: Person, what: str) -> SecondApproval:
+    if req.state != RequestState.CONFIRMING.value:
+        raise RequestError(f"request {req.id} is {req.state}; nothing waits for confirmation")
+    waiting = waiting_approval(session, req.id)
+    assert waiting is not None, "a confirming request has its pending approval"
+    matchers = session.execute(
+        select(RequestMatch.matched_by).where(RequestMatch.request_id == req.id)
+    ).scalars()
+    require_second_person(supervisor, already=[waiting.requested_by, *matchers], what=what)
+    return waiting
+
+
+def confirm(
+    session: Session,
+    keyring: Keyring,
+    request_id: str,
+    *,
+    supervisor: Person,
+    reason: str,
+    now: dt.datetime,
+) -> Approval:
+    """The second person confirms an approval that destroys outside the rules (or past the
+    safety belt): now the records are purged, each certificate naming both people."""
+    req = _locked(session, request_id)
+    waiting = _second(session, req, supervisor, "this approval")
+    waiting.state = ApprovalState.CONFIRMED.value
+    waiting.decided_by = supervisor.username
+    waiting.decided_at = now
+    waiting.decision_reason = stated_reason(reason, "reason for confirming")
+    _move(
+        session,
+        req,
+        RequestState.APPROVED,
+        actor=supervisor.username,
+        now=now,
+        allowed=(RequestState.CONFIRMING,),
+        details={"approved_by": waiting.requested_by},
+    )
+    return _carry_out(
+        session, keyring, req, actor=supervisor.username, confirmed_by=supervisor.username, now=now
+    )
+
+
+def refuse(
+    session: Session, request_id: str, *, supervisor: Person, reason: str, now: dt.datetime
+) -> None:
+    """The second person refuses: nothing is destroyed and the request is back under review."""
+    req = _locked(session, request_id)
+    waiting = _second(session, req, supervisor, "refusing this approval")
+    waiting.state = ApprovalState.REFUSED.value
+    waiting.decided_by = supervisor.username
+    waiting.decided_at = now
+    waiting.decision_reason = stated_reason(reason, "reason for refusing")
+    _move(
+        session,
+        req,
+        RequestState.UNDER_REVIEW,
+        actor=supervisor.username,
+        now=now,
+        allowed=(RequestState.CONFIRMING,),
+        details={"second_approval": "refused"},
+    )
+    req.decided_by = None
+    req.decided_at = None
+
+
+def _carry_out(
+    session: Session,
+    keyring: Keyring,
+    req: RemovalRequest,
+    *,
+    actor: str,
+    confirmed_by: str | None,
+    now: dt.datetime,
+) -> Approval:
+    records = matched(session, req)
     live = [r for r in records if r.status != RecordStatus.PURGED.value]
     held = held_ids(session, [r.id for r in live])
     today = now.date()
@@ -285,18 +718,24 @@ def approve(
                 details={"request_id": req.id, "held": record.id in held},
             )
             continue
-        to_purge.append(
-            (
-                record,
-                {
-                    "decision": "removal request approved",
-                    "decided_by": actor,
-                    "rule": decision.rule,
-                    "citation": decision.citation,
-                    "decided_on": today.isoformat(),
-                },
+        if confirmed_by is None and not rule_says_purge(decision):
+            # The facts changed since the plan (a hold released, an outcome set): this purge
+            # is no longer the rule's, so it needs the second person after all.
+            raise AuthorityError(
+                f"record {record.id}: its rule no longer says purge; approve again so a "
+                "supervisor can confirm"
             )
-        )
+        reason: dict[str, Any] = {
+            "decision": "removal request approved",
+            "decided_by": req.decided_by,
+            "rule": decision.rule,
+            "citation": decision.citation,
+            "decided_on": today.isoformat(),
+        }
+        if confirmed_by is not None:
+            reason["confirmed_by"] = confirmed_by
+            reason["outside_rule"] = not rule_says_purge(decision)
+        to_purge.append((record, reason))
     try:
         purged = purge_records(
             session, keyring, to_purge, now=now, actor=actor, request_reference=req.id

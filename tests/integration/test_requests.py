@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from policies.vocabulary import HoldKind, Jurisdiction, RequestKind
 from retention.db.models import AuditEntry, Certificate, RemovalRequest
 from retention.engine import changes
+from retention.engine.authority import Person
 from retention.jobs import rotation
 from retention.requests import filing, workflow
 from retention.services import Services
@@ -127,7 +128,11 @@ def test_candidates_match_by_name_and_date_of_birth_or_booking_number(
 def test_approving_purges_matched_records_with_certificates_naming_the_request(
     tmp_path: Path, services: Services
 ) -> None:
-    ids = ingest(services, tmp_path, [review_due("GB-1"), review_due("GB-2")])
+    ids = ingest(
+        services,
+        tmp_path,
+        [review_due("GB-1") | {"name": CLAIMED_NAME}, review_due("GB-2") | {"name": CLAIMED_NAME}],
+    )
     request_id, reference = _file(services, booking="GB-1")
     with services.sessions() as s, s.begin(), pytest.raises(filing.RequestError, match="match"):
         workflow.approve(
@@ -137,8 +142,20 @@ def test_approving_purges_matched_records_with_certificates_naming_the_request(
         workflow.match(s, request_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW)
     assert _req(services, request_id).state == "under_review"
     with services.sessions() as s, s.begin():
-        done = workflow.approve(
+        waiting = workflow.approve(
             s, services.keyring, request_id, actor="clerk:ann", reasons="Deleted.", now=FIXED_NOW
+        )
+    # The record's rule says review, not purge: a supervisor confirms the approval.
+    assert waiting.waiting is not None
+    assert state(services, ids["GB-1"]).status == "active"
+    with services.sessions() as s, s.begin():
+        done = workflow.confirm(
+            s,
+            services.keyring,
+            request_id,
+            supervisor=Person("supervisor:bo", "supervisor"),
+            reason="Acquittal confirmed with the court record",
+            now=FIXED_NOW,
         )
     assert [p.record_id for p in done.purged] == [ids["GB-1"]]
     assert state(services, ids["GB-1"]).status == "purged"
@@ -155,7 +172,7 @@ def test_approving_purges_matched_records_with_certificates_naming_the_request(
 def test_a_held_record_is_restricted_not_purged_when_its_request_is_approved(
     tmp_path: Path, services: Services
 ) -> None:
-    ids = ingest(services, tmp_path, [review_due("GB-1")])
+    ids = ingest(services, tmp_path, [review_due("GB-1") | {"name": CLAIMED_NAME}])
     with services.sessions() as s, s.begin():
         changes.place_hold(
             s,

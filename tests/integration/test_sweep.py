@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from policies.vocabulary import HoldKind, Outcome
 from retention.db.models import AuditEntry, Certificate, DataKey, Image, JobRun, Record
-from retention.engine import certificates, changes
+from retention.engine import certificates, changes, reviews
 from retention.engine.purge import purge_record
 from retention.errors import HoldError
 from retention.jobs.janitor import run_janitor
@@ -230,11 +230,11 @@ def test_no_path_purges_a_held_record(services: Services, mixed: dict[str, str])
         with pytest.raises(HoldError, match="legal hold"):
             purge_record(s, services.keyring, rec, now=FIXED_NOW, actor="x", reason={})
     with services.sessions() as s, s.begin(), pytest.raises(HoldError, match="legal hold"):
-        changes.decide_review(
+        reviews.decide_review(
             s,
             services.keyring,
             rid,
-            outcome=changes.ReviewOutcome.PURGE,
+            outcome=reviews.ReviewOutcome.PURGE,
             reason="done",
             actor="clerk:cy",
             now=FIXED_NOW,

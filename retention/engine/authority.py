@@ -1,0 +1,113 @@
+"""Who may destroy what: the second-person rule and the safety belt, one place for every path.
+
+Layer: ``retention.engine``. Imports the models and ``policies`` only. DESIGN.md invariant 9: no
+record is destroyed except by its rule or by two different people, on every path (sweep,
+request, review, API, CLI), and every purge path passes the same safety belt.
+
+- A purge the rules already require (the record's decision today, every fact and a matched
+  request included, is *purge*) needs one person — or none, for the scheduled sweep.
+- Any other destruction — a removal request or a review that purges a record whose rule says
+  retain or review, or a review that keeps a record past its limit for an exceptional reason —
+  needs a second person: a supervisor who has not already acted on it.
+- Whatever the path, a purge of more records than ``max_count`` and than ``max_share`` of the
+  live (not yet purged) records stops and needs a supervisor's confirmation. Tombstones do not
+  count, so a database that is mostly purged still trips the belt on a large share of what is
+  left.
+
+The core sees people as ``Person`` (username and role) — a signed-in web user or a CLI user who
+authenticated with password and TOTP (``retention.cli.context``); a free-text name never passes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from policies import Decision
+from policies.vocabulary import Action
+from retention.db.models import Record, RecordStatus, Role
+from retention.errors import AuthorityError, SafetyBeltError
+from retention.settings import Settings
+
+
+@dataclass(frozen=True)
+class Person:
+    """A staff member whose identity was checked (web sign-in or CLI password + TOTP)."""
+
+    username: str
+    role: str
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == Role.SUPERVISOR.value
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one act may destroy before a supervisor must confirm (the safety belt), and how
+    many records one removal request may match before a supervisor must confirm the matches."""
+
+    max_share: float = 0.05
+    max_count: int = 50
+    request_matches: int = 5
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            max_share=settings.sweep_max_purge_share,
+            max_count=settings.sweep_max_purge_count,
+            request_matches=settings.request_match_limit,
+        )
+
+
+# The defaults of ``Settings`` (callers with settings pass ``Limits.from_settings``).
+DEFAULT_LIMITS = Limits()
+
+
+def same_person(a: str, b: str | None) -> bool:
+    """Usernames compare case-insensitively and without surrounding spaces."""
+    return b is not None and a.strip().lower() == b.strip().lower()
+
+
+def require_second_person(second: Person, *, already: Iterable[str | None], what: str) -> None:
+    """Raise unless ``second`` is a supervisor who is none of the people in ``already``."""
+    if not second.is_supervisor:
+        raise AuthorityError(f"{what} needs a supervisor's confirmation")
+    if any(same_person(second.username, name) for name in already):
+        raise AuthorityError(
+            f"{what} needs a second person: {second.username} has already acted on it"
+        )
+
+
+def rule_says_purge(decision: Decision) -> bool:
+    """True when the record's own rule (with every fact, a matched request included) says
+    purge — by its due date at the latest, so acting earlier is within the rule."""
+    return decision.action is Action.PURGE
+
+
+def purge_limit(session: Session, limits: Limits) -> tuple[int, int]:
+    """(records one act may purge without a supervisor, live records) — tombstones excluded."""
+    live = session.execute(
+        select(func.count()).select_from(Record).where(Record.status != RecordStatus.PURGED.value)
+    ).scalar_one()
+    return max(math.ceil(limits.max_share * live), limits.max_count), int(live)
+
+
+def check_safety_belt(
+    session: Session, count: int, limits: Limits, *, confirmed_by: Person | None, what: str
+) -> None:
+    """Raise ``SafetyBeltError`` when purging ``count`` records is past the limits and no
+    supervisor has confirmed it."""
+    limit, live = purge_limit(session, limits)
+    if count <= limit:
+        return
+    if confirmed_by is not None and confirmed_by.is_supervisor:
+        return
+    raise SafetyBeltError(
+        f"{what} would purge {count} of {live} live records (limit {limit}); "
+        "a supervisor must confirm"
+    )

@@ -1,0 +1,328 @@
+"""No single person destroys what the rules and a second person have not approved.
+
+DESIGN.md invariant 9, tried as an adversarial clerk would: match records that are not the
+requester's, approve purges the rules do not ask for, decide a review purge alone. Each refusal
+is checked on the database (nothing matched, nothing purged, the images still open) and each
+two-person path on the certificate, which must name both people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from policies.vocabulary import Jurisdiction, RequestKind
+from retention.db.models import (
+    AuditEntry,
+    Certificate,
+    Record,
+    RecordStatus,
+    RemovalRequest,
+    RequestMatch,
+    SecondApproval,
+)
+from retention.engine import reviews
+from retention.engine.authority import Limits, Person, purge_limit
+from retention.engine.purge import purge_records
+from retention.engine.reasons import ReasonError
+from retention.errors import AuthorityError
+from retention.requests import filing, workflow
+from retention.services import Services
+from tests.conftest import FIXED_NOW
+from tests.integration.engine_helpers import blobs_open, ingest, purge_due, review_due, state
+
+NAME = "Alex Rivera"  # the name tests.helpers.row gives every record
+DOB = dt.date(1990, 2, 3)
+CLERK = "clerk1"
+OTHER_CLERK = Person("clerk2", "clerk")
+SUPERVISOR = Person("supervisor1", "supervisor")
+OTHER_SUPERVISOR = Person("supervisor2", "supervisor")
+WHY = "The requester's court letter names this booking"
+
+
+def _file(services: Services, *, name: str = NAME, booking: str | None = None) -> str:
+    with services.sessions() as s, s.begin():
+        req, _ = filing.file_request(
+            s,
+            services.keyring,
+            services.store,
+            claims=filing.Claims(
+                name=name,
+                date_of_birth=DOB,
+                contact="reply-by-post@example.invalid",
+                booking_number=booking,
+                details="I was never charged.",
+            ),
+            kind=RequestKind.ERASURE,
+            jurisdiction=Jurisdiction.GB_ENG,
+            grounds=["not_charged"],
+            evidence=None,
+            now=FIXED_NOW,
+        )
+        return req.id
+
+
+def _match(services: Services, request_id: str, record_id: str, **kw: object) -> RequestMatch:
+    with services.sessions() as s, s.begin():
+        return workflow.match(s, request_id, record_id, actor=CLERK, now=FIXED_NOW, **kw)  # type: ignore[arg-type]
+
+
+def _count(services: Services, model: type[object]) -> int:
+    with services.readers() as s:
+        return int(s.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def _request(services: Services, request_id: str) -> RemovalRequest:
+    with services.readers() as s:
+        req = s.get(RemovalRequest, request_id)
+        assert req is not None
+        return req
+
+
+def _certificates(services: Services, record_id: str) -> list[Certificate]:
+    with services.readers() as s:
+        return list(
+            s.execute(select(Certificate).where(Certificate.record_id == record_id)).scalars()
+        )
+
+
+# -- matching ---------------------------------------------------------------------------------
+
+
+def test_a_clerk_cannot_match_a_record_that_is_not_a_candidate(
+    tmp_path: Path, services: Services
+) -> None:
+    ids = ingest(
+        services,
+        tmp_path,
+        [review_due("GB-1"), review_due("GB-2") | {"name": "Someone Else Entirely"}],
+    )
+    request_id = _file(services)
+    audit_before = _count(services, AuditEntry)
+    with pytest.raises(filing.RequestError, match="not a candidate"):
+        _match(services, request_id, ids["GB-2"])
+    assert _count(services, RequestMatch) == 0
+    assert _count(services, AuditEntry) == audit_before
+    assert _request(services, request_id).state == "received"
+
+
+def test_a_record_found_by_an_audited_search_can_be_matched_but_the_search_keeps_no_values(
+    tmp_path: Path, services: Services
+) -> None:
+    ids = ingest(services, tmp_path, [review_due("GB-7") | {"name": "Alex  RIVERA"}])
+    request_id = _file(services, name="Alexandra Rivera")  # a different spelling: no candidate
+    with services.readers() as s:
+        assert filing.candidates(s, _request(services, request_id)) == []
+    with services.sessions() as s, s.begin(), pytest.raises(ReasonError, match="sentence"):
+        workflow.search(
+            s, services.keyring, request_id, booking_number="gb 7", actor=CLERK,
+            reason="x", now=FIXED_NOW,
+        )  # fmt: skip
+    with services.sessions() as s, s.begin():
+        found = workflow.search(
+            s, services.keyring, request_id, booking_number="gb 7", actor=CLERK,
+            reason="Requester answered with this booking number", now=FIXED_NOW,
+        )  # fmt: skip
+        assert [r.id for r in found] == [ids["GB-7"]]
+    row = _match(services, request_id, ids["GB-7"], reason=WHY)
+    assert (row.source, row.same_identity, row.pending) == ("search", False, True)
+    with services.readers() as s:
+        entry = s.execute(
+            select(AuditEntry).where(AuditEntry.action == "request.searched")
+        ).scalar_one()
+    assert entry.details["by"] == ["booking_number"]
+    assert entry.details["hits"] == 1
+    assert "GB-7" not in str(entry.details)
+    assert "gb 7" not in str(entry.details)
+
+
+def test_another_identity_needs_a_reason_and_a_supervisor_who_did_not_match_it(
+    tmp_path: Path, services: Services
+) -> None:
+    ids = ingest(services, tmp_path, [review_due("GB-3") | {"name": "Morgan Other"}])
+    request_id = _file(services, booking="GB-3")  # found by booking number, another name
+    with pytest.raises(ReasonError, match="another person's identity"):
+        _match(services, request_id, ids["GB-3"])
+    assert _count(services, RequestMatch) == 0
+    assert _match(services, request_id, ids["GB-3"], reason=WHY).pending
+    with services.sessions() as s, s.begin(), pytest.raises(filing.RequestError, match="wait"):
+        workflow.approve(s, services.keyring, request_id, actor=CLERK, reasons="", now=FIXED_NOW)
+    for who, message in [
+        (OTHER_CLERK, "supervisor"),
+        (Person(CLERK, "supervisor"), "second person"),
+    ]:
+        with services.sessions() as s, s.begin(), pytest.raises(AuthorityError, match=message):
+            workflow.confirm_match(
+                s, request_id, ids["GB-3"], supervisor=who, reason=WHY, now=FIXED_NOW
+            )
+    with services.sessions() as s, s.begin():
+        row = workflow.confirm_match(
+            s, request_id, ids["GB-3"], supervisor=SUPERVISOR, reason=WHY, now=FIXED_NOW
+        )
+        assert (row.pending, row.confirmed_by) == (False, "supervisor1")
+
+
+def test_more_matches_than_the_limit_need_a_supervisor(tmp_path: Path, services: Services) -> None:
+    ids = ingest(services, tmp_path, [review_due(f"GB-{n}") for n in range(4)])
+    request_id = _file(services)
+    limits = Limits(request_matches=3)
+    rows = [
+        _match(services, request_id, ids[f"GB-{n}"], reason=WHY, limits=limits) for n in range(4)
+    ]
+    assert [r.pending for r in rows] == [False, False, False, True]
+
+
+# -- approving a request ----------------------------------------------------------------------
+
+
+def test_a_clerk_alone_cannot_purge_a_record_whose_rule_says_review(
+    tmp_path: Path, services: Services
+) -> None:
+    ids = ingest(services, tmp_path, [review_due("GB-1")])
+    rid = ids["GB-1"]
+    request_id = _file(services)
+    _match(services, request_id, rid)
+    with services.sessions() as s, s.begin():
+        planned = workflow.plan(s, _request(services, request_id), FIXED_NOW.date())
+        assert [p.effect for p in planned.records] == [workflow.Effect.PURGE_OUTSIDE_RULE]
+        done = workflow.approve(
+            s, services.keyring, request_id, actor=CLERK, reasons="", now=FIXED_NOW
+        )
+    assert done.purged == []
+    assert done.waiting is not None
+    assert _request(services, request_id).state == "confirming"
+    assert state(services, rid).status != RecordStatus.PURGED.value
+    assert blobs_open(services, rid)
+    assert _certificates(services, rid) == []
+    # Neither the approver nor the matcher can be the second person, even as a supervisor.
+    with services.sessions() as s, s.begin(), pytest.raises(AuthorityError, match="second"):
+        workflow.confirm(
+            s, services.keyring, request_id, supervisor=Person(CLERK, "supervisor"),
+            reason=WHY, now=FIXED_NOW,
+        )  # fmt: skip
+    with services.sessions() as s, s.begin(), pytest.raises(AuthorityError, match="supervisor"):
+        workflow.confirm(
+            s, services.keyring, request_id, supervisor=OTHER_CLERK, reason=WHY, now=FIXED_NOW
+        )
+    assert blobs_open(services, rid)
+    with services.sessions() as s, s.begin():
+        confirmed = workflow.confirm(
+            s, services.keyring, request_id, supervisor=SUPERVISOR, reason=WHY, now=FIXED_NOW
+        )
+    assert [p.record_id for p in confirmed.purged] == [rid]
+    assert state(services, rid).status == RecordStatus.PURGED.value
+    assert not blobs_open(services, rid)
+    [cert] = _certificates(services, rid)
+    assert cert.body["reason"]["decided_by"] == CLERK
+    assert cert.body["reason"]["confirmed_by"] == "supervisor1"
+    assert cert.request_reference == request_id
+    assert _request(services, request_id).state == "completed"
+
+
+def test_a_refused_second_approval_destroys_nothing_and_reopens_the_request(
+    tmp_path: Path, services: Services
+) -> None:
+    ids = ingest(services, tmp_path, [review_due("GB-1")])
+    request_id = _file(services)
+    _match(services, request_id, ids["GB-1"])
+    with services.sessions() as s, s.begin():
+        workflow.approve(s, services.keyring, request_id, actor=CLERK, reasons="", now=FIXED_NOW)
+    with services.sessions() as s, s.begin():
+        workflow.refuse(s, request_id, supervisor=SUPERVISOR, reason=WHY, now=FIXED_NOW)
+    assert _request(services, request_id).state == "under_review"
+    assert blobs_open(services, ids["GB-1"])
+    with services.readers() as s:
+        assert s.execute(select(SecondApproval.state)).scalars().all() == ["refused"]
+
+
+def test_a_purge_the_rule_already_requires_needs_one_person(
+    tmp_path: Path, services: Services
+) -> None:
+    ids = ingest(services, tmp_path, [purge_due("CA-1")])
+    request_id = _file(services)
+    _match(services, request_id, ids["CA-1"])
+    with services.sessions() as s, s.begin():
+        done = workflow.approve(
+            s, services.keyring, request_id, actor=CLERK, reasons="", now=FIXED_NOW
+        )
+    assert done.waiting is None
+    assert [p.record_id for p in done.purged] == [ids["CA-1"]]
+    [cert] = _certificates(services, ids["CA-1"])
+    assert "confirmed_by" not in cert.body["reason"]
+
+
+def test_approval_past_the_safety_belt_waits_for_a_supervisor(
+    tmp_path: Path, services: Services
+) -> None:
+    ids = ingest(services, tmp_path, [purge_due(f"CA-{n}") for n in range(3)])
+    request_id = _file(services)
+    for n in range(3):
+        _match(services, request_id, ids[f"CA-{n}"])
+    belt = Limits(max_share=0.0, max_count=2)
+    with services.sessions() as s, s.begin():
+        done = workflow.approve(
+            s, services.keyring, request_id, actor=CLERK, reasons="", now=FIXED_NOW, limits=belt
+        )
+    assert done.waiting is not None
+    assert done.waiting.details["over_belt"] is True
+    assert all(blobs_open(services, ids[f"CA-{n}"]) for n in range(3))
+
+
+def test_the_safety_belt_share_counts_live_records_only(tmp_path: Path, services: Services) -> None:
+    ids = ingest(services, tmp_path, [purge_due(f"CA-{n}") for n in range(10)])
+    limits = Limits(max_share=0.5, max_count=1)
+    with services.readers() as s:
+        assert purge_limit(s, limits) == (5, 10)
+    with services.sessions() as s, s.begin():
+        gone = [s.get(Record, ids[f"CA-{n}"]) for n in range(8)]
+        purge_records(
+            s, services.keyring, [(r, {}) for r in gone if r is not None],
+            now=FIXED_NOW, actor="test",
+        )  # fmt: skip
+    with services.readers() as s:
+        # Eight tombstones do not raise the limit: half of the two live records is one.
+        assert purge_limit(s, limits) == (1, 2)
+
+
+# -- reviews ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "outcome", [reviews.ReviewOutcome.PURGE, reviews.ReviewOutcome.KEEP_EXCEPTIONAL]
+)
+def test_a_review_purge_or_exceptional_keep_takes_two_people(
+    tmp_path: Path, services: Services, outcome: reviews.ReviewOutcome
+) -> None:
+    ids = ingest(services, tmp_path, [review_due("GB-1")])
+    rid = ids["GB-1"]
+    with services.sessions() as s, s.begin():
+        result = reviews.decide_review(
+            s, services.keyring, rid, outcome=outcome, reason=WHY, actor="supervisor1",
+            now=FIXED_NOW,
+        )  # fmt: skip
+    assert result.waiting is not None
+    assert result.purged is None
+    assert blobs_open(services, rid)
+    assert not state(services, rid).exceptional_reason
+    with services.sessions() as s, s.begin(), pytest.raises(AuthorityError, match="second"):
+        reviews.confirm_review(
+            s, services.keyring, rid, supervisor=SUPERVISOR, reason=WHY, now=FIXED_NOW
+        )
+    with services.sessions() as s, s.begin():
+        done = reviews.confirm_review(
+            s, services.keyring, rid, supervisor=OTHER_SUPERVISOR, reason=WHY, now=FIXED_NOW
+        )
+    if outcome is reviews.ReviewOutcome.PURGE:
+        assert done.purged is not None
+        assert not blobs_open(services, rid)
+        [cert] = _certificates(services, rid)
+        assert (cert.body["reason"]["decided_by"], cert.body["reason"]["confirmed_by"]) == (
+            "supervisor1",
+            "supervisor2",
+        )
+    else:
+        assert state(services, rid).exceptional_reason
+        assert blobs_open(services, rid)
