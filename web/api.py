@@ -23,7 +23,7 @@ from retention.engine.decisions import PackResolver
 from retention.errors import ImageRejectedError, ManifestError
 from retention.ingest import bookings
 from retention.ingest.manifest import ALL_COLUMNS, parse_booking
-from web.app import get_services, now
+from web.services import get_services, now
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F")

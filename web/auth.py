@@ -44,8 +44,8 @@ from werkzeug.wrappers import Response
 from retention.accounts import users
 from retention.accounts.users import LockoutPolicy
 from retention.db.models import Role, User
-from web.app import get_services, now
 from web.security import rate_limited
+from web.services import get_services, now
 
 F = TypeVar("F", bound=Callable[..., Any])
 

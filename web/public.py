@@ -41,8 +41,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from policies.vocabulary import Jurisdiction, RequestKind
 from retention.db.models import Certificate, RemovalRequest, RequestState
 from retention.requests import filing, workflow
-from web.app import get_services, now
 from web.security import rate_limited
+from web.services import get_services, now
 
 bp = Blueprint("public", __name__)
 

@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from retention.audit import chain as audit
 from retention.db.models import AuditEntry, Role
-from web.app import get_services, now
 from web.auth import login_required
+from web.services import get_services, now
 
 bp = Blueprint("staff_audit", __name__, url_prefix="/staff/audit")
 

@@ -19,8 +19,8 @@ from retention.db.models import Record, RecordStatus, RemovalRequest, RequestSta
 from retention.jobs.status import ACTING, status
 from retention.requests import workflow
 from web import svg
-from web.app import get_services, now
 from web.auth import login_required
+from web.services import get_services, now
 
 bp = Blueprint("staff_dashboard", __name__, url_prefix="/staff")
 

@@ -18,8 +18,8 @@ from policies.vocabulary import HoldKind
 from retention.db.models import HoldState, LegalHold, Record, Role
 from retention.engine import changes, records
 from retention.errors import RetentionError
-from web.app import get_services, now
 from web.auth import current_user, login_required
+from web.services import get_services, now
 
 bp = Blueprint("staff_holds", __name__, url_prefix="/staff/holds")
 

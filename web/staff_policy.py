@@ -34,8 +34,8 @@ from retention.engine.enact import enact, preview
 from retention.errors import RetentionError
 from retention.files import replace_private
 from retention.jobs.sweep import run_sweep
-from web.app import extension, get_services, now
 from web.auth import current_user, login_required
+from web.services import extension, get_services, now
 
 bp = Blueprint("staff_policy", __name__, url_prefix="/staff/policy")
 

@@ -56,8 +56,8 @@ from retention.engine import certificates, changes, gallery, records
 from retention.engine.purge import delete_blobs
 from retention.errors import KeyShreddedError, NotFoundError, RestrictedError, RetentionError
 from retention.keys.indexes import booking_index, name_dob_index
-from web.app import get_services, now
 from web.auth import current_user, login_required
+from web.services import get_services, now
 
 bp = Blueprint("staff_records", __name__, url_prefix="/staff/records")
 

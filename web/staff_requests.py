@@ -40,8 +40,8 @@ from retention.engine.purge import delete_blobs
 from retention.errors import NotFoundError, RetentionError
 from retention.requests import filing, workflow
 from retention.services import Services
-from web.app import get_services, now
 from web.auth import current_user, login_required
+from web.services import get_services, now
 from web.staff_records import (
     MAX_STATED_REASON,
     THUMBNAIL_PURPOSE,

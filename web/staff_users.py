@@ -16,8 +16,8 @@ from flask.typing import ResponseReturnValue
 from retention.accounts import users
 from retention.db.models import Role
 from retention.errors import RetentionError
-from web.app import get_services, now
 from web.auth import current_user, login_required
+from web.services import get_services, now
 
 bp = Blueprint("staff_users", __name__, url_prefix="/staff/users")
 
