@@ -1,6 +1,6 @@
 """``/api/v1``: booking systems push bookings with their images and read decisions.
 
-Layer: ``web``. Token-authenticated (``Authorization: Bearer mgs_…``, tokens from
+Layer: ``web.api``. Token-authenticated (``Authorization: Bearer mgs_…``, tokens from
 ``mugshot token add``); CSRF does not apply (no cookies are read). Documented in
 ``web/openapi.yaml``, served at ``/api/v1/openapi.yaml``. Errors are JSON
 ``{"error": "...", "field": "..."}`` and name the field; nothing is stored on any error.

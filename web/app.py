@@ -34,20 +34,9 @@ from retention.accounts.users import DEFAULT_LOCKOUT
 from retention.errors import ConfigError
 from retention.services import Services, open_services
 from retention.settings import Settings
-from web import (
-    api,
-    auth,
-    public,
-    security,
-    staff_audit,
-    staff_dashboard,
-    staff_holds,
-    staff_policy,
-    staff_records,
-    staff_requests,
-    staff_users,
-)
+from web import api, auth, public, security
 from web.services import Clock, MugshotExtension, utcnow
+from web.staff import audit, dashboard, holds, policy, records, requests, users
 
 SESSION_KEY_INFO = b"mugshot flask session"
 # Form fields plus one image or evidence file (uploads are validated again by the core).
@@ -141,15 +130,8 @@ def create_app(
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(api.bp)
-    for feature in (
-        staff_dashboard,
-        staff_requests,
-        staff_records,
-        staff_holds,
-        staff_audit,
-        staff_policy,
-        staff_users,
-    ):
+    # The staff blueprints, in the order of the navigation.
+    for feature in (dashboard, requests, records, holds, audit, policy, users):
         app.register_blueprint(feature.bp)
     security.csrf_exempt(app, api.bp)
     # Other feature blueprints register here, before the rate limits are bound to views.

@@ -1,6 +1,6 @@
 """Staff sign-in (password, then TOTP code), sign-out, session timeout and role checks.
 
-Layer: ``web``. The blueprint ``bp`` (name ``auth``) serves ``/staff/login``,
+Layer: ``web.auth``. The blueprint ``bp`` (name ``auth``) serves ``/staff/login``,
 ``/staff/login/totp``, ``/staff/logout`` and a minimal ``/staff/home``. Other blueprints use:
 
 - ``@login_required(Role.CLERK, Role.SUPERVISOR)`` — anonymous visitors are sent to the sign-in

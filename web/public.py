@@ -1,6 +1,6 @@
 """Public pages: file a removal request, follow it, download the certificate. No account.
 
-Layer: ``web``. Nothing here reveals whether anyone is in the database (invariant 7): filing
+Layer: ``web.public``. Nothing here reveals whether anyone is in the database (invariant 7): filing
 never looks at records (clerks match them later), and every submission gets the same page.
 The reference is a bearer secret: it travels in POST bodies, never in URLs (which end up in
 logs and browser history), and is shown once.

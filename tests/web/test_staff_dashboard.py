@@ -22,7 +22,7 @@ from tests.conftest import FIXED_NOW
 from tests.integration.engine_helpers import ingest, purge_due, restrict_then_purge_later
 from tests.web import csrf_token, post_form
 from tests.web.conftest import Login
-from web import staff_audit
+from web.staff import audit as staff_audit
 
 TODAY = FIXED_NOW.date()
 ROLES = [Role.CLERK, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN]

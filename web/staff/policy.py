@@ -1,7 +1,7 @@
 """Staff pages: rule packs — what is bundled and enacted, a dry run of the next sweep, and
 enacting a new pack version with the difference shown first.
 
-Layer: ``web``. Enactment needs two different people, as on the command line: one uploads the
+Layer: ``web.staff``. Enactment needs two different people, as on the command line: one uploads the
 new pack (a clerk or a supervisor: they become ``enacted_by``), and a *different* signed-in
 supervisor confirms it (``approved_by``); ``retention.engine.enact.enact`` refuses when they are the
 same person. Between the two steps the uploaded source waits in
@@ -37,7 +37,7 @@ from retention.jobs.sweep import run_sweep
 from web.auth import current_user, login_required
 from web.services import extension, get_services, now
 
-bp = Blueprint("staff_policy", __name__, url_prefix="/staff/policy")
+bp = Blueprint("staff_policy", __name__, template_folder="templates", url_prefix="/staff/policy")
 
 READERS = (Role.CLERK, Role.SUPERVISOR, Role.AUDITOR)
 PENDING_DIR = "pending-packs"

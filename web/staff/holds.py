@@ -1,9 +1,9 @@
 """Staff pages: legal holds — place, approve, request and confirm release.
 
-Layer: ``web``. The four-eyes rules live in ``retention.engine.changes`` (the placer cannot approve,
-the person who asked for a release cannot confirm it); this module only maps their
-``HoldError`` messages onto the page. Clerks and supervisors place holds; only supervisors
-approve and release them.
+Layer: ``web.staff``. The four-eyes rules live in ``retention.engine.changes`` (the placer cannot
+approve, the person who asked for a release cannot confirm it); this module only maps their
+``HoldError`` messages onto the page. Clerks and supervisors place holds; only supervisors approve
+and release them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from retention.errors import RetentionError
 from web.auth import current_user, login_required
 from web.services import get_services, now
 
-bp = Blueprint("staff_holds", __name__, url_prefix="/staff/holds")
+bp = Blueprint("staff_holds", __name__, template_folder="templates", url_prefix="/staff/holds")
 
 MAX_REASON = 2000
 MAX_CASE_REF = 120

@@ -1,6 +1,6 @@
 """Staff pages: the audit chain — search it, verify it, export a signed checkpoint.
 
-Layer: ``web``. The chain is listed newest first with keyset pagination on ``seq`` (a page is
+Layer: ``web.staff``. The chain is listed newest first with keyset pagination on ``seq`` (a page is
 ``seq < before ... LIMIT n``, so page 1,000 costs what page 1 costs). Verification and the
 checkpoint are ``retention.audit``'s; the checkpoint download is a signed JSON file that an
 auditor keeps outside the database and later checks with ``mugshot audit verify-checkpoint``.
@@ -22,7 +22,7 @@ from retention.db.models import AuditEntry, Role
 from web.auth import login_required
 from web.services import get_services, now
 
-bp = Blueprint("staff_audit", __name__, url_prefix="/staff/audit")
+bp = Blueprint("staff_audit", __name__, template_folder="templates", url_prefix="/staff/audit")
 
 PAGE_SIZE = 50
 ROLES = (Role.AUDITOR, Role.SUPERVISOR, Role.ADMIN)

@@ -1,6 +1,6 @@
 """Staff pages: record search, record detail (the "why"), thumbnails and disposition reviews.
 
-Layer: ``web``. Every decision and every decrypting read is made by ``retention`` (records,
+Layer: ``web.staff``. Every decision and every decrypting read is made by ``retention`` (records,
 engine, changes, gallery, purge); this module only parses the request, calls the service and
 renders the answer. Routes and roles:
 
@@ -59,7 +59,7 @@ from retention.keys.indexes import booking_index, name_dob_index
 from web.auth import current_user, login_required
 from web.services import get_services, now
 
-bp = Blueprint("staff_records", __name__, url_prefix="/staff/records")
+bp = Blueprint("staff_records", __name__, template_folder="templates", url_prefix="/staff/records")
 
 DEFAULT_PAGE_SIZE = 25
 # Rows without a due date sort after every real date (and the cursor can still name them).
@@ -79,7 +79,7 @@ T = TypeVar("T")
 S = TypeVar("S", bound=Select[Any])
 
 
-# -- keyset pagination (shared with ``web.staff_requests``) -------------------------------
+# -- keyset pagination (shared with ``web.staff.requests``) -------------------------------
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Staff pages: the removal-request queue, a request's detail and the clerk's decisions.
 
-Layer: ``web``. ``retention.requests`` decides everything (matching, deadlines, what approval
+Layer: ``web.staff``. ``retention.requests`` decides everything (matching, deadlines, what approval
 does to each record); this module parses forms, calls it and renders the answer. Routes (clerk
 and supervisor only; auditors read requests' traces in the audit log):
 
@@ -42,7 +42,7 @@ from retention.requests import filing, workflow
 from retention.services import Services
 from web.auth import current_user, login_required
 from web.services import get_services, now
-from web.staff_records import (
+from web.staff.records import (
     MAX_STATED_REASON,
     THUMBNAIL_PURPOSE,
     Page,
@@ -52,7 +52,9 @@ from web.staff_records import (
     service_error,
 )
 
-bp = Blueprint("staff_requests", __name__, url_prefix="/staff/requests")
+bp = Blueprint(
+    "staff_requests", __name__, template_folder="templates", url_prefix="/staff/requests"
+)
 
 OPEN_STATES = tuple(s.value for s in workflow.OPEN)
 # The states whose response clock is running (a request waiting for the requester is paused).

@@ -1,6 +1,6 @@
 """Staff pages: staff accounts (admin only) — create, change role, reset TOTP, deactivate.
 
-Layer: ``web``; the rules (username format, password policy, audit entries) are
+Layer: ``web.staff``; the rules (username format, password policy, audit entries) are
 ``retention.accounts.users``'. A new account's TOTP secret, and a reset one, is shown exactly
 once: in the response to the POST that made it, never stored in the session or a redirect, and the
 page is ``Cache-Control: no-store`` like every staff page.
@@ -19,7 +19,7 @@ from retention.errors import RetentionError
 from web.auth import current_user, login_required
 from web.services import get_services, now
 
-bp = Blueprint("staff_users", __name__, url_prefix="/staff/users")
+bp = Blueprint("staff_users", __name__, template_folder="templates", url_prefix="/staff/users")
 
 ROLES = [r.value for r in Role]
 
