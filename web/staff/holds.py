@@ -18,7 +18,7 @@ from policies.vocabulary import HoldKind
 from retention.db.models import HoldState, LegalHold, Record, Role
 from retention.engine import changes, records
 from retention.errors import RetentionError
-from web.auth import current_user, login_required
+from web.auth import login_required, signed_in_user
 from web.services import get_services, now
 
 bp = Blueprint("staff_holds", __name__, template_folder="templates", url_prefix="/staff/holds")
@@ -43,8 +43,7 @@ def _holds() -> list[Any]:
 def _page(
     *, errors: dict[str, str] | None = None, form: dict[str, str] | None = None, code: int = 200
 ) -> ResponseReturnValue:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     return (
         render_template(
             "staff/holds/index.html",
@@ -69,8 +68,7 @@ def index() -> ResponseReturnValue:
 @login_required(Role.CLERK, Role.SUPERVISOR)
 def place() -> ResponseReturnValue:
     """Place a hold on a record named by booking number or id (it blocks purge at once)."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     form = {
         "record": request.form.get("record", "").strip()[:64],
         "kind": request.form.get("kind", ""),
@@ -111,8 +109,7 @@ def place() -> ResponseReturnValue:
 
 
 def _act(hold_id: str, verb: str) -> ResponseReturnValue:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     try:
         with get_services().sessions() as db, db.begin():
             if verb == "approve":

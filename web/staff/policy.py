@@ -34,7 +34,7 @@ from retention.engine.enact import enact, preview
 from retention.errors import RetentionError
 from retention.files import replace_private
 from retention.jobs.sweep import run_sweep
-from web.auth import current_user, login_required
+from web.auth import login_required, signed_in_user
 from web.services import extension, get_services, now
 
 bp = Blueprint("staff_policy", __name__, template_folder="templates", url_prefix="/staff/policy")
@@ -129,8 +129,7 @@ def _packs() -> tuple[list[PackRow], list[PackRow]]:
 
 
 def _page(code: int = 200, **extra: Any) -> ResponseReturnValue:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     bundled, enacted = _packs()
     context: dict[str, Any] = {
         "bundled": bundled,
@@ -156,8 +155,7 @@ def index() -> ResponseReturnValue:
 @login_required(Role.CLERK, Role.SUPERVISOR)
 def dry_run() -> ResponseReturnValue:
     """Plan the sweep as of today without changing any record (only its job run is logged)."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     clock = extension().clock
     report = run_sweep(
         get_services(), today=clock().date(), clock=clock, actor=user.actor, dry_run=True
@@ -169,8 +167,7 @@ def dry_run() -> ResponseReturnValue:
 @login_required(Role.CLERK, Role.SUPERVISOR)
 def upload() -> ResponseReturnValue:
     """Upload a new pack version: validate it, preview the difference, keep it for approval."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     file = request.files.get("pack")
     if file is None or not file.filename:
         return _page(400, errors={"pack": "Choose a rule-pack file (.toml) to upload."})
@@ -224,8 +221,7 @@ def pending(sha: str) -> ResponseReturnValue:
 @login_required(Role.SUPERVISOR)
 def approve(sha: str) -> ResponseReturnValue:
     """Enact the pending version: uploaded by one person, approved by this supervisor."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     note = _pending(sha)
     if note is None:
         abort(404)

@@ -56,7 +56,7 @@ from retention.engine import certificates, changes, gallery, records
 from retention.engine.purge import delete_blobs
 from retention.errors import KeyShreddedError, NotFoundError, RestrictedError, RetentionError
 from retention.keys.indexes import booking_index, name_dob_index
-from web.auth import current_user, login_required
+from web.auth import login_required, signed_in_user
 from web.services import get_services, now
 
 bp = Blueprint("staff_records", __name__, template_folder="templates", url_prefix="/staff/records")
@@ -192,8 +192,7 @@ def _date_arg(args: Mapping[str, str], name: str, errors: dict[str, str], label:
 @login_required(Role.CLERK, Role.SUPERVISOR, Role.AUDITOR)
 def search() -> ResponseReturnValue:
     """Find records by booking number, name + date of birth, status and due range."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     args = request.args
     can_search_identity = user.role is not Role.AUDITOR
     form = {
@@ -288,8 +287,7 @@ def _render_detail(
     values: Mapping[str, str] | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     staff_can_see = user.role in (Role.CLERK, Role.SUPERVISOR)
     services = get_services()
     with services.readers() as db:
@@ -356,8 +354,7 @@ def detail(record_id: str) -> ResponseReturnValue:
 @login_required(Role.CLERK, Role.SUPERVISOR)
 def decide(record_id: str) -> ResponseReturnValue:
     """Decide a disposition review: keep, keep for an exceptional reason, restrict or purge."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     raw = request.form.get("outcome", "")
     reason = request.form.get("reason", "")
     values = {"outcome": raw, "reason": reason}
@@ -405,8 +402,7 @@ def thumbnail(record_id: str) -> ResponseReturnValue:
 
     ``reason`` is required; ``request`` names the removal request the clerk is working on and
     is quoted in the audit entry."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     reason = request.args.get("reason", "").strip()
     request_id = request.args.get("request", "").strip()
     if not reason or len(reason) > MAX_STATED_REASON:

@@ -40,7 +40,7 @@ from retention.engine.purge import delete_blobs
 from retention.errors import NotFoundError, RetentionError
 from retention.requests import filing, workflow
 from retention.services import Services
-from web.auth import current_user, login_required
+from web.auth import login_required, signed_in_user
 from web.services import get_services, now
 from web.staff.records import (
     MAX_STATED_REASON,
@@ -194,8 +194,7 @@ def _render_detail(
     status: int = 200,
 ) -> ResponseReturnValue:
     """The detail page. Opening the claims is the one audited read of a page view."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     services = get_services()
     moment = now()
     reason = request.args.get("reason", "").strip() if request.method == "GET" else ""
@@ -252,8 +251,7 @@ def detail(request_id: str) -> ResponseReturnValue:
 @login_required(Role.CLERK, Role.SUPERVISOR)
 def evidence(request_id: str) -> ResponseReturnValue:
     """Download the requester's evidence (decrypted; audited; never cached)."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     services = get_services()
     try:
         with services.sessions() as db, db.begin():
@@ -282,8 +280,7 @@ Decide = Callable[[Session, Services, str, dt.datetime], str | Callable[[], str]
 
 def _act(request_id: str, form: str, values: dict[str, str], decide: Decide) -> ResponseReturnValue:
     """Run one decision in its own transaction; a refusal is shown next to its form."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     services = get_services()
     try:
         with services.sessions() as db, db.begin():

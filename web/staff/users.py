@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from retention.accounts import users
 from retention.db.models import Role
 from retention.errors import RetentionError
-from web.auth import current_user, login_required
+from web.auth import login_required, signed_in_user
 from web.services import get_services, now
 
 bp = Blueprint("staff_users", __name__, template_folder="templates", url_prefix="/staff/users")
@@ -25,9 +25,7 @@ ROLES = [r.value for r in Role]
 
 
 def _actor() -> str:
-    user = current_user()
-    assert user is not None
-    return user.actor
+    return signed_in_user().actor
 
 
 def _page(code: int = 200, **extra: Any) -> ResponseReturnValue:
