@@ -42,15 +42,9 @@ from retention.requests import filing, workflow
 from retention.services import Services
 from web.auth import login_required, signed_in_user
 from web.services import get_services, now
-from web.staff.records import (
-    MAX_STATED_REASON,
-    THUMBNAIL_PURPOSE,
-    Page,
-    fetch_page,
-    paginate,
-    parse_cursor,
-    service_error,
-)
+from web.staff.forms import service_error
+from web.staff.paging import Page, fetch_page, paginate, parse_cursor
+from web.staff.photos import MAX_STATED_REASON, THUMBNAIL_PURPOSE, stated_reason
 
 bp = Blueprint(
     "staff_requests", __name__, template_folder="templates", url_prefix="/staff/requests"
@@ -197,11 +191,7 @@ def _render_detail(
     user = signed_in_user()
     services = get_services()
     moment = now()
-    reason = request.args.get("reason", "").strip() if request.method == "GET" else ""
-    reason_error = None
-    if len(reason) > MAX_STATED_REASON:
-        reason_error = f"Keep the reason under {MAX_STATED_REASON} characters."
-        reason = ""
+    reason, reason_error = stated_reason()
     with services.sessions() as db, db.begin():
         req = db.get(RemovalRequest, request_id)
         if req is None:
