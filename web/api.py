@@ -1,6 +1,6 @@
 """``/api/v1``: booking systems push bookings with their images and read decisions.
 
-Layer: ``web``. Token-authenticated (``Authorization: Bearer mgs_…``, tokens from
+Layer: ``web.api``. Token-authenticated (``Authorization: Bearer mgs_…``, tokens from
 ``mugshot token add``); CSRF does not apply (no cookies are read). Documented in
 ``web/openapi.yaml``, served at ``/api/v1/openapi.yaml``. Errors are JSON
 ``{"error": "...", "field": "..."}`` and name the field; nothing is stored on any error.
@@ -23,7 +23,7 @@ from retention.engine.decisions import PackResolver
 from retention.errors import ImageRejectedError, ManifestError
 from retention.ingest import bookings
 from retention.ingest.manifest import ALL_COLUMNS, parse_booking
-from web.app import get_services, now
+from web.services import get_services, now
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F")

@@ -1,8 +1,11 @@
 """The application factory: ``create_app(settings)`` builds one Flask app and everything it needs.
 
-Layer: ``web`` (the only package that knows HTTP). Nothing is created at import time: no app,
-engine, limiter or CSRF object lives at module level, so ``gunicorn "web:create_app()"`` builds
-one app per worker, tests build one per test, and ``mugshot serve`` passes its own settings.
+Layer: ``web.app``, the top of ``web`` (the only package that knows HTTP) below ``web.cli``: it
+imports every blueprint and registers it; no blueprint imports it (they read the app's services
+and clock from ``web.services`` through ``current_app``), and only ``web/__init__.py`` re-exports
+``create_app``. Nothing is created at import time: no app, engine, limiter or CSRF object lives
+at module level, so ``gunicorn "web:create_app()"`` builds one app per worker, tests build one
+per test, and ``mugshot serve`` passes its own settings.
 
 Web-only settings (not in ``retention.settings`` because the core never needs them) are read from
 the environment here, once, in ``web_config_from_env``:
@@ -20,20 +23,20 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import Flask, current_app
+from flask import Flask
 
 from retention.accounts.users import DEFAULT_LOCKOUT
 from retention.errors import ConfigError
 from retention.services import Services, open_services
 from retention.settings import Settings
-
-Clock = Callable[[], dt.datetime]
+from web import api, auth, public, security
+from web.services import Clock, MugshotExtension, utcnow
+from web.staff import audit, dashboard, holds, policy, records, requests, users
 
 SESSION_KEY_INFO = b"mugshot flask session"
 # Form fields plus one image or evidence file (uploads are validated again by the core).
@@ -60,19 +63,6 @@ DEFAULT_CONFIG: Mapping[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "MUGSHOT_COOKIE_SECURE": False,
 }
-
-
-def utcnow() -> dt.datetime:
-    """The production clock: aware UTC."""
-    return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True)
-class MugshotExtension:
-    """What views need, stored in ``app.extensions["mugshot"]``."""
-
-    services: Services
-    clock: Clock
 
 
 def _flag(raw: str | None) -> bool:
@@ -136,52 +126,14 @@ def create_app(
         app.config.update(config)
     app.extensions["mugshot"] = MugshotExtension(services=services, clock=clock or utcnow)
 
-    from web import (
-        api,
-        auth,
-        public,
-        security,
-        staff_audit,
-        staff_dashboard,
-        staff_holds,
-        staff_policy,
-        staff_records,
-        staff_requests,
-        staff_users,
-    )
-
     security.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(api.bp)
-    for feature in (
-        staff_dashboard,
-        staff_requests,
-        staff_records,
-        staff_holds,
-        staff_audit,
-        staff_policy,
-        staff_users,
-    ):
+    # The staff blueprints, in the order of the navigation.
+    for feature in (dashboard, requests, records, holds, audit, policy, users):
         app.register_blueprint(feature.bp)
     security.csrf_exempt(app, api.bp)
     # Other feature blueprints register here, before the rate limits are bound to views.
     security.apply_rate_limits(app)
     return app
-
-
-def extension() -> MugshotExtension:
-    """The current app's ``MugshotExtension``."""
-    ext = current_app.extensions["mugshot"]
-    assert isinstance(ext, MugshotExtension)
-    return ext
-
-
-def get_services() -> Services:
-    """The current app's services (engine, session factories, blob store, keyring)."""
-    return extension().services
-
-
-def now() -> dt.datetime:
-    """The current app's clock, read once per unit of work by the caller."""
-    return extension().clock()

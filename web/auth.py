@@ -1,6 +1,6 @@
 """Staff sign-in (password, then TOTP code), sign-out, session timeout and role checks.
 
-Layer: ``web``. The blueprint ``bp`` (name ``auth``) serves ``/staff/login``,
+Layer: ``web.auth``. The blueprint ``bp`` (name ``auth``) serves ``/staff/login``,
 ``/staff/login/totp``, ``/staff/logout`` and a minimal ``/staff/home``. Other blueprints use:
 
 - ``@login_required(Role.CLERK, Role.SUPERVISOR)`` — anonymous visitors are sent to the sign-in
@@ -8,7 +8,9 @@ Layer: ``web``. The blueprint ``bp`` (name ``auth``) serves ``/staff/login``,
   any signed-in staff member passes. There is no implicit hierarchy: an admin is admitted only
   where ``Role.ADMIN`` is listed.
 - ``current_user()`` — the signed-in ``StaffUser`` (id, username, role) or ``None``; its
-  ``actor`` is the string to pass to the core as the acting person.
+  ``actor`` is the string to pass to the core as the acting person;
+- ``signed_in_user()`` — the same inside a ``login_required`` view, never ``None`` (it aborts
+  with 401 where no one is signed in, which ``login_required`` already prevents).
 
 The session cookie is signed, not encrypted, so it holds only ids, timestamps and a keyed
 fingerprint of the account's credentials. The role is read from the database on every request:
@@ -44,8 +46,8 @@ from werkzeug.wrappers import Response
 from retention.accounts import users
 from retention.accounts.users import LockoutPolicy
 from retention.db.models import Role, User
-from web.app import get_services, now
 from web.security import rate_limited
+from web.services import get_services, now
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -139,6 +141,14 @@ def current_user() -> StaffUser | None:
             session.clear()
     g.staff_user = found
     return found
+
+
+def signed_in_user() -> StaffUser:
+    """The signed-in staff member, for views behind ``login_required`` (aborts 401 if none)."""
+    user = current_user()
+    if user is None:
+        abort(401)
+    return user
 
 
 def login_required(*roles: Role) -> Callable[[F], F]:

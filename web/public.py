@@ -1,6 +1,6 @@
 """Public pages: file a removal request, follow it, download the certificate. No account.
 
-Layer: ``web``. Nothing here reveals whether anyone is in the database (invariant 7): filing
+Layer: ``web.public``. Nothing here reveals whether anyone is in the database (invariant 7): filing
 never looks at records (clerks match them later), and every submission gets the same page.
 The reference is a bearer secret: it travels in POST bodies, never in URLs (which end up in
 logs and browser history), and is shown once.
@@ -41,8 +41,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from policies.vocabulary import Jurisdiction, RequestKind
 from retention.db.models import Certificate, RemovalRequest, RequestState
 from retention.requests import filing, workflow
-from web.app import get_services, now
 from web.security import rate_limited
+from web.services import get_services, now
 
 bp = Blueprint("public", __name__)
 

@@ -1,6 +1,6 @@
 """Cross-cutting protection for every response: CSRF, rate limits, headers, cookies, errors.
 
-Layer: ``web``. ``init_app(app)`` wires it all into one app; nothing here exists before a
+Layer: ``web.security``. ``init_app(app)`` wires it all into one app; nothing here exists before a
 ``create_app`` call. Other blueprints need only two things from this module:
 
 - forms include ``<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">`` — every

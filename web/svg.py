@@ -1,6 +1,6 @@
 """Server-rendered SVG charts: pure functions from numbers to markup.
 
-Layer: ``web`` (presentation only). No Flask, no database, no clock: a chart is built from data
+Layer: ``web.svg`` (presentation only). No Flask, no database, no clock: a chart is built from data
 the view already queried, so it is trivial to test. The strict Content-Security-Policy forbids
 inline styles, so every colour comes from a class in ``static/style.css``; the markup carries a
 ``<title>``, a ``<desc>`` and an ``aria-label`` per bar so screen readers get the numbers, and

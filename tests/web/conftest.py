@@ -59,6 +59,8 @@ class StaffCredentials(NamedTuple):
 
 
 SignIn = Callable[[FlaskClient, "StaffCredentials"], TestResponse]
+# What the ``signed_in`` fixture is: role -> a new client signed in with it.
+SignedIn = Callable[[Role | str], FlaskClient]
 
 
 class MakeUser(Protocol):
@@ -180,7 +182,7 @@ def login(make_user: MakeUser, sign_in: SignIn) -> Login:
 
 
 @pytest.fixture
-def signed_in(app: Flask, login: Login) -> Callable[[Role | str], FlaskClient]:
+def signed_in(app: Flask, login: Login) -> SignedIn:
     """A fresh client already signed in as a new user with ``role``."""
 
     def run(role: Role | str = Role.CLERK) -> FlaskClient:

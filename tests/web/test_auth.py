@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from retention.db.models import AuditEntry, Role, User
+from retention.db.models import Role, User
 from retention.services import Services
-from tests.web import csrf_token, post_form
+from tests.web import audit_rows, csrf_token, html, post_form
 from tests.web.conftest import FakeClock, Login, MakeUser, SignIn, StaffCredentials, fresh_code
 from web import create_app
 from web.auth import CODE_FAILED, LOGIN_FAILED, SESSION_EXPIRED, _safe_next, login_required
@@ -33,20 +33,11 @@ def code_step(client: FlaskClient, code: str) -> Any:
     return post_form(client, TOTP, {"code": code})
 
 
-def audit_rows(services: Services) -> list[AuditEntry]:
-    with services.readers() as db:
-        return list(db.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars())
-
-
 def account(services: Services, username: str) -> User:
     with services.readers() as db:
         user = db.execute(select(User).where(User.username == username)).scalar_one()
         db.expunge(user)
         return user
-
-
-def html(response: Any) -> str:
-    return str(response.get_data(as_text=True))
 
 
 # -- signing in -------------------------------------------------------------------------

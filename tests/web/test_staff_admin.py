@@ -16,7 +16,7 @@ from policies import bundled_pack_paths
 from retention.db.models import AuditEntry, EnactedPack, JobRun, LegalHold, Record, Role
 from retention.services import Services
 from tests.integration.engine_helpers import ingest, purge_due, restrict_then_purge_later
-from tests.web import csrf_token, post_form
+from tests.web import csrf_token, html, post_form
 from tests.web.conftest import (
     STAFF_PASSWORD,
     FakeClock,
@@ -25,10 +25,6 @@ from tests.web.conftest import (
     StaffCredentials,
     fresh_code,
 )
-
-
-def html(response: Any) -> str:
-    return str(response.get_data(as_text=True))
 
 
 def snapshot(services: Services) -> dict[str, Any]:

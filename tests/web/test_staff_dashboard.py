@@ -20,9 +20,9 @@ from retention.requests import filing
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.integration.engine_helpers import ingest, purge_due, restrict_then_purge_later
-from tests.web import csrf_token, post_form
+from tests.web import csrf_token, html, post_form
 from tests.web.conftest import Login
-from web import staff_audit
+from web.staff import audit as staff_audit
 
 TODAY = FIXED_NOW.date()
 ROLES = [Role.CLERK, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN]
@@ -52,10 +52,6 @@ ROUTES: list[tuple[str, str, set[Role]]] = [
     ("POST", "/staff/users/nobody/reset-totp", {Role.ADMIN}),
     ("POST", "/staff/users/nobody/deactivate", {Role.ADMIN}),
 ]
-
-
-def html(response: Any) -> str:
-    return str(response.get_data(as_text=True))
 
 
 def _call(client: FlaskClient, method: str, path: str, token_page: str) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from policies.vocabulary import HoldKind
-from retention.db.models import AuditEntry, Certificate, Image, Record, ReviewDecision, Role
+from retention.db.models import Certificate, Image, Record, ReviewDecision, Role
 from retention.engine import certificates, changes
 from retention.jobs.sweep import run_sweep
 from retention.services import Services
@@ -27,9 +27,9 @@ from tests.integration.engine_helpers import (
     review_due,
     state,
 )
-from tests.web import csrf_token
+from tests.web import audit_rows, csrf_token, html, walk_pages
+from tests.web.conftest import SignedIn
 
-SignedIn = Callable[[Role | str], FlaskClient]
 ROLES = (Role.CLERK, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
 STAFF = {Role.CLERK, Role.SUPERVISOR}
 READERS = {Role.CLERK, Role.SUPERVISOR, Role.AUDITOR}
@@ -37,7 +37,6 @@ NAME = "Petronella Vasquez-Orme"
 DOB = "1979-04-12"
 JPEG_MAGIC = b"\xff\xd8\xff"
 ROW_ID = re.compile(r'data-record-id="([0-9a-f]{32})"')
-NEXT = re.compile(r'<a href="([^"]+)" rel="next">')
 
 
 @pytest.fixture
@@ -74,15 +73,6 @@ def recs(services: Services, tmp_path: Path) -> dict[str, str]:
     )
     assert report.counts["purged"] == 1
     return ids
-
-
-def html(response: Any) -> str:
-    return str(response.get_data(as_text=True))
-
-
-def audit_rows(services: Services) -> list[AuditEntry]:
-    with services.readers() as db:
-        return list(db.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars())
 
 
 def token(client: FlaskClient, signed_in: bool = True) -> str:
@@ -154,20 +144,7 @@ def test_a_post_without_the_csrf_token_is_refused(
 # -- search -----------------------------------------------------------------------------------
 
 
-def walk(client: FlaskClient, url: str) -> list[str]:
-    """Follow "Next page" links to the end; the record ids in the order shown."""
-    seen: list[str] = []
-    pages = 0
-    while url:
-        page = client.get(url)
-        assert page.status_code == 200, url
-        text = html(page)
-        seen += ROW_ID.findall(text)
-        found = NEXT.search(text)
-        url = found.group(1).replace("&amp;", "&") if found else ""
-        pages += 1
-        assert pages < 50
-    return seen
+walk = partial(walk_pages, row_id=ROW_ID)
 
 
 def test_search_pages_walk_every_record_exactly_once_in_due_order(

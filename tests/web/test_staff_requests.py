@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +14,19 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from policies.vocabulary import Jurisdiction, RequestKind
-from retention.db.models import AuditEntry, Certificate, Image, RemovalRequest, Role
+from retention.db.models import Certificate, Image, RemovalRequest, Role
 from retention.requests import filing, workflow
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.integration.engine_helpers import TODAY, ingest, review_due, state
-from tests.web import csrf_token, post_form
+from tests.web import NEXT, audit_rows, csrf_token, html, post_form, walk_pages
+from tests.web.conftest import SignedIn
 
-SignedIn = Callable[[Role | str], FlaskClient]
 ROLES = (Role.CLERK, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
 STAFF = {Role.CLERK, Role.SUPERVISOR}
 NAME = "Ondine Abernathy-Kessler"
 DOB = dt.date(1988, 7, 14)
 ROW_ID = re.compile(r'data-request-id="([0-9a-f]{32})"')
-NEXT = re.compile(r'<a href="([^"]+)" rel="next">')
 EVIDENCE = b"%PDF-1.7 acquittal letter from the Crown Court"
 
 
@@ -81,15 +80,6 @@ def case(services: Services, tmp_path: Path) -> dict[str, str]:
     )
     request_id, reference = file(services, evidence=EVIDENCE)
     return {"record": ids["GB-7"], "other": ids["GB-8"], "request": request_id, "ref": reference}
-
-
-def html(response: Any) -> str:
-    return str(response.get_data(as_text=True))
-
-
-def audit_rows(services: Services) -> list[AuditEntry]:
-    with services.readers() as db:
-        return list(db.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars())
 
 
 def the_request(services: Services, request_id: str) -> RemovalRequest:
@@ -155,17 +145,7 @@ def test_a_decision_without_the_csrf_token_is_refused(
 # -- the queue --------------------------------------------------------------------------------
 
 
-def walk(client: FlaskClient, url: str) -> list[str]:
-    seen: list[str] = []
-    while url:
-        page = client.get(url)
-        assert page.status_code == 200, url
-        text = html(page)
-        seen += ROW_ID.findall(text)
-        found = NEXT.search(text)
-        url = found.group(1).replace("&amp;", "&") if found else ""
-        assert len(seen) < 100
-    return seen
+walk = partial(walk_pages, row_id=ROW_ID)
 
 
 def test_the_queue_pages_walk_every_request_exactly_once_in_either_order(

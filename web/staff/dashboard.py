@@ -1,6 +1,6 @@
 """Staff dashboard: the state of requests, the retention machinery and what falls due next.
 
-Layer: ``web``. Read-only; every figure is one aggregate query (``GROUP BY``) or comes from
+Layer: ``web.staff``. Read-only; every figure is one aggregate query (``GROUP BY``) or comes from
 ``retention.jobs.status.status`` — no per-record loop, so the page costs the same at 100 records or
 100,000. The upcoming-work chart is server-rendered SVG (``web.svg``) with a table fallback.
 """
@@ -19,10 +19,10 @@ from retention.db.models import Record, RecordStatus, RemovalRequest, RequestSta
 from retention.jobs.status import ACTING, status
 from retention.requests import workflow
 from web import svg
-from web.app import get_services, now
 from web.auth import login_required
+from web.services import get_services, now
 
-bp = Blueprint("staff_dashboard", __name__, url_prefix="/staff")
+bp = Blueprint("staff_dashboard", __name__, template_folder="templates", url_prefix="/staff")
 
 HORIZON_DAYS = 90
 WEEKS = -(-(HORIZON_DAYS + 1) // 7)  # today plus 90 days, in whole weeks: 13

@@ -1,27 +1,28 @@
 """Staff pages: legal holds — place, approve, request and confirm release.
 
-Layer: ``web``. The four-eyes rules live in ``retention.engine.changes`` (the placer cannot approve,
-the person who asked for a release cannot confirm it); this module only maps their
-``HoldError`` messages onto the page. Clerks and supervisors place holds; only supervisors
-approve and release them.
+Layer: ``web.staff``. The four-eyes rules live in ``retention.engine.changes`` (the placer cannot
+approve, the person who asked for a release cannot confirm it); this module only maps their
+``HoldError`` messages onto the page. Clerks and supervisors place holds; only supervisors approve
+and release them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from policies.vocabulary import HoldKind
 from retention.db.models import HoldState, LegalHold, Record, Role
 from retention.engine import changes, records
-from retention.errors import RetentionError
-from web.app import get_services, now
-from web.auth import current_user, login_required
+from web.auth import login_required, signed_in_user
+from web.services import get_services, now
+from web.staff.forms import run_action
 
-bp = Blueprint("staff_holds", __name__, url_prefix="/staff/holds")
+bp = Blueprint("staff_holds", __name__, template_folder="templates", url_prefix="/staff/holds")
 
 MAX_REASON = 2000
 MAX_CASE_REF = 120
@@ -43,8 +44,7 @@ def _holds() -> list[Any]:
 def _page(
     *, errors: dict[str, str] | None = None, form: dict[str, str] | None = None, code: int = 200
 ) -> ResponseReturnValue:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     return (
         render_template(
             "staff/holds/index.html",
@@ -69,8 +69,7 @@ def index() -> ResponseReturnValue:
 @login_required(Role.CLERK, Role.SUPERVISOR)
 def place() -> ResponseReturnValue:
     """Place a hold on a record named by booking number or id (it blocks purge at once)."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     form = {
         "record": request.form.get("record", "").strip()[:64],
         "kind": request.form.get("kind", ""),
@@ -91,55 +90,54 @@ def place() -> ResponseReturnValue:
     if errors:
         return _page(errors=errors, form=form, code=400)
     services = get_services()
-    try:
-        with services.sessions() as db, db.begin():
-            record = records.resolve(db, services.keyring, form["record"])
-            hold = changes.place_hold(
-                db,
-                record.id,
-                kind=HoldKind(form["kind"]),
-                reason=form["reason"],
-                case_reference=form["case_reference"] or None,
-                actor=user.actor,
-                now=now(),
-            )
-            hold_id = hold.id
-    except RetentionError as exc:
-        return _page(errors={"record": str(exc)}, form=form, code=409)
-    flash(f"Hold {hold_id[:8]} placed; it blocks purge now and needs a supervisor's approval.")
-    return redirect(url_for(".index"))
+
+    def run(db: Session) -> str:
+        record = records.resolve(db, services.keyring, form["record"])
+        hold = changes.place_hold(
+            db,
+            record.id,
+            kind=HoldKind(form["kind"]),
+            reason=form["reason"],
+            case_reference=form["case_reference"] or None,
+            actor=user.actor,
+            now=now(),
+        )
+        return f"Hold {hold.id[:8]} placed; it blocks purge now and needs a supervisor's approval."
+
+    return run_action(
+        run,
+        lambda message: _page(errors={"record": message}, form=form, code=409),
+        category="message",
+    )
 
 
-def _act(hold_id: str, verb: str) -> ResponseReturnValue:
-    user = current_user()
-    assert user is not None
-    try:
-        with get_services().sessions() as db, db.begin():
-            if verb == "approve":
-                changes.approve_hold(db, hold_id, actor=user.actor, now=now())
-                message = "Hold approved."
-            else:
-                _, decision = changes.release_hold(db, hold_id, actor=user.actor, now=now())
-                message = (
-                    "Release requested: another supervisor must confirm it."
-                    if decision is None
-                    else "Hold released; the record's next action was re-evaluated."
-                )
-    except RetentionError as exc:
-        return _page(errors={"action": str(exc)}, code=409)
-    flash(message, "success")
-    return redirect(url_for(".index"))
+def _refused(message: str) -> ResponseReturnValue:
+    return _page(errors={"action": message}, code=409)
 
 
 @bp.post("/<hold_id>/approve")
 @login_required(Role.SUPERVISOR)
 def approve(hold_id: str) -> ResponseReturnValue:
     """Approve a pending hold (a supervisor other than the one who placed it)."""
-    return _act(hold_id, "approve")
+    actor = signed_in_user().actor
+
+    def run(db: Session) -> str:
+        changes.approve_hold(db, hold_id, actor=actor, now=now())
+        return "Hold approved."
+
+    return run_action(run, _refused)
 
 
 @bp.post("/<hold_id>/release")
 @login_required(Role.SUPERVISOR)
 def release(hold_id: str) -> ResponseReturnValue:
     """Ask for a hold's release, or confirm someone else's request to release it."""
-    return _act(hold_id, "release")
+    actor = signed_in_user().actor
+
+    def run(db: Session) -> str:
+        _, decision = changes.release_hold(db, hold_id, actor=actor, now=now())
+        if decision is None:
+            return "Release requested: another supervisor must confirm it."
+        return "Hold released; the record's next action was re-evaluated."
+
+    return run_action(run, _refused)

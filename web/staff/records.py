@@ -1,6 +1,6 @@
 """Staff pages: record search, record detail (the "why"), thumbnails and disposition reviews.
 
-Layer: ``web``. Every decision and every decrypting read is made by ``retention`` (records,
+Layer: ``web.staff``. Every decision and every decrypting read is made by ``retention`` (records,
 engine, changes, gallery, purge); this module only parses the request, calls the service and
 renders the answer. Routes and roles:
 
@@ -15,23 +15,19 @@ renders the answer. Routes and roles:
   audited with the stated reason (clerk, supervisor; never auditors);
 - ``GET /staff/records/<id>/certificate`` — the signed deletion certificate of a purged record.
 
-Lists use keyset pagination: ``?after=<sort key>|<id>`` names the last row shown, so a page
-costs the same however deep it is, and rows added or removed meanwhile never shift a page.
+Lists use keyset pagination (``web.staff.paging``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -40,8 +36,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlalchemy import Select, and_, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import select
 
 from retention.db.models import (
     Certificate,
@@ -56,17 +51,14 @@ from retention.engine import certificates, changes, gallery, records
 from retention.engine.purge import delete_blobs
 from retention.errors import KeyShreddedError, NotFoundError, RestrictedError, RetentionError
 from retention.keys.indexes import booking_index, name_dob_index
-from web.app import get_services, now
-from web.auth import current_user, login_required
+from web.auth import login_required, signed_in_user
+from web.services import get_services, now
+from web.staff.forms import date_arg, service_error
+from web.staff.paging import Page, fetch_page, paginate, parse_cursor
+from web.staff.photos import MAX_STATED_REASON, THUMBNAIL_PURPOSE, stated_reason
 
-bp = Blueprint("staff_records", __name__, url_prefix="/staff/records")
+bp = Blueprint("staff_records", __name__, template_folder="templates", url_prefix="/staff/records")
 
-DEFAULT_PAGE_SIZE = 25
-# Rows without a due date sort after every real date (and the cursor can still name them).
-FAR_FUTURE = dt.date(9999, 12, 31)
-# The stated reason, plus " (request <id>)", must fit ``records.MAX_REASON``.
-MAX_STATED_REASON = 150
-THUMBNAIL_PURPOSE = "identification"
 REVIEW_OUTCOMES = (
     (changes.ReviewOutcome.KEEP, "Keep (the next review falls due by the rule)"),
     (changes.ReviewOutcome.KEEP_EXCEPTIONAL, "Keep for an exceptional reason"),
@@ -74,126 +66,16 @@ REVIEW_OUTCOMES = (
     (changes.ReviewOutcome.PURGE, "Purge now (crypto-shred; a certificate is issued)"),
 )
 _ID = re.compile(r"[0-9a-f]{32}")
-
-T = TypeVar("T")
-S = TypeVar("S", bound=Select[Any])
-
-
-# -- keyset pagination (shared with ``web.staff_requests``) -------------------------------
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """The last row of a page: its sort key (a date) and its id."""
-
-    key: dt.date
-    id: str
-
-    def encode(self) -> str:
-        """The ``after`` query value."""
-        return f"{self.key.isoformat()}|{self.id}"
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of rows and the cursor of the next page (None on the last)."""
-
-    rows: list[T]
-    next_after: str | None
-
-
-def page_size() -> int:
-    """Rows per page (``MUGSHOT_STAFF_PAGE_SIZE`` in the app config, default 25)."""
-    return int(current_app.config.get("MUGSHOT_STAFF_PAGE_SIZE", DEFAULT_PAGE_SIZE))
-
-
-def parse_cursor(raw: str | None) -> Cursor | None:
-    """``YYYY-MM-DD|<id>`` from the query string; a mangled cursor is a bad request."""
-    if not raw:
-        return None
-    key, sep, ident = raw.partition("|")
-    if not sep or not _ID.fullmatch(ident):
-        abort(400)
-    try:
-        day = dt.date.fromisoformat(key)
-    except ValueError:
-        abort(400)
-    return Cursor(day, ident)
-
-
-def fetch_page(
-    db: Session,
-    stmt: Select[Any],
-    column: InstrumentedAttribute[dt.date | None],
-    ident: InstrumentedAttribute[str],
-    cursor: Cursor | None,
-) -> list[Any]:
-    """One page (plus one row) of ``stmt`` ordered by (``column``, id), missing dates last.
-
-    Two index-friendly keyset scans instead of one ``ORDER BY coalesce(...)``, which would sort
-    every matching row for every page: dated rows by (date, id), then undated rows by id. A
-    cursor whose date is ``FAR_FUTURE`` is already in the undated part.
-    """
-    size = page_size() + 1
-    rows: list[Any] = []
-    if cursor is None or cursor.key != FAR_FUTURE:
-        dated = stmt.where(column.is_not(None))
-        if cursor is not None:
-            dated = dated.where(
-                or_(column > cursor.key, and_(column == cursor.key, ident > cursor.id))
-            )
-        rows = list(db.execute(dated.order_by(column, ident).limit(size)).scalars())
-        after_id = None
-    else:
-        after_id = cursor.id
-    if len(rows) < size:
-        undated = stmt.where(column.is_(None))
-        if after_id is not None:
-            undated = undated.where(ident > after_id)
-        rows += list(db.execute(undated.order_by(ident).limit(size - len(rows))).scalars())
-    return rows
-
-
-def paginate(rows: Sequence[T], key_of: Callable[[T], tuple[dt.date | None, str]]) -> Page[T]:
-    """Cut the extra row off and name the cursor of the next page (``key_of`` gives a row's
-    sort key and id)."""
-    size = page_size()
-    shown = list(rows[:size])
-    if len(rows) <= size or not shown:
-        return Page(shown, None)
-    key, ident = key_of(shown[-1])
-    return Page(shown, Cursor(key or FAR_FUTURE, ident).encode())
-
-
-def service_error(exc: RetentionError) -> tuple[str, str]:
-    """A service error as (field, message): services say ``"field: message"`` when they can."""
-    text = str(exc)
-    field, sep, message = text.partition(": ")
-    if sep and re.fullmatch(r"[a-z_]+", field):
-        return field, message
-    return "form", text
-
+ENTER_A_DATE = "enter a date as YYYY-MM-DD, for example 2027-01-31."
 
 # -- search ---------------------------------------------------------------------------------
-
-
-def _date_arg(args: Mapping[str, str], name: str, errors: dict[str, str], label: str) -> Any:
-    raw = args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = f"{label}: enter a date as YYYY-MM-DD, for example 2027-01-31."
-        return None
 
 
 @bp.get("/")
 @login_required(Role.CLERK, Role.SUPERVISOR, Role.AUDITOR)
 def search() -> ResponseReturnValue:
     """Find records by booking number, name + date of birth, status and due range."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     args = request.args
     can_search_identity = user.role is not Role.AUDITOR
     form = {
@@ -203,9 +85,9 @@ def search() -> ResponseReturnValue:
     if not can_search_identity and (form["name"] or form["dob"]):
         abort(403)
     errors: dict[str, str] = {}
-    dob = _date_arg(args, "dob", errors, "Date of birth")
-    due_from = _date_arg(args, "due_from", errors, "Due from")
-    due_to = _date_arg(args, "due_to", errors, "Due to")
+    dob = date_arg(args, "dob", errors, f"Date of birth: {ENTER_A_DATE}")
+    due_from = date_arg(args, "due_from", errors, f"Due from: {ENTER_A_DATE}")
+    due_to = date_arg(args, "due_to", errors, f"Due to: {ENTER_A_DATE}")
     if form["name"] and not form["dob"]:
         errors["dob"] = "Enter the date of birth too: names are matched with it, exactly."
     if form["dob"] and not form["name"]:
@@ -288,8 +170,7 @@ def _render_detail(
     values: Mapping[str, str] | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     staff_can_see = user.role in (Role.CLERK, Role.SUPERVISOR)
     services = get_services()
     with services.readers() as db:
@@ -308,7 +189,7 @@ def _render_detail(
             ).scalars()
         )
     disclosed = gallery.disclosures(services, record.id)
-    reason = request.args.get("reason", "").strip() if request.method == "GET" else ""
+    reason, reason_error = stated_reason()
     can_show_photo = (
         staff_can_see
         and view.has_key
@@ -318,10 +199,6 @@ def _render_detail(
         )
         and any(i.kind == ImageKind.THUMBNAIL.value and i.destroyed_at is None for i in view.images)
     )
-    reason_error = None
-    if reason and len(reason) > MAX_STATED_REASON:
-        reason_error = f"Keep the reason under {MAX_STATED_REASON} characters."
-        reason = ""
     return render_template(
         "staff/records/detail.html",
         record=record,
@@ -356,8 +233,7 @@ def detail(record_id: str) -> ResponseReturnValue:
 @login_required(Role.CLERK, Role.SUPERVISOR)
 def decide(record_id: str) -> ResponseReturnValue:
     """Decide a disposition review: keep, keep for an exceptional reason, restrict or purge."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     raw = request.form.get("outcome", "")
     reason = request.form.get("reason", "")
     values = {"outcome": raw, "reason": reason}
@@ -405,8 +281,7 @@ def thumbnail(record_id: str) -> ResponseReturnValue:
 
     ``reason`` is required; ``request`` names the removal request the clerk is working on and
     is quoted in the audit entry."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     reason = request.args.get("reason", "").strip()
     request_id = request.args.get("request", "").strip()
     if not reason or len(reason) > MAX_STATED_REASON:

@@ -1,6 +1,6 @@
 """Staff pages: staff accounts (admin only) — create, change role, reset TOTP, deactivate.
 
-Layer: ``web``; the rules (username format, password policy, audit entries) are
+Layer: ``web.staff``; the rules (username format, password policy, audit entries) are
 ``retention.accounts.users``'. A new account's TOTP secret, and a reset one, is shown exactly
 once: in the response to the POST that made it, never stored in the session or a redirect, and the
 page is ``Cache-Control: no-store`` like every staff page.
@@ -10,24 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 
 from retention.accounts import users
 from retention.db.models import Role
 from retention.errors import RetentionError
-from web.app import get_services, now
-from web.auth import current_user, login_required
+from web.auth import login_required, signed_in_user
+from web.services import get_services, now
+from web.staff.forms import run_action
 
-bp = Blueprint("staff_users", __name__, url_prefix="/staff/users")
+bp = Blueprint("staff_users", __name__, template_folder="templates", url_prefix="/staff/users")
 
 ROLES = [r.value for r in Role]
-
-
-def _actor() -> str:
-    user = current_user()
-    assert user is not None
-    return user.actor
 
 
 def _page(code: int = 200, **extra: Any) -> ResponseReturnValue:
@@ -43,6 +39,11 @@ def _page(code: int = 200, **extra: Any) -> ResponseReturnValue:
     }
     context.update(extra)
     return render_template("staff/users/index.html", **context), code
+
+
+def _refused(message: str) -> ResponseReturnValue:
+    """A refused action on an account (unknown username ...): the page with the message."""
+    return _page(404, errors={"action": message})
 
 
 def _secret(username: str, secret: str, what: str) -> dict[str, str]:
@@ -88,7 +89,7 @@ def create() -> ResponseReturnValue:
                 role=form["role"],
                 password=password,
                 keyring=services.keyring,
-                actor=_actor(),
+                actor=signed_in_user().actor,
                 now=now(),
             )
             username = user.username
@@ -106,13 +107,13 @@ def change_role(username: str) -> ResponseReturnValue:
     role = request.form.get("role", "")
     if role not in ROLES:
         return _page(400, errors={"action": "Choose a role."})
-    try:
-        with get_services().sessions() as db, db.begin():
-            users.set_role(db, username=username, role=role, actor=_actor(), now=now())
-    except RetentionError as exc:
-        return _page(404, errors={"action": str(exc)})
-    flash(f"{username} is now {role}.", "success")
-    return redirect(url_for(".index"))
+    actor = signed_in_user().actor
+
+    def run(db: Session) -> str:
+        users.set_role(db, username=username, role=role, actor=actor, now=now())
+        return f"{username} is now {role}."
+
+    return run_action(run, _refused)
 
 
 @bp.post("/<username>/reset-totp")
@@ -123,11 +124,15 @@ def reset_totp(username: str) -> ResponseReturnValue:
     try:
         with services.sessions() as db, db.begin():
             user, secret = users.reset_totp(
-                db, username=username, keyring=services.keyring, actor=_actor(), now=now()
+                db,
+                username=username,
+                keyring=services.keyring,
+                actor=signed_in_user().actor,
+                now=now(),
             )
             name = user.username
     except RetentionError as exc:
-        return _page(404, errors={"action": str(exc)})
+        return _refused(str(exc))
     return _page(secret=_secret(name, secret, f"New authenticator secret for {name}"))
 
 
@@ -135,10 +140,10 @@ def reset_totp(username: str) -> ResponseReturnValue:
 @login_required(Role.ADMIN)
 def deactivate(username: str) -> ResponseReturnValue:
     """Disable the account: it can no longer sign in, and its open sessions end."""
-    try:
-        with get_services().sessions() as db, db.begin():
-            users.deactivate(db, username=username, actor=_actor(), now=now())
-    except RetentionError as exc:
-        return _page(404, errors={"action": str(exc)})
-    flash(f"{username} is deactivated.", "success")
-    return redirect(url_for(".index"))
+    actor = signed_in_user().actor
+
+    def run(db: Session) -> str:
+        users.deactivate(db, username=username, actor=actor, now=now())
+        return f"{username} is deactivated."
+
+    return run_action(run, _refused)

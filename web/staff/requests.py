@@ -1,6 +1,6 @@
 """Staff pages: the removal-request queue, a request's detail and the clerk's decisions.
 
-Layer: ``web``. ``retention.requests`` decides everything (matching, deadlines, what approval
+Layer: ``web.staff``. ``retention.requests`` decides everything (matching, deadlines, what approval
 does to each record); this module parses forms, calls it and renders the answer. Routes (clerk
 and supervisor only; auditors read requests' traces in the audit log):
 
@@ -40,19 +40,15 @@ from retention.engine.purge import delete_blobs
 from retention.errors import NotFoundError, RetentionError
 from retention.requests import filing, workflow
 from retention.services import Services
-from web.app import get_services, now
-from web.auth import current_user, login_required
-from web.staff_records import (
-    MAX_STATED_REASON,
-    THUMBNAIL_PURPOSE,
-    Page,
-    fetch_page,
-    paginate,
-    parse_cursor,
-    service_error,
-)
+from web.auth import login_required, signed_in_user
+from web.services import get_services, now
+from web.staff.forms import service_error
+from web.staff.paging import Page, fetch_page, paginate, parse_cursor
+from web.staff.photos import MAX_STATED_REASON, THUMBNAIL_PURPOSE, stated_reason
 
-bp = Blueprint("staff_requests", __name__, url_prefix="/staff/requests")
+bp = Blueprint(
+    "staff_requests", __name__, template_folder="templates", url_prefix="/staff/requests"
+)
 
 OPEN_STATES = tuple(s.value for s in workflow.OPEN)
 # The states whose response clock is running (a request waiting for the requester is paused).
@@ -192,15 +188,10 @@ def _render_detail(
     status: int = 200,
 ) -> ResponseReturnValue:
     """The detail page. Opening the claims is the one audited read of a page view."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     services = get_services()
     moment = now()
-    reason = request.args.get("reason", "").strip() if request.method == "GET" else ""
-    reason_error = None
-    if len(reason) > MAX_STATED_REASON:
-        reason_error = f"Keep the reason under {MAX_STATED_REASON} characters."
-        reason = ""
+    reason, reason_error = stated_reason()
     with services.sessions() as db, db.begin():
         req = db.get(RemovalRequest, request_id)
         if req is None:
@@ -250,8 +241,7 @@ def detail(request_id: str) -> ResponseReturnValue:
 @login_required(Role.CLERK, Role.SUPERVISOR)
 def evidence(request_id: str) -> ResponseReturnValue:
     """Download the requester's evidence (decrypted; audited; never cached)."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     services = get_services()
     try:
         with services.sessions() as db, db.begin():
@@ -280,8 +270,7 @@ Decide = Callable[[Session, Services, str, dt.datetime], str | Callable[[], str]
 
 def _act(request_id: str, form: str, values: dict[str, str], decide: Decide) -> ResponseReturnValue:
     """Run one decision in its own transaction; a refusal is shown next to its form."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     services = get_services()
     try:
         with services.sessions() as db, db.begin():

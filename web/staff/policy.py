@@ -1,7 +1,7 @@
 """Staff pages: rule packs — what is bundled and enacted, a dry run of the next sweep, and
 enacting a new pack version with the difference shown first.
 
-Layer: ``web``. Enactment needs two different people, as on the command line: one uploads the
+Layer: ``web.staff``. Enactment needs two different people, as on the command line: one uploads the
 new pack (a clerk or a supervisor: they become ``enacted_by``), and a *different* signed-in
 supervisor confirms it (``approved_by``); ``retention.engine.enact.enact`` refuses when they are the
 same person. Between the two steps the uploaded source waits in
@@ -34,10 +34,10 @@ from retention.engine.enact import enact, preview
 from retention.errors import RetentionError
 from retention.files import replace_private
 from retention.jobs.sweep import run_sweep
-from web.app import extension, get_services, now
-from web.auth import current_user, login_required
+from web.auth import login_required, signed_in_user
+from web.services import extension, get_services, now
 
-bp = Blueprint("staff_policy", __name__, url_prefix="/staff/policy")
+bp = Blueprint("staff_policy", __name__, template_folder="templates", url_prefix="/staff/policy")
 
 READERS = (Role.CLERK, Role.SUPERVISOR, Role.AUDITOR)
 PENDING_DIR = "pending-packs"
@@ -129,8 +129,7 @@ def _packs() -> tuple[list[PackRow], list[PackRow]]:
 
 
 def _page(code: int = 200, **extra: Any) -> ResponseReturnValue:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     bundled, enacted = _packs()
     context: dict[str, Any] = {
         "bundled": bundled,
@@ -156,8 +155,7 @@ def index() -> ResponseReturnValue:
 @login_required(Role.CLERK, Role.SUPERVISOR)
 def dry_run() -> ResponseReturnValue:
     """Plan the sweep as of today without changing any record (only its job run is logged)."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     clock = extension().clock
     report = run_sweep(
         get_services(), today=clock().date(), clock=clock, actor=user.actor, dry_run=True
@@ -169,8 +167,7 @@ def dry_run() -> ResponseReturnValue:
 @login_required(Role.CLERK, Role.SUPERVISOR)
 def upload() -> ResponseReturnValue:
     """Upload a new pack version: validate it, preview the difference, keep it for approval."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     file = request.files.get("pack")
     if file is None or not file.filename:
         return _page(400, errors={"pack": "Choose a rule-pack file (.toml) to upload."})
@@ -224,8 +221,7 @@ def pending(sha: str) -> ResponseReturnValue:
 @login_required(Role.SUPERVISOR)
 def approve(sha: str) -> ResponseReturnValue:
     """Enact the pending version: uploaded by one person, approved by this supervisor."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     note = _pending(sha)
     if note is None:
         abort(404)

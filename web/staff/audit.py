@@ -1,6 +1,6 @@
 """Staff pages: the audit chain — search it, verify it, export a signed checkpoint.
 
-Layer: ``web``. The chain is listed newest first with keyset pagination on ``seq`` (a page is
+Layer: ``web.staff``. The chain is listed newest first with keyset pagination on ``seq`` (a page is
 ``seq < before ... LIMIT n``, so page 1,000 costs what page 1 costs). Verification and the
 checkpoint are ``retention.audit``'s; the checkpoint download is a signed JSON file that an
 auditor keeps outside the database and later checks with ``mugshot audit verify-checkpoint``.
@@ -19,13 +19,15 @@ from sqlalchemy import select
 
 from retention.audit import chain as audit
 from retention.db.models import AuditEntry, Role
-from web.app import get_services, now
 from web.auth import login_required
+from web.services import get_services, now
+from web.staff.forms import date_arg
 
-bp = Blueprint("staff_audit", __name__, url_prefix="/staff/audit")
+bp = Blueprint("staff_audit", __name__, template_folder="templates", url_prefix="/staff/audit")
 
 PAGE_SIZE = 50
 ROLES = (Role.AUDITOR, Role.SUPERVISOR, Role.ADMIN)
+ENTER_A_DATE = "Enter a date as YYYY-MM-DD."
 
 
 @dataclass(frozen=True)
@@ -52,24 +54,13 @@ class Filters:
         return {k: v for k, v in args.items() if v}
 
 
-def _date(args: Any, name: str, errors: dict[str, str]) -> dt.date | None:
-    raw = str(args.get(name, "")).strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = "Enter a date as YYYY-MM-DD."
-        return None
-
-
 def parse_filters(args: Any) -> Filters:
     """Read the search form from ``request.args``."""
     errors: dict[str, str] = {}
     before_raw = str(args.get("before", "")).strip()
     before = int(before_raw) if before_raw.isdigit() else None
-    date_from = _date(args, "from", errors)
-    date_to = _date(args, "to", errors)
+    date_from = date_arg(args, "from", errors, ENTER_A_DATE)
+    date_to = date_arg(args, "to", errors, ENTER_A_DATE)
     if date_from and date_to and date_from > date_to:
         errors["to"] = "The end date must be on or after the start date."
     return Filters(
