@@ -47,7 +47,8 @@ from retention.db.models import (
     ReviewDecision,
     Role,
 )
-from retention.engine import certificates, changes, gallery, records
+from retention.engine import certificates, gallery, records
+from retention.engine import reviews as review_decisions
 from retention.engine.purge import delete_blobs
 from retention.errors import KeyShreddedError, NotFoundError, RestrictedError, RetentionError
 from retention.keys.indexes import booking_index, name_dob_index
@@ -60,10 +61,10 @@ from web.staff.photos import MAX_STATED_REASON, THUMBNAIL_PURPOSE, stated_reason
 bp = Blueprint("staff_records", __name__, template_folder="templates", url_prefix="/staff/records")
 
 REVIEW_OUTCOMES = (
-    (changes.ReviewOutcome.KEEP, "Keep (the next review falls due by the rule)"),
-    (changes.ReviewOutcome.KEEP_EXCEPTIONAL, "Keep for an exceptional reason"),
-    (changes.ReviewOutcome.RESTRICT, "Restrict now"),
-    (changes.ReviewOutcome.PURGE, "Purge now (crypto-shred; a certificate is issued)"),
+    (review_decisions.ReviewOutcome.KEEP, "Keep (the next review falls due by the rule)"),
+    (review_decisions.ReviewOutcome.KEEP_EXCEPTIONAL, "Keep for an exceptional reason"),
+    (review_decisions.ReviewOutcome.RESTRICT, "Restrict now"),
+    (review_decisions.ReviewOutcome.PURGE, "Purge now (crypto-shred; a certificate is issued)"),
 )
 _ID = re.compile(r"[0-9a-f]{32}")
 ENTER_A_DATE = "enter a date as YYYY-MM-DD, for example 2027-01-31."
@@ -238,7 +239,7 @@ def decide(record_id: str) -> ResponseReturnValue:
     reason = request.form.get("reason", "")
     values = {"outcome": raw, "reason": reason}
     try:
-        outcome = changes.ReviewOutcome(raw)
+        outcome = review_decisions.ReviewOutcome(raw)
     except ValueError:
         return _render_detail(
             record_id,
@@ -251,7 +252,7 @@ def decide(record_id: str) -> ResponseReturnValue:
         with services.sessions() as db, db.begin():
             if db.get(Record, record_id) is None:
                 abort(404)
-            result = changes.decide_review(
+            result = review_decisions.decide_review(
                 db,
                 services.keyring,
                 record_id,
