@@ -46,6 +46,7 @@ from werkzeug.wrappers import Response
 from retention.accounts import users
 from retention.accounts.users import LockoutPolicy
 from retention.db.models import Role, User
+from retention.engine.authority import Person
 from web.security import rate_limited
 from web.services import get_services, now
 
@@ -85,6 +86,11 @@ class StaffUser:
     def actor(self) -> str:
         """The acting person for audit entries and four-eyes checks."""
         return self.username
+
+    @property
+    def person(self) -> Person:
+        """The signed-in member as the core's second-person checks see them."""
+        return Person(self.username, self.role.value)
 
 
 # -- session helpers ----------------------------------------------------------------------

@@ -73,6 +73,7 @@ STATE_TEXT = {
     RequestState.RECEIVED.value: "Received — waiting for a records clerk",
     RequestState.UNDER_REVIEW.value: "Being reviewed by a records clerk",
     RequestState.NEEDS_INFO.value: "We need more information from you",
+    RequestState.CONFIRMING.value: "Approved — waiting for a second approval",
     RequestState.APPROVED.value: "Approved — being carried out",
     RequestState.DENIED.value: "Refused",
     RequestState.COMPLETED.value: "Completed",

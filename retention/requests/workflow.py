@@ -165,6 +165,20 @@ def search(
     return found
 
 
+def search_hits(session: Session, req: RemovalRequest) -> list[Record]:
+    """Records earlier searches from this request's page found (still live)."""
+    return list(
+        session.execute(
+            select(Record)
+            .join(RequestSearchHit, RequestSearchHit.record_id == Record.id)
+            .where(
+                RequestSearchHit.request_id == req.id, Record.status != RecordStatus.PURGED.value
+            )
+            .order_by(RequestSearchHit.searched_at, Record.id)
+        ).scalars()
+    )
+
+
 def _match_row(session: Session, request_id: str, record_id: str) -> RequestMatch | None:
     return session.execute(
         select(RequestMatch).where(
@@ -774,7 +788,10 @@ def check_open(req: RemovalRequest) -> None:
 
 def overdue(session: Session, today: dt.date) -> dict[str, int]:
     """Open requests past their response deadline, and due within a week (scheduler check)."""
-    open_states = [s.value for s in OPEN if s is not RequestState.NEEDS_INFO]
+    # An approval waiting for its second person has not answered the requester yet.
+    open_states = [
+        s.value for s in (*OPEN, RequestState.CONFIRMING) if s is not RequestState.NEEDS_INFO
+    ]
     rows = session.execute(
         select(RemovalRequest.respond_by).where(
             RemovalRequest.state.in_(open_states), RemovalRequest.respond_by.is_not(None)

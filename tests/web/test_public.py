@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from retention.db.models import AuditEntry, RemovalRequest
 from retention.engine import certificates
+from retention.engine.authority import Person
 from retention.requests import filing, workflow
 from retention.services import Services
 from tests.conftest import FIXED_NOW
@@ -180,6 +181,19 @@ def test_status_shows_the_decision_and_a_certificate_that_verifies(
         workflow.match(db, req.id, ids["GB-7"], actor="clerk:ann", now=FIXED_NOW)
         workflow.approve(
             db, services.keyring, req.id, actor="clerk:ann", reasons="Deleted.", now=FIXED_NOW
+        )
+        request_id = req.id
+    waiting = post_form(client, "/status", {"reference": reference}).get_data(as_text=True)
+    assert "waiting for a second approval" in waiting
+    assert 'name="certificate"' not in waiting
+    with services.sessions() as db, db.begin():
+        workflow.confirm(
+            db,
+            services.keyring,
+            request_id,
+            supervisor=Person("supervisor:bo", "supervisor"),
+            reason="Acquittal checked against the court record",
+            now=FIXED_NOW,
         )
     status = post_form(client, "/status", {"reference": reference.lower()})
     text = status.get_data(as_text=True)

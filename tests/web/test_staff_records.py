@@ -329,7 +329,7 @@ def test_the_review_queue_lists_queued_reviews_oldest_first_across_pages(
     assert ids["CA-9"] not in shown
 
 
-def test_deciding_purge_destroys_the_record_and_leaves_the_queue(
+def test_a_review_purge_waits_for_a_second_supervisor_then_destroys_and_leaves_the_queue(
     signed_in: SignedIn, services: Services, recs: dict[str, str]
 ) -> None:
     clerk = signed_in(Role.CLERK)
@@ -345,12 +345,35 @@ def test_deciding_purge_destroys_the_record_and_leaves_the_queue(
         data={"csrf_token": csrf_token(page.data), "outcome": "purge", "reason": "no need"},
     )
     assert response.status_code == 303
+    # The rule says review, not purge: nothing is destroyed until a second person confirms.
+    assert state(services, rid).status == "active"
+    assert all(services.store.exists(b) for b in blobs)
+    waiting = html(clerk.get(f"/staff/records/{rid}"))
+    assert "waits for a supervisor" in waiting
+    assert 'id="confirm-review-form"' not in waiting
+    assert 'id="review-form"' not in waiting  # no second decision while one waits
+    supervisor = signed_in(Role.SUPERVISOR)
+    page = supervisor.get(f"/staff/records/{rid}")
+    assert 'id="confirm-review-form"' in html(page)
+    junk = supervisor.post(
+        f"/staff/records/{rid}/review/confirm",
+        data={"csrf_token": csrf_token(page.data), "reason": "ok"},
+    )
+    assert junk.status_code == 400
+    assert "write a short sentence" in html(junk)
+    assert state(services, rid).status == "active"
+    confirmed = supervisor.post(
+        f"/staff/records/{rid}/review/confirm",
+        data={"csrf_token": csrf_token(page.data), "reason": "No conviction and no other use"},
+    )
+    assert confirmed.status_code == 303
     rec = state(services, rid)
     assert rec.status == "purged"
     assert rec.identity_sealed is None
     with services.readers() as db:
         cert = db.execute(select(Certificate).where(Certificate.record_id == rid)).scalar_one()
-        assert cert.body
+        assert cert.body["reason"]["decided_by"] == "clerk1"
+        assert cert.body["reason"]["confirmed_by"].startswith("supervisor")
         decision = db.execute(select(ReviewDecision)).scalar_one()
         assert (decision.decision, decision.decided_by) == ("purge", "clerk1")
     assert not any(services.store.exists(b) for b in blobs)

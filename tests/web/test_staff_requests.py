@@ -297,7 +297,7 @@ def test_the_evidence_download_is_decrypted_and_audited(
 # -- decisions --------------------------------------------------------------------------------
 
 
-def test_match_then_approve_purges_the_record_and_the_requester_sees_completed(
+def test_match_approve_and_a_supervisors_confirmation_purge_and_the_requester_sees_completed(
     app: Flask, signed_in: SignedIn, services: Services, case: dict[str, str]
 ) -> None:
     clerk = signed_in(Role.CLERK)
@@ -316,6 +316,16 @@ def test_match_then_approve_purges_the_record_and_the_requester_sees_completed(
 
     approved = act(clerk, case, "approve", reasons="Acquitted: no reason to keep the photo.")
     assert approved.status_code == 303
+    # The record's rule says review, not purge: the clerk's approval waits for a supervisor.
+    assert the_request(services, case["request"]).state == "confirming"
+    assert state(services, rid).status == "active"
+    assert all(services.store.exists(b) for b in blobs)
+    page = html(clerk.get(approved.headers["Location"]))
+    assert "Waiting for a supervisor" in page
+    assert 'id="confirm-form"' not in page  # a clerk cannot confirm
+    supervisor = signed_in(Role.SUPERVISOR)
+    approved = act(supervisor, case, "confirm", reason="Acquittal checked against the court record")
+    assert approved.status_code == 303
     req = the_request(services, case["request"])
     assert req.state == "completed"
     assert req.decided_by == "clerk1"
@@ -325,9 +335,11 @@ def test_match_then_approve_purges_the_record_and_the_requester_sees_completed(
     with services.readers() as db:
         cert = db.execute(select(Certificate).where(Certificate.record_id == rid)).scalar_one()
         assert cert.request_reference == case["request"]
+        assert cert.body["reason"]["decided_by"] == "clerk1"
+        assert cert.body["reason"]["confirmed_by"].startswith("supervisor")
     assert not any(services.store.exists(b) for b in blobs)
     assert state(services, case["other"]).status == "active"
-    page = html(clerk.get(approved.headers["Location"]))
+    page = html(supervisor.get(approved.headers["Location"]))
     assert "1 record(s) purged" in page
     assert f'href="/staff/records/{rid}/certificate"' in page
     assert 'id="approve-form"' not in page  # nothing left to decide
@@ -347,7 +359,7 @@ def test_approving_with_nothing_matched_is_refused_next_to_the_form(
     clerk = signed_in(Role.CLERK)
     response = act(clerk, case, "approve", reasons="")
     assert response.status_code == 400
-    assert re.search(r'id="approve-form-error">.*match at least one record', html(response))
+    assert re.search(r'id="error-summary".*match at least one record', html(response), re.S)
     assert the_request(services, case["request"]).state == "received"
     assert state(services, case["record"]).status == "active"
 
@@ -412,3 +424,81 @@ def test_an_unknown_request_is_not_found(signed_in: SignedIn) -> None:
     clerk = signed_in(Role.CLERK)
     assert clerk.get("/staff/requests/" + "0" * 32).status_code == 404
     assert clerk.get("/staff/requests/" + "0" * 32 + "/evidence").status_code == 404
+
+
+# -- matching and approval take the requester's records and, beyond the rules, two people ------
+
+
+def test_a_forged_match_of_another_persons_record_is_refused_and_changes_nothing(
+    signed_in: SignedIn, services: Services, case: dict[str, str]
+) -> None:
+    clerk = signed_in(Role.CLERK)
+    response = act(clerk, case, "match", record_id=case["other"])  # not a candidate
+    assert response.status_code == 400
+    assert "not a candidate" in html(response)
+    assert the_request(services, case["request"]).state == "received"
+    assert not [r for r in audit_rows(services) if r.action == "request.matched"]
+
+
+def test_a_search_from_the_request_page_finds_another_booking_to_match_with_a_supervisor(
+    signed_in: SignedIn, services: Services, case: dict[str, str]
+) -> None:
+    clerk = signed_in(Role.CLERK)
+    junk = act(clerk, case, "search", booking_number="GB-8", reason="x")
+    assert junk.status_code == 400
+    assert "write a short sentence" in html(junk)
+    found = act(
+        clerk, case, "search", booking_number="gb 8", reason="The requester's answer names it"
+    )
+    assert found.status_code == 200
+    page = html(found)
+    assert "The search found 1 record(s)" in page
+    assert f'data-record-id="{case["other"]}"' in page
+    assert "Found by a search" in page
+    searched = [r for r in audit_rows(services) if r.action == "request.searched"]
+    assert len(searched) == 1
+    assert "GB" not in str(searched[0].details) and "gb 8" not in str(searched[0].details)
+    # Another person's name: the match needs a reason and waits for a supervisor.
+    refused = act(clerk, case, "match", record_id=case["other"])
+    assert refused.status_code == 400
+    assert "another person&#39;s identity" in html(refused)
+    act(clerk, case, "match", record_id=case["other"], reason="The court letter names GB-8")
+    page = html(clerk.get(f"/staff/requests/{case['request']}"))
+    assert "Match waits for a supervisor" in page
+    plan = html(clerk.get(f"/staff/requests/{case['request']}/approve"))
+    assert "wait for a supervisor's confirmation" in plan
+    assert 'id="approve-form"' not in plan
+    supervisor = signed_in(Role.SUPERVISOR)
+    confirmed = post_form(
+        supervisor,
+        f"/staff/requests/{case['request']}",
+        {"reason": "Checked the court letter myself"},
+        action=f"/staff/requests/{case['request']}/match/{case['other']}/confirm",
+    )
+    assert confirmed.status_code == 303
+    plan = html(clerk.get(f"/staff/requests/{case['request']}/approve"))
+    assert 'id="approve-form"' in plan
+    assert "GB-8" in plan
+    assert "outside its rule" in plan  # review-due: a purge needs a second person
+    assert state(services, case["other"]).status == "active"
+
+
+def test_the_approver_cannot_confirm_their_own_approval_even_as_a_supervisor(
+    signed_in: SignedIn, services: Services, case: dict[str, str]
+) -> None:
+    supervisor = signed_in(Role.SUPERVISOR)
+    act(supervisor, case, "match", record_id=case["record"])
+    act(supervisor, case, "approve", reasons="")
+    assert the_request(services, case["request"]).state == "confirming"
+    page = html(supervisor.get(f"/staff/requests/{case['request']}"))
+    assert 'id="confirm-form"' not in page
+    assert "another supervisor must confirm" in page
+    forged = act(supervisor, case, "confirm", reason="I am sure about this one myself")
+    assert forged.status_code == 400
+    assert "second person" in html(forged)
+    assert state(services, case["record"]).status == "active"
+    other = signed_in(Role.SUPERVISOR)
+    refused = act(other, case, "refuse-approval", reason="Trial notes say a retrial is possible")
+    assert refused.status_code == 303
+    assert the_request(services, case["request"]).state == "under_review"
+    assert state(services, case["record"]).status == "active"

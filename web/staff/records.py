@@ -49,9 +49,11 @@ from retention.db.models import (
 )
 from retention.engine import certificates, gallery, records
 from retention.engine import reviews as review_decisions
+from retention.engine.authority import same_person
 from retention.engine.purge import delete_blobs
 from retention.errors import KeyShreddedError, NotFoundError, RestrictedError, RetentionError
 from retention.keys.indexes import booking_index, name_dob_index
+from retention.services import Services
 from web.auth import login_required, signed_in_user
 from web.services import get_services, now
 from web.staff.forms import date_arg, service_error
@@ -62,9 +64,16 @@ bp = Blueprint("staff_records", __name__, template_folder="templates", url_prefi
 
 REVIEW_OUTCOMES = (
     (review_decisions.ReviewOutcome.KEEP, "Keep (the next review falls due by the rule)"),
-    (review_decisions.ReviewOutcome.KEEP_EXCEPTIONAL, "Keep for an exceptional reason"),
+    (
+        review_decisions.ReviewOutcome.KEEP_EXCEPTIONAL,
+        "Keep for an exceptional reason (a supervisor must confirm)",
+    ),
     (review_decisions.ReviewOutcome.RESTRICT, "Restrict now"),
-    (review_decisions.ReviewOutcome.PURGE, "Purge now (crypto-shred; a certificate is issued)"),
+    (
+        review_decisions.ReviewOutcome.PURGE,
+        "Purge (crypto-shred with a certificate; where the rule does not say purge, a "
+        "supervisor must confirm first)",
+    ),
 )
 _ID = re.compile(r"[0-9a-f]{32}")
 ENTER_A_DATE = "enter a date as YYYY-MM-DD, for example 2027-01-31."
@@ -189,6 +198,7 @@ def _render_detail(
                 .order_by(ReviewDecision.decided_at)
             ).scalars()
         )
+        waiting = review_decisions.waiting_review(db, record.id)
     disclosed = gallery.disclosures(services, record.id)
     reason, reason_error = stated_reason()
     can_show_photo = (
@@ -210,8 +220,13 @@ def _render_detail(
         review_history=review_history,
         can_show_photo=can_show_photo,
         can_review=staff_can_see
+        and waiting is None
         and record.status != RecordStatus.PURGED.value
         and record.next_action == "review",
+        waiting=waiting,
+        can_confirm=waiting is not None
+        and user.person.is_supervisor
+        and not same_person(user.actor, waiting.requested_by),
         staff_can_see=staff_can_see,
         reason=reason if can_show_photo else "",
         reason_error=reason_error,
@@ -266,12 +281,66 @@ def decide(record_id: str) -> ResponseReturnValue:
         if "reason" in message and field == "form" and not reason.strip():
             field = "reason"
         return _render_detail(record_id, errors={field: message}, values=values, status=400)
+    _flash_review(services, result, outcome.value)
+    return redirect(url_for("staff_records.detail", record_id=record_id), code=303)
+
+
+def _flash_review(services: Services, result: review_decisions.ReviewResult, what: str) -> None:
     if result.purged is not None:
         # After the commit: the blobs are already noise (their key is gone); this tidies up.
         delete_blobs(services.store, list(result.purged.blob_keys))
         flash("The record was purged and a deletion certificate was issued.", "success")
+    elif result.waiting is not None:
+        flash(
+            f"Decision recorded ({what.replace('_', ' ')}). It goes beyond what the record's "
+            "rule says, so nothing happens until a supervisor who did not make it confirms it.",
+            "success",
+        )
     else:
-        flash(f"Review decided: {outcome.value.replace('_', ' ')}.", "success")
+        flash(f"Review decided: {what.replace('_', ' ')}.", "success")
+
+
+@bp.post("/<record_id>/review/confirm")
+@login_required(Role.SUPERVISOR)
+def confirm_review(record_id: str) -> ResponseReturnValue:
+    """A second supervisor confirms a review purge or exceptional keep: now it takes effect."""
+    return _second_person(record_id, confirm=True)
+
+
+@bp.post("/<record_id>/review/refuse")
+@login_required(Role.SUPERVISOR)
+def refuse_review(record_id: str) -> ResponseReturnValue:
+    """A second supervisor refuses it: nothing happens; the record stays in review."""
+    return _second_person(record_id, confirm=False)
+
+
+def _second_person(record_id: str, *, confirm: bool) -> ResponseReturnValue:
+    person = signed_in_user().person
+    reason = request.form.get("reason", "")
+    services = get_services()
+    try:
+        with services.sessions() as db, db.begin():
+            if db.get(Record, record_id) is None:
+                abort(404)
+            if confirm:
+                result = review_decisions.confirm_review(
+                    db, services.keyring, record_id, supervisor=person, reason=reason, now=now()
+                )
+            else:
+                review_decisions.refuse_review(
+                    db, record_id, supervisor=person, reason=reason, now=now()
+                )
+    except RetentionError as exc:
+        return _render_detail(
+            record_id,
+            errors={"confirm": str(exc)},
+            values={"confirm_reason": reason},
+            status=400,
+        )
+    if confirm:
+        _flash_review(services, result, "confirmed")
+    else:
+        flash("Decision refused; nothing happened and the record stays in review.", "success")
     return redirect(url_for("staff_records.detail", record_id=record_id), code=303)
 
 

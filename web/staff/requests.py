@@ -10,7 +10,14 @@ and supervisor only; auditors read requests' traces in the audit log):
   candidate records with their current decision, and, after "Show photos — reason", their
   thumbnails (each fetched from ``/staff/records/<id>/thumbnail`` with the reason; audited);
 - ``GET /staff/requests/<id>/evidence`` — the evidence upload (audited);
-- ``POST /staff/requests/<id>/match|approve|deny|ask|extend`` — the decisions.
+- ``POST /staff/requests/<id>/search`` — find more records (audited search, stated reason);
+- ``POST /staff/requests/<id>/match`` and ``.../match/<record>/confirm|remove`` — matching;
+- ``GET /staff/requests/<id>/approve`` — what approval would do, record by record;
+- ``POST /staff/requests/<id>/approve|confirm|refuse-approval|deny|ask|extend`` — decisions.
+
+Destruction takes two people where the records' rules do not already say purge
+(``retention.engine.authority``): approval then waits (``confirming``) for a supervisor who
+neither approved nor matched, who confirms or refuses it on this page.
 """
 
 from __future__ import annotations
@@ -34,15 +41,24 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from retention.db.models import Record, RecordStatus, RemovalRequest, RequestState, Role
+from retention.db.models import (
+    Record,
+    RecordStatus,
+    RemovalRequest,
+    RequestMatch,
+    RequestState,
+    Role,
+)
 from retention.engine import decisions
+from retention.engine.authority import Limits, same_person
 from retention.engine.purge import delete_blobs
+from retention.engine.reasons import ReasonError
 from retention.errors import NotFoundError, RetentionError
 from retention.requests import filing, workflow
 from retention.services import Services
 from web.auth import login_required, signed_in_user
 from web.services import get_services, now
-from web.staff.forms import service_error
+from web.staff.forms import date_arg, service_error
 from web.staff.paging import Page, fetch_page, paginate, parse_cursor
 from web.staff.photos import MAX_STATED_REASON, THUMBNAIL_PURPOSE, stated_reason
 
@@ -51,10 +67,16 @@ bp = Blueprint(
 )
 
 OPEN_STATES = tuple(s.value for s in workflow.OPEN)
+# The queue's "open" filter also lists approvals waiting for a second person: still unanswered.
+QUEUE_OPEN = (*OPEN_STATES, RequestState.CONFIRMING.value)
 # The states whose response clock is running (a request waiting for the requester is paused).
-CLOCK_RUNNING = (RequestState.RECEIVED.value, RequestState.UNDER_REVIEW.value)
+CLOCK_RUNNING = (
+    RequestState.RECEIVED.value,
+    RequestState.UNDER_REVIEW.value,
+    RequestState.CONFIRMING.value,
+)
 STATE_FILTERS = [
-    ("open", "Open (received, under review, needs information)"),
+    ("open", "Open (received, under review, needs information, waiting for confirmation)"),
     *[(s.value, s.value.replace("_", " ").capitalize()) for s in RequestState],
     ("all", "All"),
 ]
@@ -98,7 +120,7 @@ def queue() -> ResponseReturnValue:
     cursor = parse_cursor(request.args.get("after"))
     stmt = select(RemovalRequest)
     if state == "open":
-        stmt = stmt.where(RemovalRequest.state.in_(OPEN_STATES))
+        stmt = stmt.where(RemovalRequest.state.in_(QUEUE_OPEN))
     elif state != "all":
         stmt = stmt.where(RemovalRequest.state == state)
     key = RemovalRequest.received_on if sort == "received" else RemovalRequest.respond_by
@@ -141,14 +163,26 @@ class Candidate:
     decision: dict[str, Any] | None
     decision_error: str | None
     can_show_photo: bool
+    match: RequestMatch | None = None
+    found_by_search: bool = False
 
 
 def _candidates(db: Session, req: RemovalRequest, today: dt.date) -> list[Candidate]:
     found = filing.candidates(db, req)
+    searched = workflow.search_hits(db, req)
     confirmed = filing.matched(db, req)
+    matches = {
+        m.record_id: m
+        for m in db.execute(select(RequestMatch).where(RequestMatch.request_id == req.id)).scalars()
+    }
     confirmed_ids = {r.id for r in confirmed}
-    seen = {r.id for r in found}
-    shown = [*found, *(r for r in confirmed if r.id not in seen)]
+    seen: set[str] = set()
+    shown = []
+    for r in [*found, *searched, *confirmed]:
+        if r.id not in seen:
+            seen.add(r.id)
+            shown.append(r)
+    by_search = {r.id for r in searched} - {r.id for r in found}
     # One pack resolver and one batch of facts for all candidates (not three queries each).
     resolver = decisions.PackResolver(db)
     facts = decisions.facts_for_batch(
@@ -175,6 +209,8 @@ def _candidates(db: Session, req: RemovalRequest, today: dt.date) -> list[Candid
                     record.status == RecordStatus.RESTRICTED.value
                     and THUMBNAIL_PURPOSE in (record.permitted_purposes or [])
                 ),
+                match=matches.get(record.id),
+                found_by_search=record.id in by_search,
             )
         )
     return result
@@ -186,6 +222,7 @@ def _render_detail(
     errors: dict[str, dict[str, str]] | None = None,
     values: dict[str, str] | None = None,
     status: int = 200,
+    searched: int | None = None,
 ) -> ResponseReturnValue:
     """The detail page. Opening the claims is the one audited read of a page view."""
     user = signed_in_user()
@@ -198,6 +235,8 @@ def _render_detail(
             abort(404)
         candidates = _candidates(db, req, moment.date())
         certificates = workflow.certificates_for(db, req)
+        waiting = workflow.waiting_approval(db, req.id)
+        matchers = {c.match.matched_by for c in candidates if c.match is not None}
         # Opening the claims appends to the audit chain, which locks its head row until
         # commit: done last, so the lock is not held while the rest of the page is read.
         claims: dict[str, Any] | None = None
@@ -222,6 +261,14 @@ def _render_detail(
             max_reason=MAX_STATED_REASON,
             errors=errors or {},
             values=values or {},
+            waiting=waiting,
+            # Who may confirm what waits: a supervisor who neither approved nor matched.
+            can_confirm=user.person.is_supervisor
+            and (waiting is None or not same_person(user.actor, waiting.requested_by))
+            and not any(same_person(user.actor, m) for m in matchers),
+            user=user,
+            match_limit=Limits.from_settings(services.settings).request_matches,
+            searched=searched,
         ),
         status,
     )
@@ -286,43 +333,207 @@ def _act(request_id: str, form: str, values: dict[str, str], decide: Decide) -> 
     return redirect(url_for("staff_requests.detail", request_id=request_id), code=303)
 
 
+@bp.post("/<request_id>/search")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def search(request_id: str) -> ResponseReturnValue:
+    """Find records by booking number, or name and date of birth, for this request (audited as a
+    search, with the stated reason; the values searched for are not kept). What it finds is
+    listed with the candidates and can be matched."""
+    form = request.form
+    values = {k: form.get(k, "") for k in ("booking_number", "name", "date_of_birth", "reason")}
+    field_errors: dict[str, str] = {}
+    born = date_arg(form, "date_of_birth", field_errors, "Write the date as YYYY-MM-DD.")
+    if field_errors:
+        return _render_detail(
+            request_id,
+            errors={"search": field_errors},
+            values={"form": "search", **values},
+            status=400,
+        )
+    user = signed_in_user()
+    services = get_services()
+    try:
+        with services.sessions() as db, db.begin():
+            if db.get(RemovalRequest, request_id) is None:
+                abort(404)
+            found = workflow.search(
+                db,
+                services.keyring,
+                request_id,
+                booking_number=values["booking_number"],
+                name=values["name"],
+                date_of_birth=born,
+                actor=user.actor,
+                reason=values["reason"],
+                now=now(),
+            )
+    except RetentionError as exc:
+        field, text = service_error(exc)
+        return _render_detail(
+            request_id,
+            errors={"search": {"reason" if isinstance(exc, ReasonError) else field: text}},
+            values={"form": "search", **values},
+            status=400,
+        )
+    return _render_detail(request_id, searched=len(found))
+
+
 @bp.post("/<request_id>/match")
 @login_required(Role.CLERK, Role.SUPERVISOR)
 def match(request_id: str) -> ResponseReturnValue:
-    """Confirm a candidate record as the requester's."""
+    """Match a candidate (or a record found by a search) as the requester's. Another identity,
+    or a match past the limit, needs a reason and waits for a supervisor."""
     record_id = request.form.get("record_id", "")
+    reason = request.form.get("reason", "")
+    limits = Limits.from_settings(get_services().settings)
 
     def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
-        workflow.match(db, request_id, record_id, actor=actor, now=moment)
+        row = workflow.match(
+            db, request_id, record_id, actor=actor, now=moment, reason=reason, limits=limits
+        )
+        if row.pending:
+            return (
+                f"Record {record_id[:8]} matched; the match waits for a supervisor's "
+                "confirmation before the request can be approved."
+            )
         return f"Record {record_id[:8]} matched to the request."
 
-    return _act(request_id, "match", {"record_id": record_id}, run)
+    return _act(request_id, "match", {"record_id": record_id, "reason": reason}, run)
+
+
+@bp.post("/<request_id>/match/<record_id>/confirm")
+@login_required(Role.SUPERVISOR)
+def confirm_match(request_id: str, record_id: str) -> ResponseReturnValue:
+    """A supervisor who did not make it confirms a pending match."""
+    reason = request.form.get("reason", "")
+    person = signed_in_user().person
+
+    def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
+        workflow.confirm_match(
+            db, request_id, record_id, supervisor=person, reason=reason, now=moment
+        )
+        return f"Match of record {record_id[:8]} confirmed."
+
+    return _act(request_id, "confirm-match", {"record_id": record_id, "reason": reason}, run)
+
+
+@bp.post("/<request_id>/match/<record_id>/remove")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def remove_match(request_id: str, record_id: str) -> ResponseReturnValue:
+    """Take a match back."""
+    reason = request.form.get("reason", "")
+
+    def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
+        workflow.unmatch(db, request_id, record_id, actor=actor, reason=reason, now=moment)
+        return f"Record {record_id[:8]} is no longer matched to the request."
+
+    return _act(request_id, "remove-match", {"record_id": record_id, "reason": reason}, run)
+
+
+@bp.get("/<request_id>/approve")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def approve_page(request_id: str) -> ResponseReturnValue:
+    """What approving would do, record by record, before anyone presses the button."""
+    return _render_approve(request_id)
+
+
+def _render_approve(
+    request_id: str, *, error: str | None = None, reasons: str = "", status: int = 200
+) -> ResponseReturnValue:
+    services = get_services()
+    with services.readers() as db:
+        req = db.get(RemovalRequest, request_id)
+        if req is None:
+            abort(404)
+        the_plan = workflow.plan(db, req, now().date(), Limits.from_settings(services.settings))
+        response = make_response(
+            render_template(
+                "staff/requests/approve.html",
+                req=req,
+                plan=the_plan,
+                effects=workflow.Effect,
+                is_open=req.state in OPEN_STATES,
+                error=error,
+                reasons=reasons,
+            ),
+            status,
+        )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/<request_id>/approve")
 @login_required(Role.CLERK, Role.SUPERVISOR)
 def approve(request_id: str) -> ResponseReturnValue:
-    """Approve: every matched record is purged (or restricted) now, as its rule says."""
+    """Approve: every matched record is purged (or restricted) now where its rule says so; a
+    purge outside the rule, or past the safety belt, waits for a second person."""
     reasons = request.form.get("reasons", "")
+    user = signed_in_user()
+    services = get_services()
+    try:
+        with services.sessions() as db, db.begin():
+            if db.get(RemovalRequest, request_id) is None:
+                abort(404)
+            done = workflow.approve(
+                db,
+                services.keyring,
+                request_id,
+                actor=user.actor,
+                reasons=reasons,
+                now=now(),
+                limits=Limits.from_settings(services.settings),
+            )
+    except RetentionError as exc:
+        return _render_approve(request_id, error=str(exc), reasons=reasons, status=400)
+    flash(_carried_out(services, done), "success")
+    return redirect(url_for("staff_requests.detail", request_id=request_id), code=303)
+
+
+def _carried_out(services: Services, done: workflow.Approval) -> str:
+    """After the commit: delete the purged blobs (already noise) and say what happened."""
+    if done.waiting is not None:
+        return (
+            "Approval recorded. It destroys records outside their rules (or more than the "
+            "safety belt allows), so nothing is destroyed until a supervisor who neither "
+            "approved nor matched confirms it."
+        )
+    delete_blobs(services.store, [k for p in done.purged for k in p.blob_keys])
+    parts = [f"{len(done.purged)} record(s) purged"]
+    if done.restricted:
+        parts.append(f"{len(done.restricted)} restricted")
+    if done.held:
+        parts.append(f"{len(done.held)} under a legal hold (restricted, not purged)")
+    return "Request approved: " + ", ".join(parts) + "."
+
+
+@bp.post("/<request_id>/confirm")
+@login_required(Role.SUPERVISOR)
+def confirm(request_id: str) -> ResponseReturnValue:
+    """The second person confirms an approval: now the records are purged."""
+    reason = request.form.get("reason", "")
+    person = signed_in_user().person
 
     def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> Callable[[], str]:
-        done = workflow.approve(
-            db, services.keyring, request_id, actor=actor, reasons=reasons, now=moment
+        done = workflow.confirm(
+            db, services.keyring, request_id, supervisor=person, reason=reason, now=moment
         )
+        return lambda: _carried_out(services, done)
 
-        def after_commit() -> str:
-            # Only after the commit: the keys are gone, so the blobs are already noise.
-            delete_blobs(services.store, [k for p in done.purged for k in p.blob_keys])
-            parts = [f"{len(done.purged)} record(s) purged"]
-            if done.restricted:
-                parts.append(f"{len(done.restricted)} restricted")
-            if done.held:
-                parts.append(f"{len(done.held)} under a legal hold (restricted, not purged)")
-            return "Request approved: " + ", ".join(parts) + "."
+    return _act(request_id, "confirm", {"reason": reason}, run)
 
-        return after_commit
 
-    return _act(request_id, "approve", {"reasons": reasons}, run)
+@bp.post("/<request_id>/refuse-approval")
+@login_required(Role.SUPERVISOR)
+def refuse_approval(request_id: str) -> ResponseReturnValue:
+    """The second person refuses the approval: nothing is destroyed, back under review."""
+    reason = request.form.get("reason", "")
+    person = signed_in_user().person
+
+    def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
+        workflow.refuse(db, request_id, supervisor=person, reason=reason, now=moment)
+        return "Approval refused; nothing was destroyed and the request is under review again."
+
+    return _act(request_id, "confirm", {"reason": reason}, run)
 
 
 @bp.post("/<request_id>/deny")
