@@ -17,6 +17,11 @@ count and the audit entry.
   ``LOCKOUT_DURATION``. A wrong password and an unknown username cost the same scrypt work and
   produce the same outcome, so the answer never reveals whether an account exists.
 
+Four eyes: where a step needs a second person (approving a hold, confirming its release, a
+mass purge, enacting a pack), ``authenticate_second_person`` signs that person in with password
+and code at once — through the same checks, failure counts, lockout and audit entries as the
+web sign-in — then requires the role and refuses the account that acted first.
+
 Audit entries name staff usernames (staff identity, not a data subject's personal data) and
 user ids; they never carry passwords, secrets or codes. An unknown username typed at sign-in is
 not recorded at all: it may be someone's password typed into the wrong field.
@@ -109,6 +114,8 @@ class Outcome(enum.StrEnum):
     BAD_CODE = "bad_code"
     REPLAYED_CODE = "replayed_code"
     NO_TOTP = "no_totp"
+    WRONG_ROLE = "wrong_role"
+    SAME_PERSON = "same_person"
 
 
 @dataclass(frozen=True)
@@ -494,21 +501,16 @@ def authenticate_password(
     return AuthResult(Outcome.OK, user)
 
 
-def verify_totp(
+def _check_code(
     session: Session,
-    *,
-    user_id: str,
+    user: User,
     code: str,
+    *,
     keyring: Keyring,
     now: dt.datetime,
-    policy: LockoutPolicy = DEFAULT_LOCKOUT,
+    policy: LockoutPolicy,
 ) -> AuthResult:
-    """Second sign-in step: a fresh code completes the sign-in (audited ``auth.login``)."""
-    user = session.execute(
-        select(User).where(User.id == user_id).with_for_update()
-    ).scalar_one_or_none()
-    if user is None:
-        return AuthResult(Outcome.UNKNOWN_USER)
+    """The code step on a locked row: a fresh code resets the failure count, any other counts."""
     if _is_locked(user, now):
         return AuthResult(Outcome.LOCKED)
     if not user.active:
@@ -525,16 +527,111 @@ def verify_totp(
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
+    return AuthResult(Outcome.OK, user)
+
+
+def verify_totp(
+    session: Session,
+    *,
+    user_id: str,
+    code: str,
+    keyring: Keyring,
+    now: dt.datetime,
+    policy: LockoutPolicy = DEFAULT_LOCKOUT,
+) -> AuthResult:
+    """Second sign-in step: a fresh code completes the sign-in (audited ``auth.login``)."""
+    user = session.execute(
+        select(User).where(User.id == user_id).with_for_update()
+    ).scalar_one_or_none()
+    if user is None:
+        return AuthResult(Outcome.UNKNOWN_USER)
+    result = _check_code(session, user, code, keyring=keyring, now=now, policy=policy)
+    if result.ok:
+        audit.append(
+            session,
+            now=now,
+            actor=user.username,
+            action="auth.login",
+            object_type="user",
+            object_id=user.id,
+            details={"username": user.username, "role": user.role},
+        )
+    return result
+
+
+def same_person(username: str, other: str | None) -> bool:
+    """True when both name the same account (usernames compare normalised)."""
+    return other is not None and normalise_username(username) == normalise_username(other)
+
+
+def authenticate_second_person(
+    session: Session,
+    keyring: Keyring,
+    username: str,
+    password: str,
+    code: str,
+    *,
+    role: Role,
+    not_same_as: str | None,
+    purpose: str,
+    subject: str | None = None,
+    now: dt.datetime,
+    policy: LockoutPolicy = DEFAULT_LOCKOUT,
+) -> AuthResult:
+    """Sign in the second person of a four-eyes step (``purpose``, on ``subject``) in one go.
+
+    Refused, in this order:
+
+    - ``SAME_PERSON`` when ``username`` is ``not_same_as`` (the account that acted first),
+      before any secret is checked; nothing is written.
+    - every outcome of ``authenticate_password`` and of the code step, with their failure
+      counts, lockout and ``auth.login_failed``/``auth.login_refused`` entries — the same as a
+      web sign-in; a code once used (here or on the web) is never accepted again.
+    - ``WRONG_ROLE`` when the account signed in but its role is not ``role`` (no implicit
+      hierarchy: an admin is not a supervisor); audited ``auth.second_person_refused``.
+
+    Success is audited ``auth.second_person`` (account, role, purpose, subject — never a
+    secret). Like every sign-in step here it returns its outcome instead of raising: the caller
+    commits either way, so that a failure is counted.
+    """
+    if same_person(username, not_same_as):
+        return AuthResult(Outcome.SAME_PERSON)
+    first = authenticate_password(
+        session, username=username, password=password, now=now, policy=policy
+    )
+    if first.user is None:
+        return first
+    result = _check_code(session, first.user, code, keyring=keyring, now=now, policy=policy)
+    user = result.user
+    if user is None:
+        return result
+    details: dict[str, str | None] = {"username": user.username, "role": user.role}
+    if user.role != role.value:
+        audit.append(
+            session,
+            now=now,
+            actor=user.username,
+            action="auth.second_person_refused",
+            object_type="user",
+            object_id=user.id,
+            details={
+                **details,
+                "reason": Outcome.WRONG_ROLE.value,
+                "purpose": purpose,
+                "subject": subject,
+            },
+        )
+        return AuthResult(Outcome.WRONG_ROLE)
     audit.append(
         session,
         now=now,
         actor=user.username,
-        action="auth.login",
+        action="auth.second_person",
         object_type="user",
         object_id=user.id,
-        details={"username": user.username, "role": user.role},
+        details={**details, "purpose": purpose, "subject": subject},
     )
-    return AuthResult(Outcome.OK, user)
+    return result
 
 
 def record_logout(session: Session, *, user_id: str, username: str, now: dt.datetime) -> None:

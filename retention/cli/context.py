@@ -1,8 +1,10 @@
-"""What the ``mugshot`` command modules share: settings, services, the clock, and argument parsing.
+"""What the ``mugshot`` command modules share: settings, services, the clock, argument parsing,
+and the second person of a four-eyes step.
 
 Layer: ``retention.cli`` (CLI edge). The one module every command-group module of
 ``retention.cli`` (and ``web.cli``) may import, so the groups cannot drift apart; it knows no
-command module. Imports ``click``, ``retention.services`` and ``retention.settings`` only (and
+command module. Imports ``click``, ``retention.services``, ``retention.settings`` and
+``retention.accounts.users`` and ``retention.db.models.Role`` (for ``second_person``) only (and
 ``policies.Decision`` for a type).
 """
 
@@ -17,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from retention.accounts import users
+from retention.db.models import Role
 from retention.services import Services, open_services
 from retention.settings import Settings
 
@@ -81,3 +85,95 @@ def echo_json(doc: Any) -> None:
 def next_step(decision: Decision) -> str:
     """``next: ACTION due DATE``: what a change to a record's facts or holds scheduled."""
     return f"next: {decision.action.value} due {decision.due_on}"
+
+
+# -- four eyes ------------------------------------------------------------------------------
+
+credentials_stdin_option = click.option(
+    "--credentials-stdin",
+    is_flag=True,
+    help="Read the second person's password and TOTP code as two lines from standard input "
+    "(for scripts) instead of prompting for them.",
+)
+
+_REFUSED = {
+    users.Outcome.UNKNOWN_USER: "no staff account named {name!r}",
+    users.Outcome.INACTIVE: "the account {name!r} is deactivated",
+    users.Outcome.LOCKED: "the account {name!r} is locked after too many failed sign-ins; "
+    "try again later",
+    users.Outcome.BAD_CREDENTIALS: "wrong password for {name!r} (counted as a failed sign-in)",
+    users.Outcome.BAD_CODE: "wrong TOTP code for {name!r} (counted as a failed sign-in)",
+    users.Outcome.REPLAYED_CODE: "that TOTP code for {name!r} was already used; wait for the "
+    "next one (counted as a failed sign-in)",
+    users.Outcome.NO_TOTP: "the account {name!r} has no TOTP enrolment "
+    "(an admin runs `mugshot user reset-totp`)",
+    users.Outcome.WRONG_ROLE: "{name!r} is not a supervisor: only a supervisor can be the "
+    "second person",
+    users.Outcome.SAME_PERSON: "{name!r} is the same account that acted first",
+}
+
+
+def refuse_same_person(username: str, first: str | None, first_did: str) -> None:
+    """Refuse (before any secret is asked for) when ``username`` is the account that acted first.
+
+    ``first_did`` says what that account did, for the message ("placed the hold")."""
+    if users.same_person(username, first):
+        raise click.ClickException(
+            f"{users.normalise_username(username)!r} is the same account that {first_did}: "
+            "a second person must sign in; nothing was changed"
+        )
+
+
+def _read_credentials(name: str, from_stdin: bool) -> tuple[str, str]:
+    if from_stdin:
+        password, code = sys.stdin.readline(), sys.stdin.readline()
+        if not (password.endswith("\n") and code.strip()):
+            raise click.ClickException(
+                "--credentials-stdin expects two lines on standard input: the password, then "
+                "the TOTP code; nothing was changed"
+            )
+        return password.rstrip("\r\n"), code.strip()
+    password = click.prompt(f"Password for {name}", hide_input=True)
+    code = click.prompt(f"TOTP code for {name}", hide_input=True)
+    return password, code
+
+
+def second_person(
+    services: Services,
+    username: str,
+    *,
+    purpose: str,
+    subject: str | None,
+    first: str | None,
+    first_did: str,
+    credentials_stdin: bool,
+) -> str:
+    """Sign in ``username`` as the supervisor of a four-eyes step; returns the account's name.
+
+    Refuses before asking for anything when it is ``first`` (the account that acted first).
+    Otherwise reads the password and TOTP code (hidden prompts, or two lines of stdin) and checks
+    them with ``users.authenticate_second_person`` in a transaction of its own, committed
+    whatever the outcome: a failure counts towards the lockout and is audited, as on the web.
+    Any refusal is a ``ClickException`` (exit status 1) and the command changes nothing.
+    The ``--actor`` option never stands in for this: it only names who is at the terminal.
+    """
+    name = users.normalise_username(username)
+    refuse_same_person(name, first, first_did)
+    password, code = _read_credentials(name, credentials_stdin)
+    with services.sessions() as session, session.begin():
+        result = users.authenticate_second_person(
+            session,
+            services.keyring,
+            name,
+            password,
+            code,
+            role=Role.SUPERVISOR,
+            not_same_as=first,
+            purpose=purpose,
+            subject=subject,
+            now=utcnow(),
+        )
+    if not result.ok:
+        reason = _REFUSED[result.outcome].format(name=name)
+        raise click.ClickException(f"second-person check refused: {reason}; nothing was changed")
+    return name

@@ -4,7 +4,8 @@ what is due, deleting what no key opens any more, and the signed certificates th
 Layer: ``retention.cli`` (CLI edge). Imports ``retention.cli.context`` and the layers below
 ``retention.cli`` (``retention.jobs``, ``retention.engine``, ``retention.keys``, ``retention.db``);
 no other command module. Exit status of ``sweep``: 3 when the safety belt blocked a mass purge,
-1 when some records failed.
+1 when some records failed or the confirming supervisor (``--confirm-by``, signed in through
+``retention.cli.context.second_person``) was refused.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from pathlib import Path
 
 import click
 
-from retention.cli.context import echo_json, parse_date, services_of, settings_of, utcnow
+from retention.cli.context import (
+    credentials_stdin_option,
+    echo_json,
+    parse_date,
+    second_person,
+    services_of,
+    settings_of,
+    utcnow,
+)
 
 
 @click.command()
@@ -23,20 +32,39 @@ from retention.cli.context import echo_json, parse_date, services_of, settings_o
 @click.option("--on", "on", default=None, help="Sweep as of this date (default: today).")
 @click.option("--json", "as_json", is_flag=True)
 @click.option(
-    "--confirm-by", default=None, help="Supervisor confirming a mass purge (safety belt)."
+    "--confirm-by",
+    default=None,
+    metavar="NAME",
+    help="Supervisor confirming a mass purge (safety belt), who signs in here; never the actor.",
 )
+@credentials_stdin_option
 @click.pass_context
 def sweep(
-    ctx: click.Context, dry_run: bool, on: str | None, as_json: bool, confirm_by: str | None
+    ctx: click.Context,
+    dry_run: bool,
+    on: str | None,
+    as_json: bool,
+    confirm_by: str | None,
+    credentials_stdin: bool,
 ) -> None:
-    """Purge, restrict or queue for review every record whose next action is due."""
+    """Purge, restrict or queue for review every record whose next action is due.
+
+    With --confirm-by, the supervisor signs in (password and TOTP code) before anything runs."""
     from retention.jobs.sweep import run_sweep
 
     settings = settings_of(ctx)
-    if confirm_by is not None and confirm_by == settings.actor:
-        raise click.UsageError("--confirm-by must name a supervisor other than the actor")
     today = parse_date(on, "--on") or utcnow().date()
     with services_of(ctx) as services:
+        if confirm_by is not None:
+            confirm_by = second_person(
+                services,
+                confirm_by,
+                purpose="sweep.confirm",
+                subject=today.isoformat(),
+                first=settings.actor,
+                first_did="runs the sweep (--actor)",
+                credentials_stdin=credentials_stdin,
+            )
         report = run_sweep(
             services,
             today=today,

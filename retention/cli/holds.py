@@ -1,5 +1,9 @@
 """``mugshot hold place|approve|release|list``: legal holds, under four eyes.
 
+The second person — the approver, and the one who confirms a release — is a supervisor who signs
+in on the spot (``retention.cli.context.second_person``), not a name: ``--actor`` alone never
+approves or releases anything. That account is recorded as the approver or releaser.
+
 Layer: ``retention.cli`` (CLI edge). Imports ``retention.cli.context`` and the layers below
 ``retention.cli`` (``retention.engine``, ``retention.db``, ``policies``); no other command module.
 """
@@ -7,10 +11,21 @@ Layer: ``retention.cli`` (CLI edge). Imports ``retention.cli.context`` and the l
 from __future__ import annotations
 
 import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from policies.vocabulary import HoldKind
-from retention.cli.context import next_step, services_of, settings_of, utcnow
+from retention.cli.context import (
+    credentials_stdin_option,
+    next_step,
+    second_person,
+    services_of,
+    settings_of,
+    utcnow,
+)
+from retention.db.models import HoldState, LegalHold
 from retention.engine import records
+from retention.errors import HoldError, NotFoundError
 
 
 @click.group()
@@ -51,33 +66,110 @@ def hold_place(
     click.echo(f"hold {placed.id} placed (pending approval by someone other than {settings.actor})")
 
 
+def _hold_now(session: Session, hold_id: str, *, lock: bool = False) -> LegalHold:
+    """The hold as stored now (locked when ``lock``), or ``NotFoundError``."""
+    stmt = select(LegalHold).where(LegalHold.id == hold_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    found = session.execute(stmt).scalar_one_or_none()
+    if found is None:
+        raise NotFoundError(f"no hold {hold_id}")
+    return found
+
+
 @hold.command("approve")
 @click.argument("hold_id")
+@click.option(
+    "--approved-by",
+    default=None,
+    metavar="NAME",
+    help="The supervisor approving, who signs in here (default: the --actor). Never the "
+    "account that placed the hold.",
+)
+@credentials_stdin_option
 @click.pass_context
-def hold_approve(ctx: click.Context, hold_id: str) -> None:
-    """Approve a pending hold (not by the person who placed it)."""
+def hold_approve(
+    ctx: click.Context, hold_id: str, approved_by: str | None, credentials_stdin: bool
+) -> None:
+    """Approve a pending hold: a supervisor other than the placer signs in (password and TOTP
+    code) and becomes its approver."""
     from retention.engine import changes
 
     settings = settings_of(ctx)
-    with services_of(ctx) as services, services.sessions() as session, session.begin():
-        changes.approve_hold(session, hold_id, actor=settings.actor, now=utcnow())
-    click.echo(f"hold {hold_id} approved")
+    with services_of(ctx) as services:
+        with services.readers() as session:
+            pending = _hold_now(session, hold_id)
+            if pending.state != HoldState.PENDING.value:
+                raise HoldError(f"hold {hold_id} is {pending.state}, not pending")
+            placed_by = pending.placed_by
+        approver = second_person(
+            services,
+            approved_by or settings.actor,
+            purpose="hold.approve",
+            subject=hold_id,
+            first=placed_by,
+            first_did="placed the hold",
+            credentials_stdin=credentials_stdin,
+        )
+        with services.sessions() as session, session.begin():
+            changes.approve_hold(session, hold_id, actor=approver, now=utcnow())
+    click.echo(f"hold {hold_id} approved by {approver}")
 
 
 @hold.command("release")
 @click.argument("hold_id")
+@click.option(
+    "--confirm-by",
+    default=None,
+    metavar="NAME",
+    help="On the confirming call: the supervisor confirming, who signs in here (default: the "
+    "--actor). Never the account that asked for the release.",
+)
+@credentials_stdin_option
 @click.pass_context
-def hold_release(ctx: click.Context, hold_id: str) -> None:
-    """Ask for a hold's release; run again as a second person to confirm it."""
+def hold_release(
+    ctx: click.Context, hold_id: str, confirm_by: str | None, credentials_stdin: bool
+) -> None:
+    """Ask for a hold's release (as the --actor); run again to confirm it, as a supervisor
+    other than the one who asked, who signs in (password and TOTP code)."""
     from retention.engine import changes
 
     settings = settings_of(ctx)
-    with services_of(ctx) as services, services.sessions() as session, session.begin():
-        _, decision = changes.release_hold(session, hold_id, actor=settings.actor, now=utcnow())
-    if decision is None:
-        click.echo(f"release of hold {hold_id} requested; a second person must confirm it")
-    else:
-        click.echo(f"hold {hold_id} released; {next_step(decision)}")
+    with services_of(ctx) as services:
+        with services.readers() as session:
+            held = _hold_now(session, hold_id)
+            if held.state == HoldState.RELEASED.value:
+                raise HoldError(f"hold {hold_id} is already released")
+            requested_by = held.release_requested_by
+        if requested_by is None:
+            if confirm_by is not None or credentials_stdin:
+                raise click.UsageError(
+                    f"the release of hold {hold_id} has not been requested yet: run without "
+                    "--confirm-by to request it, then confirm it as a second person"
+                )
+            with services.sessions() as session, session.begin():
+                if _hold_now(session, hold_id, lock=True).release_requested_by is not None:
+                    # Requested meanwhile: this call must not become an unauthenticated confirm.
+                    raise click.ClickException(
+                        f"the release of hold {hold_id} was requested meanwhile; run again, "
+                        "signed in as a second person, to confirm it"
+                    )
+                changes.release_hold(session, hold_id, actor=settings.actor, now=utcnow())
+            click.echo(f"release of hold {hold_id} requested; a second person must confirm it")
+            return
+        confirmer = second_person(
+            services,
+            confirm_by or settings.actor,
+            purpose="hold.release",
+            subject=hold_id,
+            first=requested_by,
+            first_did="asked for the release",
+            credentials_stdin=credentials_stdin,
+        )
+        with services.sessions() as session, session.begin():
+            _, decision = changes.release_hold(session, hold_id, actor=confirmer, now=utcnow())
+    after = f"; {next_step(decision)}" if decision is not None else ""
+    click.echo(f"hold {hold_id} released by {confirmer}{after}")
 
 
 @hold.command("list")
@@ -86,10 +178,6 @@ def hold_release(ctx: click.Context, hold_id: str) -> None:
 @click.pass_context
 def hold_list(ctx: click.Context, ref: str | None, agency: str | None) -> None:
     """Holds not yet released (of one record, or all)."""
-    from sqlalchemy import select
-
-    from retention.db.models import LegalHold
-
     with services_of(ctx) as services, services.readers() as session:
         stmt = select(LegalHold).where(LegalHold.state != "released")
         if ref:

@@ -4,7 +4,8 @@ Layer: ``retention.cli`` (CLI edge). ``list``, ``check`` and ``evaluate`` use ``
 ``click`` only: they open no database and read no settings, so they run anywhere a pack or a facts
 file is. ``enact`` is the one exception: it changes what an installation does, so it reads the
 settings and opens services through ``retention.cli.context`` (the only other ``retention.cli``
-module imported here) and imports ``retention.engine.enact`` when it runs, not at import.
+module imported here; its ``second_person`` signs the approving supervisor in) and imports
+``retention.engine.enact`` when it runs, not at import.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from policies import (
     evaluate,
     load_pack,
 )
-from retention.cli.context import services_of, settings_of, utcnow
+from retention.cli.context import (
+    credentials_stdin_option,
+    refuse_same_person,
+    second_person,
+    services_of,
+    settings_of,
+    utcnow,
+)
 
 
 @click.group()
@@ -109,16 +117,25 @@ def evaluate_cmd(pack_id: str, on: str | None, facts_file: TextIO) -> None:
 
 @policy.command("enact")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--approved-by", required=True, help="The supervisor approving (not the actor).")
+@click.option(
+    "--approved-by",
+    required=True,
+    metavar="NAME",
+    help="The supervisor approving, who signs in here after the difference; never the actor.",
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation after the difference.")
+@credentials_stdin_option
 @click.pass_context
-def policy_enact(ctx: click.Context, file: Path, approved_by: str, yes: bool) -> None:
-    """Enact a new pack version: show how many records change fate, then apply it."""
+def policy_enact(
+    ctx: click.Context, file: Path, approved_by: str, yes: bool, credentials_stdin: bool
+) -> None:
+    """Enact a new pack version: show how many records change fate, then — once the approving
+    supervisor has signed in (password and TOTP code) — apply it."""
     from retention.engine import enact
 
     settings = settings_of(ctx)
-    if approved_by == settings.actor:
-        raise click.UsageError("--approved-by must name a second person")
+    acting = "enacts the pack (--actor)"
+    refuse_same_person(approved_by, settings.actor, acting)
     with services_of(ctx) as services:
         try:
             diff = enact.preview(services, file, today=utcnow().date())
@@ -134,6 +151,16 @@ def policy_enact(ctx: click.Context, file: Path, approved_by: str, yes: bool) ->
             click.echo(f"  {transition:<22} {n}")
         if not yes and not click.confirm("Enact this version?", default=False):
             raise click.exceptions.Abort()
+        # Signed in after the difference is shown, so the approver has seen what changes.
+        approved_by = second_person(
+            services,
+            approved_by,
+            purpose="policy.enact",
+            subject=f"{diff.pack_id}@{diff.version}",
+            first=settings.actor,
+            first_did=acting,
+            credentials_stdin=credentials_stdin,
+        )
         done = enact.enact(
             services, file, actor=settings.actor, approved_by=approved_by, clock=utcnow
         )

@@ -24,6 +24,7 @@ from tests.integration.engine_helpers import (
     review_due,
     state,
 )
+from tests.integration.staff_helpers import add_staff
 
 
 @pytest.fixture
@@ -34,8 +35,8 @@ def env(services: Services) -> dict[str, str]:
     }
 
 
-def run(env: dict[str, str], *args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), env=env)
+def run(env: dict[str, str], *args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), env=env, input=input)
 
 
 def test_record_why_explains_the_decision(
@@ -74,7 +75,9 @@ def test_holds_sweep_review_and_certificate_from_the_command_line(
     placed = run(env, "hold", "place", "CA-1", "--kind", "litigation", "--reason", "civil claim")
     hold_id = re.search(r"hold (\w{32})", placed.output).group(1)  # type: ignore[union-attr]
     assert run(env, "hold", "approve", hold_id).exit_code != 0  # same person
-    assert run(env, "--actor", "sup:bob", "hold", "approve", hold_id).exit_code == 0
+    bob = add_staff(services, "sup.bob")
+    approved = run(env, "--actor", "sup.bob", "hold", "approve", hold_id, input=bob.credentials())
+    assert approved.exit_code == 0
     dry = run(env, "sweep", "--dry-run", "--json", "--on", "2026-11-20")
     planned = json.loads(dry.output)["actions"]
     # PC 851.8 mandates destruction; against a litigation hold counsel decides (RULES.md §8.2).
@@ -123,7 +126,10 @@ def test_a_safety_belt_block_exits_3_and_confirm_by_must_be_someone_else(
     assert blocked.exit_code == 3
     assert "supervisor must confirm" in blocked.output
     assert run(strict, "sweep", "--confirm-by", "clerk:ann").exit_code != 0
-    done = run(strict, "sweep", "--on", "2026-11-20", "--confirm-by", "sup:bob")
+    bob = add_staff(services, "sup.bob")
+    done = run(
+        strict, "sweep", "--on", "2026-11-20", "--confirm-by", "sup.bob", input=bob.credentials()
+    )
     assert done.exit_code == 0, done.output
     assert "did purge 2" in done.output
 
@@ -192,19 +198,29 @@ def test_policy_enact_shows_the_difference_then_applies_it_with_a_second_person(
     new_pack.write_text(changed)
     refused = run(env, "policy", "enact", str(new_pack), "--approved-by", "clerk:ann", "--yes")
     assert refused.exit_code != 0
+    bob = add_staff(services, "sup.bob")
     declined = CliRunner().invoke(
-        cli, ["policy", "enact", str(new_pack), "--approved-by", "sup:bob"], env=env, input="n\n"
+        cli, ["policy", "enact", str(new_pack), "--approved-by", "sup.bob"], env=env, input="n\n"
     )
     assert "2 records evaluated" in declined.output
     assert "0 change their next action" in declined.output
     with services.readers() as s:
         assert s.execute(select(EnactedPack)).first() is None
-    done = run(env, "policy", "enact", str(new_pack), "--approved-by", "sup:bob", "--yes")
+    done = run(
+        env,
+        "policy",
+        "enact",
+        str(new_pack),
+        "--approved-by",
+        "sup.bob",
+        "--yes",
+        input=bob.credentials(),
+    )
     assert done.exit_code == 0, done.output
     assert state(services, ids["CA-1"]).policy_version == "2026.1"
     broken = tmp_path / "broken.toml"
     broken.write_text(changed.replace('version = "2026.1"', 'version = "2026.2"\nbogus = 1', 1))
-    bad = run(env, "policy", "enact", str(broken), "--approved-by", "sup:bob", "--yes")
+    bad = run(env, "policy", "enact", str(broken), "--approved-by", "sup.bob", "--yes")
     assert bad.exit_code != 0
     assert "bogus" in bad.output
 

@@ -234,6 +234,96 @@ def test_an_unknown_user_and_an_inactive_one_cannot_sign_in(services: Services) 
     assert all("nobody" not in repr(e.details) for e in entries)
 
 
+# -- the second person of a four-eyes step ---------------------------------------------------
+
+
+def second(
+    services: Services,
+    username: str,
+    given: str,
+    code_given: str,
+    now: dt.datetime,
+    *,
+    not_same_as: str | None = "clerk.first",
+) -> users.AuthResult:
+    with services.sessions() as db, db.begin():
+        return users.authenticate_second_person(
+            db,
+            services.keyring,
+            username,
+            given,
+            code_given,
+            role=Role.SUPERVISOR,
+            not_same_as=not_same_as,
+            purpose="hold.approve",
+            subject="h1",
+            now=now,
+        )
+
+
+def test_a_second_person_signs_in_with_password_and_code_and_is_audited_as_such(
+    services: Services,
+) -> None:
+    secret = create(services, "sup.bob", Role.SUPERVISOR)
+    result = second(services, " Sup.Bob", PASSWORD, code_at(secret, FIXED_NOW), FIXED_NOW)
+    assert result.ok
+    assert result.user is not None
+    last = audit(services)[-1]
+    assert (last.action, last.actor) == ("auth.second_person", "sup.bob")
+    assert last.details == {
+        "username": "sup.bob",
+        "role": "supervisor",
+        "purpose": "hold.approve",
+        "subject": "h1",
+    }
+    assert "auth.login" not in [e.action for e in audit(services)]
+    replay = second(services, "sup.bob", PASSWORD, code_at(secret, FIXED_NOW), FIXED_NOW)
+    assert replay.outcome is users.Outcome.REPLAYED_CODE
+
+
+def test_the_account_that_acted_first_is_refused_before_any_secret_is_checked(
+    services: Services,
+) -> None:
+    secret = create(services, "sup.bob", Role.SUPERVISOR)
+    before = [e.seq for e in audit(services)]
+    refused = second(
+        services, "sup.bob", "wrong", code_at(secret, FIXED_NOW), FIXED_NOW, not_same_as="SUP.BOB "
+    )
+    assert refused.outcome is users.Outcome.SAME_PERSON
+    assert [e.seq for e in audit(services)] == before
+    with services.readers() as db:
+        account = users.get_user(db, "sup.bob")
+        assert account is not None
+        assert (account.failed_logins, account.last_totp_step) == (0, None)
+
+
+def test_a_second_person_of_another_role_is_refused_after_signing_in(
+    services: Services,
+) -> None:
+    secret = create(services, "admin.eve", Role.ADMIN)
+    refused = second(services, "admin.eve", PASSWORD, code_at(secret, FIXED_NOW), FIXED_NOW)
+    assert refused.outcome is users.Outcome.WRONG_ROLE
+    assert refused.user is None
+    last = audit(services)[-1]
+    assert last.action == "auth.second_person_refused"
+    assert last.details["reason"] == "wrong_role"
+
+
+def test_failed_second_person_checks_count_towards_the_same_lockout_as_the_web(
+    services: Services,
+) -> None:
+    secret = create(services, "sup.bob", Role.SUPERVISOR)
+    wrong = f"{(int(code_at(secret, FIXED_NOW)) + 1) % 1_000_000:06d}"
+    outcomes = [second(services, "sup.bob", PASSWORD, wrong, FIXED_NOW).outcome for _ in range(5)]
+    assert set(outcomes) == {users.Outcome.BAD_CODE}
+    locked = second(services, "sup.bob", PASSWORD, code_at(secret, FIXED_NOW), FIXED_NOW)
+    assert locked.outcome is users.Outcome.LOCKED
+    assert password(services, "sup.bob", PASSWORD, FIXED_NOW).outcome is users.Outcome.LOCKED
+    reasons = [e.details.get("reason") for e in audit(services) if e.action == "auth.login_failed"]
+    assert reasons == ["bad_code"] * 5
+    assert [e.action for e in audit(services)].count("auth.locked") == 1
+
+
 def test_the_provisioning_uri_names_the_issuer_and_the_account(services: Services) -> None:
     secret = create(services, "alice")
     uri = users.provisioning_uri(secret, "alice")
