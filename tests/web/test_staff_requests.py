@@ -457,7 +457,8 @@ def test_a_search_from_the_request_page_finds_another_booking_to_match_with_a_su
     assert "Found by a search" in page
     searched = [r for r in audit_rows(services) if r.action == "request.searched"]
     assert len(searched) == 1
-    assert "GB" not in str(searched[0].details) and "gb 8" not in str(searched[0].details)
+    assert "GB" not in str(searched[0].details)
+    assert "gb 8" not in str(searched[0].details)
     # Another person's name: the match needs a reason and waits for a supervisor.
     refused = act(clerk, case, "match", record_id=case["other"])
     assert refused.status_code == 400
