@@ -1,4 +1,5 @@
-"""``mugshot review list|decide``: the disposition-review queue, where a person decides.
+"""``mugshot review list|decide|confirm|refuse``: the disposition-review queue, where a person
+decides, and a second person confirms what goes beyond the rules.
 
 Layer: ``retention.cli`` (CLI edge). Imports ``retention.cli.context`` and the layers below
 ``retention.cli`` (``retention.engine``, ``retention.db``); no other command module.
@@ -8,7 +9,14 @@ from __future__ import annotations
 
 import click
 
-from retention.cli.context import next_step, services_of, settings_of, utcnow
+from retention.cli.context import (
+    credentials_stdin_option,
+    next_step,
+    second_person,
+    services_of,
+    settings_of,
+    utcnow,
+)
 from retention.engine import records
 
 
@@ -81,3 +89,104 @@ def review_decide(
             )
         elif result.decision is not None:
             click.echo(f"decided {value}; {next_step(result.decision)}")
+
+
+def _second(
+    ctx: click.Context,
+    ref: str,
+    agency: str | None,
+    supervisor: str | None,
+    reason: str,
+    credentials_stdin: bool,
+    *,
+    confirm: bool,
+) -> None:
+    from retention.engine import reviews
+    from retention.engine.authority import Person
+    from retention.engine.purge import delete_blobs
+
+    settings = settings_of(ctx)
+    with services_of(ctx) as services:
+        with services.readers() as session:
+            rec = records.resolve(session, services.keyring, ref, agency)
+            waiting = reviews.waiting_review(session, rec.id)
+            if waiting is None:
+                raise click.ClickException(
+                    f"record {rec.id} has no review decision waiting for a second person"
+                )
+            record_id, decided_by, approval = rec.id, waiting.requested_by, waiting.id
+        name = second_person(
+            services,
+            supervisor or settings.actor,
+            purpose="review.confirm" if confirm else "review.refuse",
+            subject=approval,
+            first=decided_by,
+            first_did="made the review decision",
+            credentials_stdin=credentials_stdin,
+        )
+        person = Person(name, "supervisor")  # second_person admits supervisors only
+        with services.sessions() as session, session.begin():
+            if not confirm:
+                reviews.refuse_review(
+                    session, record_id, supervisor=person, reason=reason, now=utcnow()
+                )
+                click.echo(f"refused by {name}; the record stays in review")
+                return
+            result = reviews.confirm_review(
+                session, services.keyring, record_id, supervisor=person, reason=reason, now=utcnow()
+            )
+        if result.purged is not None:
+            delete_blobs(services.store, result.purged.blob_keys)
+            click.echo(
+                f"confirmed by {name}; record purged; certificate {result.purged.certificate.id}"
+            )
+        elif result.decision is not None:
+            click.echo(f"confirmed by {name}; {next_step(result.decision)}")
+
+
+_supervisor_option = click.option(
+    "--supervisor",
+    default=None,
+    metavar="NAME",
+    help="The supervisor confirming, who signs in here (default: the --actor). Never the "
+    "account that made the decision.",
+)
+
+
+@review.command("confirm")
+@click.argument("ref")
+@click.option("--reason", required=True, help="Why you confirm it (recorded in the audit log).")
+@click.option("--agency", default=None)
+@_supervisor_option
+@credentials_stdin_option
+@click.pass_context
+def review_confirm(
+    ctx: click.Context,
+    ref: str,
+    reason: str,
+    agency: str | None,
+    supervisor: str | None,
+    credentials_stdin: bool,
+) -> None:
+    """Confirm a review purge or exceptional keep that waits for a second person: a supervisor
+    other than the decider signs in (password and TOTP code); then it takes effect."""
+    _second(ctx, ref, agency, supervisor, reason, credentials_stdin, confirm=True)
+
+
+@review.command("refuse")
+@click.argument("ref")
+@click.option("--reason", required=True, help="Why you refuse it (recorded in the audit log).")
+@click.option("--agency", default=None)
+@_supervisor_option
+@credentials_stdin_option
+@click.pass_context
+def review_refuse(
+    ctx: click.Context,
+    ref: str,
+    reason: str,
+    agency: str | None,
+    supervisor: str | None,
+    credentials_stdin: bool,
+) -> None:
+    """Refuse a review decision that waits for a second person; nothing happens."""
+    _second(ctx, ref, agency, supervisor, reason, credentials_stdin, confirm=False)

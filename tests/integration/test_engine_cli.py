@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from policies import bundled_pack_paths
 from retention.cli.main import cli
-from retention.db.models import AuditEntry, EnactedPack, ProvenanceEvent, Record
+from retention.db.models import AuditEntry, Certificate, EnactedPack, ProvenanceEvent, Record
 from retention.engine.gallery import disclosures
 from retention.services import Services
 from tests.helpers import backend_env
@@ -97,7 +97,32 @@ def test_holds_sweep_review_and_certificate_from_the_command_line(
         env, "review", "decide", "GB-2", "--decision", "purge", "--reason", "no exceptional reason"
     )
     assert decided.exit_code == 0, decided.output
+    # The rule says review, not purge: the clerk's decision waits for a second person.
+    assert "waits for a supervisor's confirmation" in decided.output
+    assert state(services, ids["GB-2"]).status == "active"
+    why = "Acquitted; nothing justifies keeping it"
+    alone = run(env, "review", "confirm", "GB-2", "--reason", why)
+    assert alone.exit_code != 0  # clerk:ann decided it and is no supervisor
+    assert state(services, ids["GB-2"]).status == "active"
+    wrong = run(
+        env,
+        "review", "confirm", "GB-2", "--reason", why, "--supervisor", "sup.bob",
+        input=bob.with_code(bob.wrong_code()),
+    )  # fmt: skip
+    assert wrong.exit_code != 0
+    assert state(services, ids["GB-2"]).status == "active"
+    confirmed = run(
+        env,
+        "review", "confirm", "GB-2", "--reason", why, "--supervisor", "sup.bob",
+        input=bob.credentials(),
+    )  # fmt: skip
+    assert confirmed.exit_code == 0, confirmed.output
     assert state(services, ids["GB-2"]).status == "purged"
+    with services.readers() as s:
+        reason = s.execute(
+            select(Certificate.body).where(Certificate.record_id == ids["GB-2"])
+        ).scalar_one()["reason"]
+    assert (reason["decided_by"], reason["confirmed_by"]) == ("clerk:ann", "sup.bob")
 
     cert = tmp_path / "cert.json"
     assert run(env, "cert", "export", ids["GB-2"], "--out", str(cert)).exit_code == 0
