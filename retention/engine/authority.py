@@ -20,6 +20,7 @@ authenticated with password and TOTP (``retention.cli.context``); a free-text na
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,7 +30,8 @@ from sqlalchemy.orm import Session
 
 from policies import Decision
 from policies.vocabulary import Action
-from retention.db.models import Record, RecordStatus, Role
+from retention.db.models import ApprovalState, Record, RecordStatus, Role, SecondApproval
+from retention.engine.reasons import stated_reason
 from retention.errors import AuthorityError, SafetyBeltError
 from retention.settings import Settings
 
@@ -110,4 +112,21 @@ def check_safety_belt(
     raise SafetyBeltError(
         f"{what} would purge {count} of {live} live records (limit {limit}); "
         "a supervisor must confirm"
+    )
+
+
+def settle(
+    approval: SecondApproval,
+    *,
+    confirmed: bool,
+    supervisor: Person,
+    reason: str,
+    now: dt.datetime,
+) -> None:
+    """Record the second person's answer on a pending approval (the caller checked who)."""
+    approval.state = (ApprovalState.CONFIRMED if confirmed else ApprovalState.REFUSED).value
+    approval.decided_by = supervisor.username
+    approval.decided_at = now
+    approval.decision_reason = stated_reason(
+        reason, "reason for confirming" if confirmed else "reason for refusing"
     )

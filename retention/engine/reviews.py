@@ -27,10 +27,9 @@ from retention.db.models import (
     SecondApproval,
 )
 from retention.engine import decisions
-from retention.engine.authority import Person, require_second_person, rule_says_purge
+from retention.engine.authority import Person, require_second_person, rule_says_purge, settle
 from retention.engine.changes import lock_record, reevaluate_and_audit
 from retention.engine.purge import Purged, held, purge_record
-from retention.engine.reasons import stated_reason
 from retention.errors import FactError, HoldError
 from retention.keys.keyring import Keyring
 
@@ -202,10 +201,7 @@ def confirm_review(
     """A supervisor who did not make the decision confirms it; now it takes effect (a purge's
     certificate names both people)."""
     waiting = _second(session, record_id, supervisor, "this review decision")
-    waiting.state = ApprovalState.CONFIRMED.value
-    waiting.decided_by = supervisor.username
-    waiting.decided_at = now
-    waiting.decision_reason = stated_reason(reason, "reason for confirming")
+    settle(waiting, confirmed=True, supervisor=supervisor, reason=reason, now=now)
     outcome = next(o for o, action in SECOND_PERSON.items() if action == waiting.action)
     return _apply(
         session,
@@ -224,10 +220,7 @@ def refuse_review(
 ) -> None:
     """A supervisor refuses the decision: nothing happens and the record stays in review."""
     waiting = _second(session, record_id, supervisor, "refusing this review decision")
-    waiting.state = ApprovalState.REFUSED.value
-    waiting.decided_by = supervisor.username
-    waiting.decided_at = now
-    waiting.decision_reason = stated_reason(reason, "reason for refusing")
+    settle(waiting, confirmed=False, supervisor=supervisor, reason=reason, now=now)
     audit.append(
         session,
         now=now,

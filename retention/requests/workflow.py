@@ -45,6 +45,7 @@ from retention.engine.authority import (
     purge_limit,
     require_second_person,
     rule_says_purge,
+    settle,
 )
 from retention.engine.purge import Purged, held_ids, purge_records
 from retention.engine.reasons import stated_reason
@@ -656,10 +657,7 @@ def confirm(
     safety belt): now the records are purged, each certificate naming both people."""
     req = _locked(session, request_id)
     waiting = _second(session, req, supervisor, "this approval")
-    waiting.state = ApprovalState.CONFIRMED.value
-    waiting.decided_by = supervisor.username
-    waiting.decided_at = now
-    waiting.decision_reason = stated_reason(reason, "reason for confirming")
+    settle(waiting, confirmed=True, supervisor=supervisor, reason=reason, now=now)
     _move(
         session,
         req,
@@ -680,10 +678,7 @@ def refuse(
     """The second person refuses: nothing is destroyed and the request is back under review."""
     req = _locked(session, request_id)
     waiting = _second(session, req, supervisor, "refusing this approval")
-    waiting.state = ApprovalState.REFUSED.value
-    waiting.decided_by = supervisor.username
-    waiting.decided_at = now
-    waiting.decision_reason = stated_reason(reason, "reason for refusing")
+    settle(waiting, confirmed=False, supervisor=supervisor, reason=reason, now=now)
     _move(
         session,
         req,

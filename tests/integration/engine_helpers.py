@@ -7,12 +7,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from policies.vocabulary import Jurisdiction, RequestKind
 from retention.audit import chain as audit
 from retention.db.models import Certificate, DataKey, Image, Record, RecordStatus
 from retention.engine import records
 from retention.errors import IntegrityError
 from retention.ingest.importer import import_manifest
 from retention.keys import crypto
+from retention.requests import filing
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at, jpeg_bytes, row, write_manifest
@@ -74,6 +76,40 @@ def ingest(services: Services, folder: Path, rows: list[dict[str, str]]) -> dict
             for r in s.execute(select(Record)).scalars()
             if r.booking_number is not None
         }
+
+
+def file_request(
+    services: Services,
+    *,
+    name: str,
+    dob: dt.date,
+    booking: str | None = None,
+    evidence: bytes | None = None,
+    now: dt.datetime = FIXED_NOW,
+    kind: RequestKind = RequestKind.ERASURE,
+    grounds: tuple[str, ...] = ("acquitted",),
+    details: str = "I was acquitted in 2020.",
+) -> tuple[str, str]:
+    """File a removal request in England as the public page does; returns (id, reference)."""
+    with services.sessions() as s, s.begin():
+        req, reference = filing.file_request(
+            s,
+            services.keyring,
+            services.store,
+            claims=filing.Claims(
+                name=name,
+                date_of_birth=dob,
+                contact="reply-by-post@example.invalid",
+                booking_number=booking,
+                details=details,
+            ),
+            kind=kind,
+            jurisdiction=Jurisdiction.GB_ENG,
+            grounds=list(grounds),
+            evidence=evidence,
+            now=now,
+        )
+        return req.id, reference
 
 
 def state(services: Services, record_id: str) -> Record:

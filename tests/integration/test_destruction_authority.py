@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from policies.vocabulary import Jurisdiction, RequestKind
 from retention.db.models import (
     AuditEntry,
     Certificate,
@@ -32,7 +31,14 @@ from retention.errors import AuthorityError
 from retention.requests import filing, workflow
 from retention.services import Services
 from tests.conftest import FIXED_NOW
-from tests.integration.engine_helpers import blobs_open, ingest, purge_due, review_due, state
+from tests.integration.engine_helpers import (
+    blobs_open,
+    file_request,
+    ingest,
+    purge_due,
+    review_due,
+    state,
+)
 
 NAME = "Alex Rivera"  # the name tests.helpers.row gives every record
 DOB = dt.date(1990, 2, 3)
@@ -44,25 +50,10 @@ WHY = "The requester's court letter names this booking"
 
 
 def _file(services: Services, *, name: str = NAME, booking: str | None = None) -> str:
-    with services.sessions() as s, s.begin():
-        req, _ = filing.file_request(
-            s,
-            services.keyring,
-            services.store,
-            claims=filing.Claims(
-                name=name,
-                date_of_birth=DOB,
-                contact="reply-by-post@example.invalid",
-                booking_number=booking,
-                details="I was never charged.",
-            ),
-            kind=RequestKind.ERASURE,
-            jurisdiction=Jurisdiction.GB_ENG,
-            grounds=["not_charged"],
-            evidence=None,
-            now=FIXED_NOW,
-        )
-        return req.id
+    request_id, _ = file_request(
+        services, name=name, dob=DOB, booking=booking, grounds=("not_charged",)
+    )
+    return request_id
 
 
 def _match(services: Services, request_id: str, record_id: str, **kw: object) -> RequestMatch:

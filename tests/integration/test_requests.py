@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from policies.vocabulary import HoldKind, Jurisdiction, RequestKind
+from policies.vocabulary import HoldKind, RequestKind
 from retention.db.models import AuditEntry, Certificate, RemovalRequest
 from retention.engine import changes
 from retention.engine.authority import Person
@@ -17,7 +17,7 @@ from retention.requests import filing, workflow
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at
-from tests.integration.engine_helpers import ingest, review_due, state
+from tests.integration.engine_helpers import file_request, ingest, review_due, state
 
 CLAIMED_NAME = "Marisol Quennell-Abara"
 
@@ -32,25 +32,9 @@ def _file(
     now: dt.datetime = FIXED_NOW,
     kind: RequestKind = RequestKind.ERASURE,
 ) -> tuple[str, str]:
-    with services.sessions() as s, s.begin():
-        req, reference = filing.file_request(
-            s,
-            services.keyring,
-            services.store,
-            claims=filing.Claims(
-                name=name,
-                date_of_birth=dob,
-                contact="reply-by-post@example.invalid",
-                booking_number=booking,
-                details="I was acquitted in 2020.",
-            ),
-            kind=kind,
-            jurisdiction=Jurisdiction.GB_ENG,
-            grounds=["acquitted"],
-            evidence=evidence,
-            now=now,
-        )
-        return req.id, reference
+    return file_request(
+        services, name=name, dob=dob, booking=booking, evidence=evidence, now=now, kind=kind
+    )
 
 
 def _req(services: Services, request_id: str) -> RemovalRequest:
