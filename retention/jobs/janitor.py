@@ -2,10 +2,13 @@
 
 Layer: ``retention.jobs``. A purge deletes its blobs after its transaction commits; if the process
 dies in between, or the store is unreachable then, the blobs stay — sealed under a data key that
-no longer exists, so they are noise, but they must still go. The janitor deletes every blob
-whose image belongs to a purged record (no data key), every blob no image row names once it is
-older than a grace period (an import in flight writes its blobs just before its rows commit),
-and stale temp files of interrupted writes.
+no longer exists, so they are noise, but they must still go. Which rows name blobs is the
+registry's business (``retention.db.blobrefs``: images, removal-request evidence, …). The janitor
+deletes every blob whose referencing row has lost its key (a purged record's images, the
+evidence of a request whose key was destroyed), every blob no row references once it is older
+than a grace period (an import or a request in flight writes its blobs just before its rows
+commit), and stale temp files of interrupted writes. A blob some row references with a live key
+is never deleted, however old.
 """
 
 from __future__ import annotations
@@ -15,10 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
-from sqlalchemy import select
-
 from retention.audit import chain as audit
-from retention.db.models import DataKey, Image, JobRunStatus
+from retention.db import blobrefs
+from retention.db.models import JobRunStatus
 from retention.jobs import runs
 from retention.services import Services
 from retention.storage.local import LocalBlobStore
@@ -62,15 +64,11 @@ def run_janitor(
         for chunk in _chunks(store.keys()):
             report.checked += len(chunk)
             with services.readers() as session:
-                rows = session.execute(
-                    select(Image.id, DataKey.id)
-                    .outerjoin(DataKey, DataKey.record_id == Image.record_id)
-                    .where(Image.id.in_(chunk))
-                ).all()
-            key_of = {image_id: key_id for image_id, key_id in rows}
+                refs = blobrefs.references(session, chunk)
             for blob in chunk:
-                if blob in key_of:
-                    if key_of[blob] is None:  # the record's key is gone: crypto-shredded
+                ref = refs.get(blob)
+                if ref is not None:
+                    if not ref.key_alive:  # its row's key is gone: crypto-shredded noise
                         store.delete(blob)
                         report.shredded += 1
                     continue
