@@ -9,11 +9,15 @@ evidence of a request whose key was destroyed), every blob no row references onc
 than a grace period (an import or a request in flight writes its blobs just before its rows
 commit), and stale temp files of interrupted writes. A blob some row references with a live key
 is never deleted, however old.
+
+It works a chunk of keys at a time, sends a heartbeat (its counts so far) after each, and stops
+between chunks when its ``stop`` event is set (a scheduler shutting down): ``interrupted``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -51,17 +55,35 @@ def _chunks(keys: Iterator[str]) -> Iterator[list[str]]:
         yield chunk
 
 
+def _counts(report: JanitorReport) -> dict[str, int]:
+    return {
+        "checked": report.checked,
+        "shredded": report.shredded,
+        "orphans": report.orphans,
+        "temp_files": report.temp_files,
+    }
+
+
 def run_janitor(
-    services: Services, *, clock: Clock, actor: str, grace: dt.timedelta = DEFAULT_GRACE
+    services: Services,
+    *,
+    clock: Clock,
+    actor: str,
+    grace: dt.timedelta = DEFAULT_GRACE,
+    stop: threading.Event | None = None,
 ) -> JanitorReport:
-    """One pass over the whole blob store."""
+    """One pass over the whole blob store (``stop`` ends it between two chunks)."""
     now = clock()
     job_id = runs.start(services, "janitor", actor=actor, now=now)
     report = JanitorReport()
     status = JobRunStatus.OK
     store = services.store
+    interrupted = False
     try:
         for chunk in _chunks(store.keys()):
+            if stop is not None and stop.is_set():
+                interrupted = True
+                break
             report.checked += len(chunk)
             with services.readers() as session:
                 refs = blobrefs.references(session, chunk)
@@ -76,7 +98,8 @@ def run_janitor(
                 if written is not None and now - written > grace:
                     store.delete(blob)
                     report.orphans += 1
-        if isinstance(store, LocalBlobStore):
+            runs.heartbeat(services, job_id, now=clock(), counts=_counts(report))
+        if isinstance(store, LocalBlobStore) and not interrupted:
             for tmp in store.stray_temp_files():
                 age = now - dt.datetime.fromtimestamp(tmp.stat().st_mtime, dt.UTC)
                 if age > grace:
@@ -88,16 +111,13 @@ def run_janitor(
                     session,
                     now=clock(),
                     actor=actor,
-                    action="janitor.completed",
+                    action="janitor.interrupted" if interrupted else "janitor.completed",
                     object_type="job",
                     object_id=job_id,
-                    details={
-                        "checked": report.checked,
-                        "shredded": report.shredded,
-                        "orphans": report.orphans,
-                        "temp_files": report.temp_files,
-                    },
+                    details=_counts(report),
                 )
+        if interrupted:
+            status = JobRunStatus.INTERRUPTED
     except BaseException as exc:
         status = JobRunStatus.FAILED
         report.errors.append(f"{type(exc).__name__}: {exc}"[:500])
@@ -108,12 +128,7 @@ def run_janitor(
             job_id,
             status=status,
             now=clock(),
-            counts={
-                "checked": report.checked,
-                "shredded": report.shredded,
-                "orphans": report.orphans,
-                "temp_files": report.temp_files,
-            },
+            counts=_counts(report),
             errors=report.errors,
         )
     return report
