@@ -130,6 +130,17 @@ def _answers(port: int) -> bool:
         conn.close()
 
 
+def _refused(port: int) -> bool:
+    """True once nothing listens on the port any more (serve closed its socket)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+
+
 def _wait_for(what: str, predicate, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -167,8 +178,10 @@ def test_sigterm_during_a_sweep_finishes_the_batch_releases_the_lease_and_exits_
         _wait_for("the sweep's second batch", (marks / "batch-2").exists, proc)
         _wait_for("the web server", lambda: _answers(port), proc)
         proc.send_signal(signal.SIGTERM)
-        # The web server closes first; the sweep is still inside its batch.
-        _wait_for("the web server to close", lambda: not _answers(port), proc)
+        # The handler has asked the sweep to stop and waitress has closed its socket; the
+        # sweep is still inside its batch.
+        _wait_for("the web server to close", lambda: _refused(port), proc)
+        assert "received signal 15" in log.read_text(errors="replace")
         assert not (marks / "batch-3").exists()
         (marks / "release").touch()
         returncode = proc.wait(timeout=60)
