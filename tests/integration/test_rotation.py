@@ -194,6 +194,7 @@ def test_a_crash_before_a_new_version_is_saved_leaves_no_key_and_a_rerun_adds_it
 ) -> None:
     _import(tmp_path, services, 4)
     old = services.keyring.active_version
+    versions = [v.version for v in _fresh(services).versions()]
 
     def die(now: dt.datetime) -> int:
         raise Crash("killed before the keyring was saved")
@@ -204,7 +205,8 @@ def test_a_crash_before_a_new_version_is_saved_leaves_no_key_and_a_rerun_adds_it
     monkeypatch.undo()
 
     # The intent is on record; no key exists that it does not name.
-    assert [v.version for v in _fresh(services).versions()] == [old]
+    assert [v.version for v in _fresh(services).versions()] == versions
+    assert _fresh(services).active_version == old
     assert _kek_entries(services) == [("keys.version_adding", f"v{old + 1}")]
     assert _kek_versions_in_use(services) == {old}
     _every_image_opens(services)
