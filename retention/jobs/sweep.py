@@ -15,7 +15,8 @@ records stops, and needs a supervisor's confirmation (``confirmed_by``).
 
 Stopping: a sweep sends a heartbeat (its counts so far) after each batch, and checks its
 ``stop`` event between batches — never inside one — so a scheduler shutting down (SIGTERM) gets
-a sweep that ends after the batch in hand and records itself ``interrupted`` with final counts.
+a sweep that ends after the batch in hand. It is ``interrupted`` (with final counts) if due
+records were left, ``ok`` if the batch in hand was the last.
 """
 
 from __future__ import annotations
@@ -214,10 +215,15 @@ def _batches(
         yield session, rows
 
 
-def _stopping(report: SweepReport, stop: threading.Event | None) -> bool:
-    if stop is not None and stop.is_set():
-        report.interrupted = True
-    return report.interrupted
+def _stopping(report: SweepReport, stop: threading.Event | None, session: Session) -> bool:
+    """Checked with the next batch in hand, before touching it: due records are left, so a stop
+    asked for now interrupts the sweep (and the batch is let go, row locks and all)."""
+    if stop is None or not stop.is_set():
+        return False
+    report.interrupted = True
+    session.rollback()
+    session.close()
+    return True
 
 
 def _plan(
@@ -229,11 +235,11 @@ def _plan(
 ) -> None:
     with services.readers() as session:
         resolver = decisions.PackResolver(session)
-    if _stopping(report, stop):
-        return
     for session, rows in _batches(
         services, today, services.settings.sweep_batch_size, lock=False, read_only=True
     ):
+        if _stopping(report, stop, session):
+            return
         try:
             facts = decisions.facts_for_batch(session, rows)
             for record in rows:
@@ -250,8 +256,6 @@ def _plan(
             session.rollback()
             session.close()
         runs.heartbeat(services, report.job_id, now=clock(), counts=report.counts)
-        if _stopping(report, stop):
-            return
 
 
 def _counter(action: str) -> str:
@@ -271,8 +275,6 @@ def _act(
     with services.readers() as session:
         resolver = decisions.PackResolver(session)
     done: set[str] = set()
-    if _stopping(report, stop):
-        return
     for batch_no, (session, rows) in enumerate(
         _batches(
             services,
@@ -283,6 +285,8 @@ def _act(
         ),
         start=1,
     ):
+        if _stopping(report, stop, session):
+            break
         blob_keys: list[str] = []
         try:
             now = clock()
@@ -326,8 +330,6 @@ def _act(
         runs.heartbeat(services, report.job_id, now=clock(), counts=report.counts)
         if hook is not None:
             hook("between_batches", batch_no)
-        if _stopping(report, stop):
-            break
     if report.counts["purged"] or report.counts["restricted"] or report.counts["review_queued"]:
         with services.sessions() as session, session.begin():
             audit.append(

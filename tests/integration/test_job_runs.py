@@ -117,6 +117,23 @@ def test_a_stop_between_batches_ends_the_sweep_interrupted_with_its_counts_so_fa
     assert check_invariants(batched, janitor_ran=True) == {"purged": 9, "live": 0}
 
 
+def test_a_stop_asked_for_during_the_last_batch_leaves_a_finished_sweep_ok(
+    tmp_path: Path, batched: Services
+) -> None:
+    ingest(batched, tmp_path, [purge_due(f"L-{n:02d}") for n in range(2 * BATCH)])
+    stop = threading.Event()
+
+    def hook(point: str, batch: int) -> None:
+        if point == "before_commit" and batch == 2:
+            stop.set()
+
+    report = run_sweep(batched, today=TODAY, clock=CLOCK, actor="test:sweep", hook=hook, stop=stop)
+
+    assert not report.interrupted
+    assert (_run(batched, report.job_id).status, report.counts["purged"]) == ("ok", 6)
+    assert [e.object_id for e in _audit(batched, "sweep.completed")] == [report.job_id]
+
+
 def test_a_sweep_asked_to_stop_before_it_starts_touches_nothing(
     tmp_path: Path, batched: Services
 ) -> None:
