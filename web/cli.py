@@ -7,6 +7,8 @@ for every job.
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from retention.cli.context import services_of, settings_of, utcnow
@@ -16,6 +18,8 @@ from retention.cli.main import main as retention_main
 from retention.files import replace_private
 from retention.services import Services, open_services
 from retention.settings import Settings
+
+log = logging.getLogger("mugshot.serve")
 
 DEMO_STAFF = (
     ("demo-clerk", "clerk"),
@@ -62,8 +66,13 @@ def serve(
 ) -> None:
     """Run the web app on a production WSGI server (waitress), with the scheduler in the same
     process (the embedded deployment). For several web workers use gunicorn and a separate
-    `mugshot scheduler` (see README)."""
-    import logging
+    `mugshot scheduler` (see README).
+
+    On SIGTERM or Ctrl-C: stop taking requests (waitress finishes the ones in hand), let a
+    running sweep finish its batch and stop, release the scheduler lease, exit 0."""
+    import signal
+    import threading
+    from types import FrameType
 
     import waitress
 
@@ -104,14 +113,35 @@ def serve(
                 )
         app = create_app(settings, services=services)
         scheduler = None if no_scheduler else build_scheduler(services, clock=utcnow)
-        if scheduler is not None:
-            scheduler.start()
-        click.echo(f"Serving on http://{host}:{port}/  (staff: http://{host}:{port}/staff/)")
-        try:
-            waitress.serve(app, host=host, port=port, threads=threads, ident="mugshot")
-        finally:
+        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="mugshot")
+        stopping = threading.Event()
+
+        def _on_signal(signum: int, _frame: FrameType | None) -> None:
+            if stopping.is_set():
+                return  # already shutting down: let it finish
+            stopping.set()
+            log.info("mugshot serve received signal %d; shutting down", signum)
             if scheduler is not None:
-                scheduler.shutdown()
+                scheduler.request_stop()  # a running sweep stops after the batch in hand
+            # waitress's run() catches SystemExit and stops its worker threads (it is how
+            # waitress is meant to be stopped); raised anywhere else it still unwinds through
+            # the `finally` below, which stops the scheduler and releases the lease.
+            raise SystemExit(0)
+
+        previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            if scheduler is not None:
+                scheduler.start()
+            click.echo(f"Serving on http://{host}:{port}/  (staff: http://{host}:{port}/staff/)")
+            server.run()
+        finally:
+            stopping.set()  # a signal from here on must not cut the shutdown short
+            server.close()  # no new connections while the scheduler winds down
+            if scheduler is not None:
+                scheduler.shutdown()  # waits for the sweep's batch, then releases the lease
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            log.info("mugshot serve stopped")
     finally:
         services.close()
 

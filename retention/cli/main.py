@@ -256,10 +256,20 @@ def scheduler(ctx: click.Context) -> None:
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Health: last sweep (warns when stale), janitor, checkpoint, lease, due and overdue work."""
+    from retention.jobs import runs
     from retention.jobs.status import status as build_status
 
     with services_of(ctx) as services:
-        report = build_status(services, utcnow())
+        now = utcnow()
+        # A run whose process is gone is marked `abandoned` here, with an audit entry; the
+        # report itself only reads (the dashboard builds it on GET).
+        abandoned = runs.abandon_stale(
+            services,
+            now=now,
+            actor=services.settings.actor,
+            stale_after=runs.stale_after(services.settings),
+        )
+        report = build_status(services, now, abandoned=abandoned)
     if as_json:
         echo_json(report.to_json())
     else:

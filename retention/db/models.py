@@ -337,27 +337,39 @@ class Certificate(Base):
 
 
 class JobRunStatus(StrEnum):
-    """How a job run ended."""
+    """Where a job run is, or how it ended."""
 
     RUNNING = "running"
     OK = "ok"
     FAILED = "failed"
     BLOCKED = "blocked"
+    # Asked to stop (SIGTERM, Ctrl-C) and stopped between two batches; its counts are final.
+    INTERRUPTED = "interrupted"
+    # Its process is gone (killed, lost its machine): no heartbeat for longer than the stale
+    # threshold. Marked so by the next scheduler or ``mugshot status``; its counts are those of
+    # its last heartbeat, and every batch it committed is complete.
+    ABANDONED = "abandoned"
 
 
 class JobRun(Base):
-    """Every scheduled or manual run of a job: when, what it counted, what went wrong."""
+    """Every scheduled or manual run of a job: when, what it counted, what went wrong.
+
+    A long job (the sweep, the janitor) sends a heartbeat after each batch: ``heartbeat_at``
+    and its counts so far, so a run whose process died says how far it got.
+    """
 
     __tablename__ = "job_runs"
     __table_args__ = (Index("ix_job_runs_kind_started_at", "kind", "started_at"),)
 
     id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(12))
+    # Indexed: the stale-run check looks for the few ``running`` rows among every run ever.
+    status: Mapped[str] = mapped_column(String(12), index=True)
     dry_run: Mapped[bool] = mapped_column(default=False)
     on_date: Mapped[dt.date | None]
     actor: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[dt.datetime]
+    heartbeat_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
     counts: Mapped[dict[str, Any]] = mapped_column(JSON)
     errors: Mapped[list[str]] = mapped_column(JSON)
@@ -482,7 +494,9 @@ class RemovalRequest(Base):
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     name_dob_bidx: Mapped[str | None] = mapped_column(String(HASH_LEN), index=True)
     booking_bidx: Mapped[str | None] = mapped_column(String(HASH_LEN), index=True)
-    evidence_blob: Mapped[str | None] = mapped_column(String(ID_LEN))
+    # Indexed: the janitor asks, a chunk of blob keys at a time, which are evidence
+    # (``retention.db.blobrefs``).
+    evidence_blob: Mapped[str | None] = mapped_column(String(ID_LEN), index=True)
     evidence_media_type: Mapped[str | None] = mapped_column(String(32))
     evidence_bytes: Mapped[int | None]
     decision_reasons: Mapped[str | None] = mapped_column(Text)

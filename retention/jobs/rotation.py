@@ -1,8 +1,9 @@
 """Key-encryption-key rotation and retirement (``mugshot keys ...``).
 
-Layer: ``retention.jobs``. Rotation adds a KEK version (saved to the keyring *before* any data key
-is rewrapped, so a crash can never leave a data key wrapped under a key that was not saved),
-then rewraps data keys in batches, one audit entry per batch. No blob is touched: blobs are
+Layer: ``retention.jobs``. Rotation audits its intent to add a KEK version, adds the version
+(saved to the keyring *before* any data key is rewrapped, so a crash can never leave a data key
+wrapped under a key that was not saved), audits that it was added, then rewraps data keys in
+batches, one audit entry per batch. No blob is touched: blobs are
 sealed under data keys, which do not change. A version can be retired — its key material erased
 — once no data key references it; from then on, database backups taken while it was live can
 no longer open any record purged since (the "fully gone by" date).
@@ -92,6 +93,24 @@ def rotate(
 ) -> RotationReport:
     """Add a KEK version and rewrap every data key under it, in batches."""
     ring = services.keyring
+    # Crash-safe order: the audit entry naming the new version commits *before* the version is
+    # saved. A crash between the two leaves an audited intent and no key (harmless: the next
+    # rotation's intent names the same version again); a crash after the save leaves a key
+    # that the log already names. The other order — save, then audit — leaves an active KEK
+    # version, wrapping every new record's data key, that the audit log never mentions; finding
+    # and auditing it later would leave it unaudited until someone looked, and would depend on
+    # every path looking. The version is the one ``add_version`` takes: one past the highest.
+    intended = max(v.version for v in ring.versions()) + 1
+    with services.sessions() as session, session.begin():
+        audit.append(
+            session,
+            now=clock(),
+            actor=actor,
+            action="keys.version_adding",
+            object_type="kek",
+            object_id=f"v{intended}",
+            details={"active": f"v{ring.active_version}"},
+        )
     new_version = ring.add_version(clock())
     with services.sessions() as session, session.begin():
         audit.append(
@@ -101,6 +120,8 @@ def rotate(
             action="keys.version_added",
             object_type="kek",
             object_id=f"v{new_version}",
+            # Only another process rotating at the same moment could make these differ.
+            details={} if new_version == intended else {"intended": f"v{intended}"},
         )
     rewrapped = batches = 0
     batch_size = services.settings.rotate_batch_size

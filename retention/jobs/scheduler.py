@@ -17,6 +17,15 @@ last successful ``JobRun``: a job whose last success is older than its interval 
 succeeded) runs once at once; the others next run one interval after their last success. So a
 restart neither skips a due sweep nor runs a recent one again.
 
+Stopping. ``shutdown()`` (SIGTERM/SIGINT in ``run_forever``; ``mugshot serve``'s own handler)
+sets a stop event that a running sweep or janitor checks between batches: it finishes the batch
+in hand and records itself ``interrupted`` (or ``ok`` if it was done). No new job starts, and
+the lease is released as soon as the running ones have stopped.
+
+Abandoned runs. Each time it takes or renews the lease, the leader marks as ``abandoned`` every
+run still ``running`` whose heartbeat is older than ``runs.stale_after`` (twice the lease): its
+process is gone (``retention.jobs.runs``).
+
 Logs (logger ``mugshot.scheduler``) name job kinds, JobRun ids and counts, never personal data.
 """
 
@@ -128,6 +137,9 @@ class MugshotScheduler:
         self._leader = False
         self._state = threading.Lock()
         self._stopped = threading.Event()
+        # Set when shutting down: no job starts any more, and a running sweep or janitor stops
+        # after the batch in hand.
+        self._stopping = threading.Event()
         self.scheduler: Any = BackgroundScheduler(
             timezone=dt.UTC,
             executors={"default": ThreadPoolExecutor(max_workers=len(JOB_IDS))},
@@ -177,6 +189,8 @@ class MugshotScheduler:
             was = self._leader
             if not held:
                 self._leader = False
+        if held:
+            self._abandon_stale_runs()
         if held and not was:
             log.info("scheduler %s took the lease; catching up on missed runs", self.holder)
             try:
@@ -190,6 +204,26 @@ class MugshotScheduler:
         elif was and not held:
             log.warning("scheduler %s lost the lease; standing by", self.holder)
         return held
+
+    def _abandon_stale_runs(self) -> None:
+        try:
+            marked = runs.abandon_stale(
+                self.services,
+                now=self._clock(),
+                actor=self._actor,
+                stale_after=runs.stale_after(self.services.settings),
+            )
+        except Exception as exc:  # the next tick tries again
+            log.error("checking for abandoned job runs failed (%s)", type(exc).__name__)
+            return
+        for run in marked:
+            log.warning(
+                "job run %s (%s) abandoned: no heartbeat since %s; counts so far %s",
+                run.id,
+                run.kind,
+                run.finished_at.isoformat() if run.finished_at else "?",
+                _counts(run.counts or {}),
+            )
 
     def plan_catch_up(self) -> dict[str, dt.timedelta]:
         """How long until each work job is due: nothing when its last success is older than its
@@ -214,8 +248,8 @@ class MugshotScheduler:
 
     def _guarded(self, kind: str, fn: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
-            if not self.is_leader:
-                return  # a standby: the leader runs this job
+            if not self.is_leader or self._stopping.is_set():
+                return  # a standby (the leader runs this job), or shutting down
             try:
                 still = lease.renew(self.services, self.holder, self._clock(), self._ttl)
             except Exception as exc:
@@ -240,7 +274,18 @@ class MugshotScheduler:
 
     def _sweep(self) -> None:
         now = self._clock()
-        report = run_sweep(self.services, today=now.date(), clock=self._clock, actor=self._actor)
+        report = run_sweep(
+            self.services,
+            today=now.date(),
+            clock=self._clock,
+            actor=self._actor,
+            stop=self._stopping,
+        )
+        if report.interrupted:
+            log.info(
+                "sweep %s interrupted between batches: %s", report.job_id, _counts(report.counts)
+            )
+            return
         if report.blocked:
             log.warning(
                 "sweep %s blocked by the safety belt: %d purges due, limit %d; "
@@ -253,7 +298,9 @@ class MugshotScheduler:
         log.info("sweep %s done: %s", report.job_id, _counts(report.counts))
 
     def _janitor(self) -> None:
-        report = run_janitor(self.services, clock=self._clock, actor=self._actor)
+        report = run_janitor(
+            self.services, clock=self._clock, actor=self._actor, stop=self._stopping
+        )
         log.info(
             "janitor done: checked=%d shredded=%d orphans=%d temp_files=%d",
             report.checked,
@@ -332,12 +379,19 @@ class MugshotScheduler:
         # The first lease attempt at once, not one lease-renew interval from now.
         self.scheduler.modify_job(LEASE_RENEW, next_run_time=utcnow())
 
+    def request_stop(self) -> None:
+        """Ask running jobs to stop after the batch in hand, and start no new one. Returns at
+        once (safe in a signal handler); ``shutdown()`` then waits for them."""
+        self._stopping.set()
+
     def shutdown(self, *, wait: bool = True) -> None:
         """Stop, then release the lease so a standby takes over at once.
 
-        ``wait=True`` lets a running job finish first: releasing the lease while our sweep is
-        still running would let a standby start a second one alongside it. Idempotent.
+        A running sweep or janitor stops after the batch in hand; ``wait=True`` lets it get
+        there first: releasing the lease while our sweep is still running would let a standby
+        start a second one alongside it. Idempotent.
         """
+        self.request_stop()
         if self._stopped.is_set():
             return
         if self.scheduler.running:

@@ -2,6 +2,9 @@
 
 Layer: ``retention.jobs``. Read-only; imports neither Flask nor APScheduler, so ``mugshot status``,
 a dashboard and a monitoring probe can call it cheaply. Counts and ids only — no personal data.
+Marking a dead job run ``abandoned`` is a write (with an audit entry), so ``status`` only reports
+runs that look dead; ``mugshot status`` marks them first (``runs.abandon_stale``) and passes
+what it marked in.
 
 A stopped purge job is a compliance failure: records the law says must be gone stay on disk and
 stay searchable. So the report warns when the last successful sweep is missing or older than
@@ -11,6 +14,7 @@ twice the sweep interval, when no scheduler holds the lease, and when due work i
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from policies.vocabulary import Action
-from retention.db.models import JobRun, Record, RecordStatus
+from retention.db.models import JobRun, JobRunStatus, Record, RecordStatus
 from retention.jobs import lease, runs
 from retention.services import Services
 
@@ -102,6 +106,7 @@ class RunSummary:
     finished_at: dt.datetime | None
     counts: dict[str, Any]
     errors: list[str]
+    heartbeat_at: dt.datetime | None = None
 
     @classmethod
     def of(cls, run: JobRun) -> RunSummary:
@@ -114,7 +119,13 @@ class RunSummary:
             finished_at=run.finished_at,
             counts=dict(run.counts or {}),
             errors=list(run.errors or []),
+            heartbeat_at=run.heartbeat_at,
         )
+
+    @property
+    def last_seen(self) -> dt.datetime:
+        """Its last sign of life: the last heartbeat, else the start."""
+        return self.heartbeat_at or self.started_at
 
     @property
     def ended(self) -> dt.datetime:
@@ -129,9 +140,15 @@ class RunSummary:
             "status": self.status,
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
+            "heartbeat_at": _iso(self.heartbeat_at),
             "counts": self.counts,
             "errors": self.errors,
         }
+
+    def counts_line(self) -> str:
+        """Its counts as ``k=v`` pairs (no durations)."""
+        shown = {k: v for k, v in self.counts.items() if k != "seconds"}
+        return " ".join(f"{k}={shown[k]}" for k in sorted(shown)) or "none"
 
 
 @dataclass(frozen=True)
@@ -164,6 +181,9 @@ class StatusReport:
     review_queue_overdue: int
     sweep_warning: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # Runs this call's caller just marked abandoned, and runs still "running" that look dead.
+    abandoned: list[RunSummary] = field(default_factory=list)
+    silent: list[RunSummary] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
@@ -188,6 +208,8 @@ class StatusReport:
             "overdue": self.overdue,
             "review_queue": self.review_queue,
             "review_queue_overdue": self.review_queue_overdue,
+            "abandoned_now": [run.to_json() for run in self.abandoned],
+            "running_without_heartbeat": [run.to_json() for run in self.silent],
         }
 
     def _run_line(self, label: str, run: RunSummary | None) -> str:
@@ -244,8 +266,27 @@ def _latest_sweep(services: Services) -> JobRun | None:
         ).scalar_one_or_none()
 
 
-def status(services: Services, now: dt.datetime) -> StatusReport:
-    """The retention machinery's state at ``now`` (see the module docstring)."""
+def _silent_runs(services: Services, now: dt.datetime) -> list[RunSummary]:
+    cutoff = now - runs.stale_after(services.settings)
+    with services.readers() as session:
+        rows = session.execute(
+            select(JobRun)
+            .where(
+                JobRun.status == JobRunStatus.RUNNING.value,
+                func.coalesce(JobRun.heartbeat_at, JobRun.started_at) < cutoff,
+            )
+            .order_by(JobRun.started_at)
+        ).scalars()
+        return [RunSummary.of(run) for run in rows]
+
+
+def status(
+    services: Services, now: dt.datetime, *, abandoned: Sequence[JobRun] = ()
+) -> StatusReport:
+    """The retention machinery's state at ``now`` (see the module docstring).
+
+    ``abandoned``: runs the caller has just marked abandoned (``runs.abandon_stale``), to report.
+    """
     interval = dt.timedelta(minutes=services.settings.sweep_interval_minutes)
     today = now.astimezone(dt.UTC).date()
     last_success: dict[str, RunSummary | None] = {}
@@ -275,7 +316,21 @@ def status(services: Services, now: dt.datetime) -> StatusReport:
         overdue={action: queue[f"{action}_overdue"] for action in ACTING},
         review_queue=queue["review_queue"],
         review_queue_overdue=queue["review_queue_overdue"],
+        abandoned=[RunSummary.of(run) for run in abandoned],
+        silent=_silent_runs(services, now),
     )
+    for gone in report.abandoned:
+        report.warnings.append(
+            f"{gone.kind} run {gone.job_id} was abandoned: its process stopped without "
+            f"finishing (last heartbeat {_iso(gone.ended)}); marked now, counts so far: "
+            f"{gone.counts_line()}"
+        )
+    for quiet in report.silent:
+        report.warnings.append(
+            f"{quiet.kind} run {quiet.job_id} is still marked running but has sent no heartbeat "
+            f"since {_iso(quiet.last_seen)}: its process is probably gone (`mugshot status` "
+            "marks it abandoned)"
+        )
     report.sweep_warning = _sweep_warning(report)
     if report.sweep_warning:
         report.warnings.append(report.sweep_warning)

@@ -12,12 +12,18 @@ any point leaves every record either untouched or fully purged.
 
 Safety belt: before acting, a sweep that would purge more than the configured share of the
 records stops, and needs a supervisor's confirmation (``confirmed_by``).
+
+Stopping: a sweep sends a heartbeat (its counts so far) after each batch, and checks its
+``stop`` event between batches — never inside one — so a scheduler shutting down (SIGTERM) gets
+a sweep that ends after the batch in hand. It is ``interrupted`` (with final counts) if due
+records were left, ``ok`` if the batch in hand was the last.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,6 +79,7 @@ class SweepReport:
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     blocked: bool = False
+    interrupted: bool = False
     due_purges: int = 0
     purge_limit: int = 0
     seconds: float = 0.0
@@ -84,6 +91,7 @@ class SweepReport:
             "on": self.on_date.isoformat(),
             "dry_run": self.dry_run,
             "blocked": self.blocked,
+            "interrupted": self.interrupted,
             "due_purges": self.due_purges,
             "purge_limit": self.purge_limit,
             "counts": self.counts,
@@ -129,8 +137,12 @@ def run_sweep(
     dry_run: bool = False,
     confirmed_by: str | None = None,
     hook: Hook | None = None,
+    stop: threading.Event | None = None,
 ) -> SweepReport:
-    """Sweep every due record as of ``today``; see the module docstring."""
+    """Sweep every due record as of ``today``; see the module docstring.
+
+    ``stop`` (set by a scheduler shutting down) ends the sweep after the batch in hand.
+    """
     settings = services.settings
     started = time.perf_counter()
     job_id = runs.start(services, "sweep", actor=actor, now=clock(), on_date=today, dry_run=dry_run)
@@ -154,9 +166,11 @@ def run_sweep(
             if not dry_run:
                 return report
         if dry_run:
-            _plan(services, report, today)
+            _plan(services, report, today, clock, stop)
         else:
-            _act(services, report, today, clock, actor, confirmed_by, hook)
+            _act(services, report, today, clock, actor, confirmed_by, hook, stop)
+        if report.interrupted:
+            status = JobRunStatus.INTERRUPTED
     except BaseException as exc:
         status = JobRunStatus.FAILED
         report.errors.append(f"{type(exc).__name__}: {exc}"[:500])
@@ -201,12 +215,31 @@ def _batches(
         yield session, rows
 
 
-def _plan(services: Services, report: SweepReport, today: dt.date) -> None:
+def _stopping(report: SweepReport, stop: threading.Event | None, session: Session) -> bool:
+    """Checked with the next batch in hand, before touching it: due records are left, so a stop
+    asked for now interrupts the sweep (and the batch is let go, row locks and all)."""
+    if stop is None or not stop.is_set():
+        return False
+    report.interrupted = True
+    session.rollback()
+    session.close()
+    return True
+
+
+def _plan(
+    services: Services,
+    report: SweepReport,
+    today: dt.date,
+    clock: Clock,
+    stop: threading.Event | None,
+) -> None:
     with services.readers() as session:
         resolver = decisions.PackResolver(session)
     for session, rows in _batches(
         services, today, services.settings.sweep_batch_size, lock=False, read_only=True
     ):
+        if _stopping(report, stop, session):
+            return
         try:
             facts = decisions.facts_for_batch(session, rows)
             for record in rows:
@@ -222,6 +255,7 @@ def _plan(services: Services, report: SweepReport, today: dt.date) -> None:
         finally:
             session.rollback()
             session.close()
+        runs.heartbeat(services, report.job_id, now=clock(), counts=report.counts)
 
 
 def _counter(action: str) -> str:
@@ -236,6 +270,7 @@ def _act(
     actor: str,
     confirmed_by: str | None,
     hook: Hook | None,
+    stop: threading.Event | None,
 ) -> None:
     with services.readers() as session:
         resolver = decisions.PackResolver(session)
@@ -250,6 +285,8 @@ def _act(
         ),
         start=1,
     ):
+        if _stopping(report, stop, session):
+            break
         blob_keys: list[str] = []
         try:
             now = clock()
@@ -289,6 +326,8 @@ def _act(
                 f"blob store unavailable ({type(exc).__name__}): {len(blob_keys)} blobs of "
                 "purged records left for the janitor"
             )
+        # The batch is complete — committed, its blobs deleted — before anything may stop us.
+        runs.heartbeat(services, report.job_id, now=clock(), counts=report.counts)
         if hook is not None:
             hook("between_batches", batch_no)
     if report.counts["purged"] or report.counts["restricted"] or report.counts["review_queued"]:
@@ -297,7 +336,7 @@ def _act(
                 session,
                 now=clock(),
                 actor=actor,
-                action="sweep.completed",
+                action="sweep.interrupted" if report.interrupted else "sweep.completed",
                 object_type="job",
                 object_id=report.job_id,
                 details={

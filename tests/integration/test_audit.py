@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import itertools
 import json
 import os
@@ -81,6 +82,58 @@ def test_editing_details_is_found(services: Services) -> None:
         s.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(details={"i": 99}))
     result = _verify(services)
     assert (result.ok, result.first_bad_seq) == (False, 2)
+
+
+# Every column of an audit entry but its own hash, with a different value to write into it and
+# what ``verify`` says about the edit. Keep this in step with ``audit.entry_hash``: the test below
+# fails when a field is added to the entry, or to the hash, without a tamper case here.
+TAMPERED: dict[str, tuple[object, str]] = {
+    "seq": (1000, "entry 3 is missing"),
+    "occurred_at": (FIXED_NOW + dt.timedelta(days=1), "modified"),
+    "actor": ("someone-else", "modified"),
+    "action": ("test.other", "modified"),
+    "object_type": ("request", "modified"),
+    "object_id": ("r99", "modified"),
+    "rule": ("forged", "modified"),
+    "details": ({"i": 2, "note": "y"}, "modified"),
+    "prev_hash": ("f" * 64, "does not link"),
+}
+
+
+def test_the_tamper_cases_cover_every_field_the_hash_covers() -> None:
+    columns = set(AuditEntry.__table__.columns.keys()) - {"hash"}
+    assert set(inspect.signature(audit.entry_hash).parameters) == columns == set(TAMPERED)
+
+
+@pytest.mark.parametrize("field", sorted(TAMPERED))
+def test_editing_any_field_the_hash_covers_is_found_at_that_entry(
+    services: Services, field: str
+) -> None:
+    _fill(services, 5)
+    value, problem = TAMPERED[field]
+    with services.sessions() as s, s.begin():
+        s.execute(update(AuditEntry).where(AuditEntry.seq == 3).values({field: value}))
+    result = _verify(services)
+    assert not result.ok
+    assert result.first_bad_seq == 3
+    assert problem in (result.problem or "")
+    # The walker also checks order and links, which would catch a seq or prev_hash edit on
+    # their own: the stored hash must not match the edited contents for any field either.
+    seq = value if field == "seq" else 3
+    with services.sessions() as s:
+        row = s.execute(select(AuditEntry).where(AuditEntry.seq == seq)).scalar_one()
+        recomputed = audit.entry_hash(
+            seq=row.seq,
+            occurred_at=row.occurred_at,
+            actor=row.actor,
+            action=row.action,
+            object_type=row.object_type,
+            object_id=row.object_id,
+            rule=row.rule,
+            details=row.details,
+            prev_hash=row.prev_hash,
+        )
+    assert recomputed != row.hash
 
 
 def test_reordering_two_entries_is_found(services: Services) -> None:

@@ -28,12 +28,13 @@ import pytest
 from sqlalchemy import select
 
 from retention.audit import chain as audit
-from retention.db.models import JobRun, Record, RecordStatus
+from retention.db.models import AuditEntry, JobRun, Record, RecordStatus
 from retention.jobs import lease
 from retention.jobs.scheduler import JOB_IDS, MugshotScheduler, build_scheduler, misfire_grace
 from retention.services import Services, open_services
 from tests.conftest import FIXED_NOW
 from tests.helpers import backend_env
+from tests.integration.engine_helpers import check_invariants, ingest, purge_due
 
 T0 = FIXED_NOW
 TTL = dt.timedelta(seconds=60)
@@ -545,3 +546,97 @@ def test_a_killed_leader_is_replaced_within_a_lease_period_without_overlapping_s
     spans = sorted((r.started_at, r.finished_at or killed_at) for r in sweeps)
     for (start1, end1), (start2, _) in itertools.pairwise(spans):
         assert start1 <= end1 <= start2, (start1, end1, start2)
+
+
+# -- a leader killed mid-sweep: its run is abandoned, not left "running" ------------------
+
+KILLED_MID_SWEEP = """
+import logging, os, signal, sys
+import retention.jobs.sweep as sweep
+from retention.jobs.scheduler import build_scheduler
+from retention.services import open_services
+from retention.settings import Settings
+
+real = sweep.purge_records
+calls = [0]
+
+def purge_records(*args, **kwargs):
+    calls[0] += 1
+    if calls[0] == 3:  # inside the third batch, before it commits
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(*args, **kwargs)
+
+sweep.purge_records = purge_records
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+services = open_services(Settings.from_env())
+build_scheduler(services, holder="A").run_forever()
+"""
+
+
+def abandoned_entries(services: Services, job_id: str) -> list[AuditEntry]:
+    with services.readers() as s:
+        stmt = select(AuditEntry).where(
+            AuditEntry.action == "job.abandoned", AuditEntry.object_id == job_id
+        )
+        return list(s.execute(stmt).scalars())
+
+
+@pytest.mark.slow
+def test_a_leader_killed_mid_sweep_leaves_a_run_the_next_leader_marks_abandoned(
+    services: Services, schedulers: Callable[..., MugshotScheduler], tmp_path: Path
+) -> None:
+    ingest(services, tmp_path, [purge_due(f"A-{n:02d}") for n in range(12)])
+    env = {
+        **os.environ,
+        **backend_env(services.settings),
+        "MUGSHOT_SWEEP_BATCH_SIZE": "3",
+        "MUGSHOT_SWEEP_MAX_PURGE_COUNT": "1000",
+        "MUGSHOT_ACTOR": "scheduler:A",
+    }
+    log = tmp_path / "a.log"
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", KILLED_MID_SWEEP], env=env, stdout=subprocess.DEVNULL, stderr=err
+        )
+    try:
+        assert proc.wait(timeout=60) == -signal.SIGKILL, log.read_text()[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    def sweep_run() -> JobRun:
+        [run] = [r for r in runs(services, "sweep") if r.actor == "scheduler:A"]
+        return run
+
+    def purged() -> int:
+        with services.readers() as s:
+            rows = s.execute(select(Record.status)).scalars()
+            return sum(1 for status in rows if status == RecordStatus.PURGED.value)
+
+    dead = sweep_run()
+    assert dead.status == "running"  # nobody could say otherwise: the process is gone
+    assert dead.counts["purged"] == purged() == 6  # two batches committed, the third not
+    assert dead.heartbeat_at is not None
+    check_invariants(services)  # every record untouched or fully purged
+
+    # A standby that takes the lease soon after A's expiry: A's last heartbeat is not yet
+    # stale (twice the lease), so the run is left alone.
+    soon = schedulers(holder="B", clock=lambda: utcnow() + TTL + dt.timedelta(seconds=30))
+    assert soon.tick()
+    assert sweep_run().status == "running"
+
+    # Once it is stale the leader marks it abandoned, with the counts of its last heartbeat.
+    later = schedulers(holder="B", clock=lambda: utcnow() + dt.timedelta(minutes=10))
+    assert later.tick()
+    run = sweep_run()
+    assert run.status == "abandoned"
+    assert run.counts["purged"] == purged() == 6
+    assert run.finished_at == dead.heartbeat_at
+    assert any("abandoned" in e for e in run.errors)
+    assert [r for r in runs(services) if r.status == "running"] == []
+    [entry] = abandoned_entries(services, run.id)
+    assert entry.details["counts"]["purged"] == 6
+    assert later.tick()  # renewing marks nothing twice
+    assert len(abandoned_entries(services, run.id)) == 1
+    assert check_invariants(services)["purged"] == 6
