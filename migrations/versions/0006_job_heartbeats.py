@@ -1,7 +1,7 @@
 """Job heartbeats: ``job_runs.heartbeat_at``, and the indexes the stale-run check and the janitor use.
 
 Revision ID: 0006
-Revises: 0004 (0005 is being written in parallel; the chain is fixed at merge)
+Revises: 0005
 Create Date: 2026-11-27
 
 Reviewed by hand. A long job (sweep, janitor) records a heartbeat with its counts after each
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
