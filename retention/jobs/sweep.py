@@ -22,7 +22,6 @@ records were left, ``ok`` if the batch in hand was the last.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from policies.vocabulary import Action
 from retention.audit import chain as audit
 from retention.db.models import JobRunStatus, Record, RecordStatus
 from retention.engine import decisions
+from retention.engine.authority import Limits, purge_limit
 from retention.engine.purge import delete_blobs, held_ids, purge_records
 from retention.errors import SafetyBeltError
 from retention.jobs import runs
@@ -109,14 +109,6 @@ def _due(today: dt.date) -> Any:
     )
 
 
-def purge_limit(session: Session, share: float, minimum: int) -> tuple[int, int]:
-    """(records that may be purged in one run without confirmation, records not purged)."""
-    total = session.execute(
-        select(func.count()).select_from(Record).where(Record.status != RecordStatus.PURGED.value)
-    ).scalar_one()
-    return max(math.ceil(share * total), minimum), int(total)
-
-
 def due_purge_count(session: Session, today: dt.date) -> int:
     """How many records the stored schedule says are due for purge on ``today``."""
     return int(
@@ -151,9 +143,8 @@ def run_sweep(
     status = JobRunStatus.OK
     try:
         with services.readers() as session:
-            limit, _ = purge_limit(
-                session, settings.sweep_max_purge_share, settings.sweep_max_purge_count
-            )
+            # The one safety belt of every purge path (retention.engine.authority).
+            limit, _ = purge_limit(session, Limits.from_settings(settings))
             report.purge_limit = limit
             report.due_purges = due_purge_count(session, today)
         if report.due_purges > limit and confirmed_by is None:
