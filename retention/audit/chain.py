@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,6 +169,32 @@ def append(
     """Append one entry in the caller's transaction (the caller commits); returns its row."""
     event = Event(action, object_type, object_id, rule, details)
     return append_many(session, [event], now=now, actor=actor)[0]
+
+
+def record(
+    sessions: Callable[[], Session],
+    *,
+    now: dt.datetime,
+    actor: str,
+    action: str,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    rule: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Append one entry in a transaction of its own and commit it (a job's summary line, which
+    belongs to no other unit of work); ``sessions`` is a session factory."""
+    with sessions() as session, session.begin():
+        return append(
+            session,
+            now=now,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            rule=rule,
+            details=details,
+        )
 
 
 @dataclass(frozen=True)

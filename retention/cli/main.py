@@ -122,15 +122,14 @@ def init(ctx: click.Context) -> None:
             ensure()
     with services_of(ctx) as services:
         if created:
-            with services.sessions() as session, session.begin():
-                audit.append(
-                    session,
-                    now=utcnow(),
-                    actor=settings.actor,
-                    action="keys.keyring_created",
-                    object_type="kek",
-                    object_id="v1",
-                )
+            audit.record(
+                services.sessions,
+                now=utcnow(),
+                actor=settings.actor,
+                action="keys.keyring_created",
+                object_type="kek",
+                object_id="v1",
+            )
     click.echo(f"database: {_safe_url(settings.database_url)} (schema at head)")
     click.echo(f"blob store: {settings.blob_store}")
     click.echo(f"keyring: {settings.keyring_file}")

@@ -153,21 +153,20 @@ def enact(
             session.commit()
         finally:
             session.close()
-    with services.sessions() as session, session.begin():
-        audit.append(
-            session,
-            now=clock(),
-            actor=actor,
-            action="policy.enacted",
-            object_type="pack",
-            object_id=f"{pack.id}@{pack.version}",
-            details={
-                "sha256": result.sha256,
-                "approved_by": approved_by,
-                "records": result.records,
-                "changed": result.changed,
-                "transitions": dict(result.transitions),
-            },
-        )
+    audit.record(
+        services.sessions,
+        now=clock(),
+        actor=actor,
+        action="policy.enacted",
+        object_type="pack",
+        object_id=f"{pack.id}@{pack.version}",
+        details={
+            "sha256": result.sha256,
+            "approved_by": approved_by,
+            "records": result.records,
+            "changed": result.changed,
+            "transitions": dict(result.transitions),
+        },
+    )
     result.seconds = time.perf_counter() - started
     return result

@@ -178,22 +178,21 @@ def export_gallery(
     fd = os.open(out / "manifest.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(manifest, fh, indent=2)
-    with services.sessions() as session, session.begin():
-        audit.append(
-            session,
-            now=clock(),
-            actor=actor,
-            action="gallery.exported",
-            object_type="export",
-            object_id=export_id,
-            details={
-                "purpose": purpose.value,
-                "jurisdiction": jurisdiction.value,
-                "records": report.exported,
-                "withheld": report.withheld,
-                "files": report.files,
-            },
-        )
+    audit.record(
+        services.sessions,
+        now=clock(),
+        actor=actor,
+        action="gallery.exported",
+        object_type="export",
+        object_id=export_id,
+        details={
+            "purpose": purpose.value,
+            "jurisdiction": jurisdiction.value,
+            "records": report.exported,
+            "withheld": report.withheld,
+            "files": report.files,
+        },
+    )
     return report
 
 

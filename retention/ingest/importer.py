@@ -306,21 +306,20 @@ def import_manifest(
         batcher.flush()
         batcher.wait()
     report.rejected.sort(key=lambda r: r.line)
-    with services.sessions() as session, session.begin():
-        audit.append(
-            session,
-            now=clock(),
-            actor=actor,
-            action="import.completed",
-            object_type="manifest",
-            object_id=digest[:32],
-            details={
-                "rows": report.rows,
-                "imported": report.imported,
-                "skipped": report.skipped,
-                "rejected": len(report.rejected),
-            },
-        )
+    audit.record(
+        services.sessions,
+        now=clock(),
+        actor=actor,
+        action="import.completed",
+        object_type="manifest",
+        object_id=digest[:32],
+        details={
+            "rows": report.rows,
+            "imported": report.imported,
+            "skipped": report.skipped,
+            "rejected": len(report.rejected),
+        },
+    )
     return report
 
 

@@ -106,16 +106,15 @@ def run_janitor(
                     tmp.unlink(missing_ok=True)
                     report.temp_files += 1
         if report.removed:
-            with services.sessions() as session, session.begin():
-                audit.append(
-                    session,
-                    now=clock(),
-                    actor=actor,
-                    action="janitor.interrupted" if interrupted else "janitor.completed",
-                    object_type="job",
-                    object_id=job_id,
-                    details=_counts(report),
-                )
+            audit.record(
+                services.sessions,
+                now=clock(),
+                actor=actor,
+                action="janitor.interrupted" if interrupted else "janitor.completed",
+                object_type="job",
+                object_id=job_id,
+                details=_counts(report),
+            )
         if interrupted:
             status = JobRunStatus.INTERRUPTED
     except BaseException as exc:

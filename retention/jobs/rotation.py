@@ -101,28 +101,26 @@ def rotate(
     # and auditing it later would leave it unaudited until someone looked, and would depend on
     # every path looking. The version is the one ``add_version`` takes: one past the highest.
     intended = max(v.version for v in ring.versions()) + 1
-    with services.sessions() as session, session.begin():
-        audit.append(
-            session,
-            now=clock(),
-            actor=actor,
-            action="keys.version_adding",
-            object_type="kek",
-            object_id=f"v{intended}",
-            details={"active": f"v{ring.active_version}"},
-        )
+    audit.record(
+        services.sessions,
+        now=clock(),
+        actor=actor,
+        action="keys.version_adding",
+        object_type="kek",
+        object_id=f"v{intended}",
+        details={"active": f"v{ring.active_version}"},
+    )
     new_version = ring.add_version(clock())
-    with services.sessions() as session, session.begin():
-        audit.append(
-            session,
-            now=clock(),
-            actor=actor,
-            action="keys.version_added",
-            object_type="kek",
-            object_id=f"v{new_version}",
-            # Only another process rotating at the same moment could make these differ.
-            details={} if new_version == intended else {"intended": f"v{intended}"},
-        )
+    audit.record(
+        services.sessions,
+        now=clock(),
+        actor=actor,
+        action="keys.version_added",
+        object_type="kek",
+        object_id=f"v{new_version}",
+        # Only another process rotating at the same moment could make these differ.
+        details={} if new_version == intended else {"intended": f"v{intended}"},
+    )
     rewrapped = batches = 0
     batch_size = services.settings.rotate_batch_size
     while True:

@@ -322,20 +322,19 @@ def _act(
         if hook is not None:
             hook("between_batches", batch_no)
     if report.counts["purged"] or report.counts["restricted"] or report.counts["review_queued"]:
-        with services.sessions() as session, session.begin():
-            audit.append(
-                session,
-                now=clock(),
-                actor=actor,
-                action="sweep.interrupted" if report.interrupted else "sweep.completed",
-                object_type="job",
-                object_id=report.job_id,
-                details={
-                    **report.counts,
-                    "on": today.isoformat(),
-                    "confirmed_by": confirmed_by,
-                },
-            )
+        audit.record(
+            services.sessions,
+            now=clock(),
+            actor=actor,
+            action="sweep.interrupted" if report.interrupted else "sweep.completed",
+            object_type="job",
+            object_id=report.job_id,
+            details={
+                **report.counts,
+                "on": today.isoformat(),
+                "confirmed_by": confirmed_by,
+            },
+        )
 
 
 @dataclass
