@@ -13,7 +13,9 @@ Layer: ``web.security``. ``init_app(app)`` wires it all into one app; nothing he
   ``create_app``. The bucket is per view.
 
 The Content-Security-Policy forbids inline script and style: templates use classes from
-``static/style.css`` and never a ``style=`` attribute, ``<style>`` or ``<script>`` block.
+``static/style.css`` and never a ``style=`` attribute, ``<style>`` or ``<script>`` block. Images
+come from this site only; a view that embeds a decrypted photo as a ``data:`` URI sets
+``INLINE_IMAGES_CONTENT_SECURITY_POLICY`` on that one response (headers a view sets win).
 """
 
 from __future__ import annotations
@@ -32,9 +34,14 @@ from retention.errors import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_CSP_REST = "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; {_CSP_REST}"
+)
+# Only for a response that embeds a photo it decrypted for a stated reason, as a ``data:`` URI
+# (``web.staff.photos``): no other page has a reason to show an image that is not a file here.
+INLINE_IMAGES_CONTENT_SECURITY_POLICY = (
+    f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; {_CSP_REST}"
 )
 PERMISSIONS_POLICY = (
     "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), "

@@ -27,6 +27,7 @@ from retention.db.models import (
     Record,
     RecordStatus,
 )
+from retention.engine.reasons import ReasonError, stated_reason
 from retention.errors import KeyShreddedError, NotFoundError, RestrictedError, RetentionError
 from retention.keys import crypto
 from retention.keys.indexes import booking_index
@@ -73,11 +74,11 @@ def data_key(session: Session, keyring: Keyring, record: Record) -> bytes:
 
 
 def _reason(reason: str) -> str:
-    text = reason.strip()
-    if not text:
-        raise RetentionError("a reason is required to decrypt a record's data")
+    """The stated reason for a decrypting read: a real sentence (``reasons.stated_reason``) that
+    fits one audit line (``MAX_REASON``); ``ReasonError`` otherwise."""
+    text = stated_reason(reason)
     if len(text) > MAX_REASON:
-        raise RetentionError(f"reason is longer than {MAX_REASON} characters")
+        raise ReasonError(f"reason: at most {MAX_REASON} characters")
     return text
 
 

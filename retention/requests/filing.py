@@ -41,6 +41,7 @@ from retention.db.models import (
     RequestState,
 )
 from retention.engine import decisions
+from retention.engine.reasons import stated_reason
 from retention.errors import NotFoundError, RetentionError
 from retention.keys import crypto
 from retention.keys.indexes import booking_index, name_dob_index
@@ -233,9 +234,16 @@ def request_key(keyring: Keyring, req: RemovalRequest) -> bytes:
 
 
 def open_claims(
-    session: Session, keyring: Keyring, req: RemovalRequest, *, actor: str, now: dt.datetime
+    session: Session,
+    keyring: Keyring,
+    req: RemovalRequest,
+    *,
+    actor: str,
+    reason: str,
+    now: dt.datetime,
 ) -> dict[str, Any]:
-    """Decrypt a request's claims for a clerk (audited)."""
+    """Decrypt a request's claims for a clerk, for the reason they state (audited with it)."""
+    why = stated_reason(reason)
     key = request_key(keyring, req)
     assert req.claims_sealed is not None
     claims: dict[str, Any] = json.loads(
@@ -248,6 +256,7 @@ def open_claims(
         action="request.claims_viewed",
         object_type="request",
         object_id=req.id,
+        details={"reason": why},
     )
     return claims
 
@@ -259,9 +268,12 @@ def evidence(
     req: RemovalRequest,
     *,
     actor: str,
+    reason: str,
     now: dt.datetime,
 ) -> tuple[str, bytes]:
-    """Decrypt the evidence upload (audited): (media type, bytes)."""
+    """Decrypt the evidence upload for the reason stated (audited with it): (media type,
+    bytes)."""
+    why = stated_reason(reason)
     if req.evidence_blob is None or req.evidence_media_type is None:
         raise NotFoundError(f"request {req.id} has no evidence")
     data = crypto.open_blob(
@@ -277,6 +289,7 @@ def evidence(
         action="request.evidence_viewed",
         object_type="request",
         object_id=req.id,
+        details={"reason": why},
     )
     return req.evidence_media_type, data
 

@@ -56,12 +56,17 @@ def test_request_match_approve_certificate_and_the_image_no_longer_opens(
     page.get_by_role("link", name="Requests").click()
     screenshot(page, "staff-request-queue")
     page.locator("table a.mono").first.click()
+    expect(page.locator("body")).not_to_contain_text("Robin Tester")  # sealed until asked
+    page.get_by_label("Why do you need to read the requester's claims?").fill(
+        "Checking who is asking for removal"
+    )
+    page.get_by_role("button", name="Show the requester's claims").click()
     expect(page.locator("body")).to_contain_text("Robin Tester")  # claims decrypted (audited)
-    page.get_by_label("Show photos — reason").fill("matching removal request")
+    page.get_by_label("Why do you need to see the photos?").fill("Matching the removal request")
     page.get_by_role("button", name="Show photos").click()
-    # The photo really rendered: wait for the image itself to load (the page's HTML can be
-    # ready before its image request, which decrypts through the store and key provider,
-    # is answered); an image that fails to load never gets a width and the wait times out.
+    # The photo really rendered: it comes inline (a data: URI in the POST's answer), which the
+    # page's Content-Security-Policy must allow; an image the browser refused or could not
+    # decode never gets a width and the wait times out.
     page.wait_for_function(
         "() => { const img = document.querySelector('img');"
         " return img !== null && img.complete && img.naturalWidth > 0; }",
@@ -107,5 +112,11 @@ def test_request_match_approve_certificate_and_the_image_no_longer_opens(
         # Only the destroyed key ever opened it (the test kept a copy from before the purge).
         assert crypto.open_blob(data_key, blob, record_id=record_id, image_id=image_id)
     sign_in(page, live_server, clerk)
-    gone = page.request.get(f"{live_server}/staff/records/{record_id}/thumbnail?reason=check")
+    page.goto(f"{live_server}/staff/records/{record_id}")
+    assert page.locator("#photo-form").count() == 0  # nothing left to show
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    gone = page.request.post(
+        f"{live_server}/staff/records/{record_id}/photo",
+        form={"csrf_token": token or "", "reason": "Checking the photo is really gone"},
+    )
     assert gone.status == 404

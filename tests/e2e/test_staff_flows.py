@@ -97,5 +97,9 @@ def test_an_auditor_verifies_the_chain_and_sees_the_purge(
     assert any("record.purged" in t and ids["CA-GONE-1"] in t for t in texts)
     screenshot(page, "staff-audit-verified")
     # An auditor reads metadata, never images or identity: no record photo route is open.
-    response = page.request.get(f"{live_server}/staff/records/{ids['CA-GONE-1']}/thumbnail")
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    response = page.request.post(
+        f"{live_server}/staff/records/{ids['CA-GONE-1']}/photo",
+        form={"csrf_token": token or "", "reason": "Curious about this record"},
+    )
     assert response.status == 403  # refused for the role before the record is looked up

@@ -111,11 +111,14 @@ def test_record_show_hides_identity_unless_revealed_with_a_reason(
         assert kind in shown.output
     assert "record.identity_revealed" not in _audit_actions(settings)
 
-    refused = CliRunner().invoke(cli, ["record", "show", "MPS-77", "--reveal"], env=env)
-    assert refused.exit_code != 0
-    assert "reason is required" in str(refused.exception)
+    for junk in ([], ["--reason", "x"], ["--reason", "aaaaaaaaaaaa"], ["--reason", "asdf"]):
+        refused = CliRunner().invoke(cli, ["record", "show", "MPS-77", "--reveal", *junk], env=env)
+        assert refused.exit_code != 0
+        assert "reason: write a short sentence saying why" in str(refused.exception)
+    assert "record.identity_revealed" not in _audit_actions(settings)
 
-    revealed = run(env, "record", "show", "MPS-77", "--reveal", "--reason", "request R-1", "--json")
+    why = "Answering removal request R-1"
+    revealed = run(env, "record", "show", "MPS-77", "--reveal", "--reason", why, "--json")
     doc = json.loads(revealed.output)
     assert doc["identity"] == {
         "name": "Rowan Example",
@@ -128,7 +131,7 @@ def test_record_show_hides_identity_unless_revealed_with_a_reason(
         viewed = s.execute(
             select(ProvenanceEvent).where(ProvenanceEvent.kind == "viewed")
         ).scalar_one()
-        assert viewed.details == {"what": "identity", "reason": "request R-1"}
+        assert viewed.details == {"what": "identity", "reason": why}
         entry = s.execute(
             select(AuditEntry).where(AuditEntry.action == "record.identity_revealed")
         ).scalar_one()
@@ -141,13 +144,20 @@ def test_image_export_writes_the_original_byte_for_byte_and_is_audited(
 ) -> None:
     _imported(tmp_path, env)
     out = tmp_path / "out.jpg"
-    result = run(env, "image", "export", "MPS-77", "--out", str(out), "--reason", "court order 5")
+    refused = CliRunner().invoke(
+        cli, ["image", "export", "MPS-77", "--out", str(out), "--reason", "court"], env=env
+    )
+    assert "reason: write a short sentence saying why" in str(refused.exception)
+    assert not out.exists()
+    assert "image.exported" not in _audit_actions(settings)
+    why = "Court order 5 asks for a copy"
+    result = run(env, "image", "export", "MPS-77", "--out", str(out), "--reason", why)
     assert result.exit_code == 0, result.output
     assert out.read_bytes() == (tmp_path / "img" / "a.jpg").read_bytes()
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert _audit_actions(settings)[-1] == "image.exported"
     again = CliRunner().invoke(
-        cli, ["image", "export", "MPS-77", "--out", str(out), "--reason", "x"], env=env
+        cli, ["image", "export", "MPS-77", "--out", str(out), "--reason", why], env=env
     )
     assert again.exit_code != 0
     assert "refusing to overwrite" in again.output
@@ -175,7 +185,8 @@ def test_keys_rotate_status_and_retire(
     assert run(env, "keys", "retire", str(old)).exit_code == 0
     assert f"v{old}  retired" in run(env, "keys", "status").output
     out = tmp_path / "after.jpg"
-    assert run(env, "image", "export", "MPS-77", "--out", str(out), "--reason", "r").exit_code == 0
+    why = "Checking the image opens after rotation"
+    assert run(env, "image", "export", "MPS-77", "--out", str(out), "--reason", why).exit_code == 0
     assert out.read_bytes() == (tmp_path / "img" / "a.jpg").read_bytes()
 
 

@@ -314,7 +314,7 @@ def test_a_restricted_record_opens_only_for_a_purpose_its_rule_allows(
         "--out",
         str(out),
         "--reason",
-        "lineup prep",
+        "Preparing a lineup for a witness",
         "--purpose",
         "lineup",
     )

@@ -127,7 +127,7 @@ def test_a_mixed_manifest_lands_exactly_the_good_rows(tmp_path: Path, services: 
             services.store,
             stored["MPS-1"],
             actor="t",
-            reason="check",
+            reason="Checking the import kept the original",
             now=FIXED_NOW,
         )
         assert data == (tmp_path / "img" / "good.jpg").read_bytes()

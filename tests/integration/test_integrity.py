@@ -7,14 +7,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from retention.db.models import DataKey, Image, Record
+from retention.db.models import AuditEntry, DataKey, Image, Record
 from retention.engine import records
+from retention.engine.reasons import ReasonError
 from retention.errors import IntegrityError, KeyringError
 from retention.ingest.importer import import_manifest
 from retention.jobs import rotation
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at, jpeg_bytes, row, write_manifest
+
+WHY = "Checking that the blob opens"
 
 
 @pytest.fixture
@@ -47,7 +50,7 @@ def _original(services: Services, record: Record) -> Image:
 def _read(services: Services, record: Record) -> bytes:
     with services.sessions() as s, s.begin():
         return records.read_image(
-            s, services.keyring, services.store, record, actor="t", reason="test", now=FIXED_NOW
+            s, services.keyring, services.store, record, actor="t", reason=WHY, now=FIXED_NOW
         )[1]
 
 
@@ -106,3 +109,30 @@ def test_an_intact_record_still_opens_after_its_neighbour_was_damaged(
     image = _original(services, a)
     services.store.put(image.id, b"garbage" * 10)
     assert _read(services, b).startswith(b"\xff\xd8\xff")
+
+
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [
+        ("", "write a short sentence saying why"),
+        ("x", "write a short sentence saying why"),
+        ("asdf", "write a short sentence saying why"),
+        ("aaaaaaaaaaaa", "write a short sentence saying why"),
+        ("Checking the photo " * 11, "at most 200 characters"),
+    ],
+)
+def test_a_decrypting_read_needs_a_real_sentence_that_fits_one_audit_line(
+    services: Services, two_records: tuple[Record, Record], reason: str, message: str
+) -> None:
+    record, _ = two_records
+    with services.sessions() as s, s.begin():
+        before = len(s.execute(select(AuditEntry)).all())
+        with pytest.raises(ReasonError, match=message):
+            records.read_image(
+                s, services.keyring, services.store, record, actor="t", reason=reason, now=FIXED_NOW
+            )
+        with pytest.raises(ReasonError, match=message):
+            records.reveal_identity(
+                s, services.keyring, record, actor="t", reason=reason, now=FIXED_NOW
+            )
+        assert len(s.execute(select(AuditEntry)).all()) == before

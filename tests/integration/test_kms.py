@@ -200,7 +200,7 @@ def test_rotation_and_retirement_through_keyops_with_the_kms_provider(
                     svc.store,
                     rec,
                     actor="t",
-                    reason="x",
+                    reason="Checking every image opens after rotation",
                     now=FIXED_NOW,
                     image_id=img.id,
                 )

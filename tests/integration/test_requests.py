@@ -12,6 +12,7 @@ from policies.vocabulary import HoldKind, RequestKind
 from retention.db.models import AuditEntry, Certificate, RemovalRequest
 from retention.engine import changes
 from retention.engine.authority import Person
+from retention.engine.reasons import ReasonError
 from retention.jobs import rotation
 from retention.requests import filing, workflow
 from retention.services import Services
@@ -20,6 +21,7 @@ from tests.helpers import clock_at
 from tests.integration.engine_helpers import file_request, ingest, review_due, state
 
 CLAIMED_NAME = "Marisol Quennell-Abara"
+READ_WHY = "Checking the claims against the custody record"
 
 
 def _file(
@@ -65,12 +67,46 @@ def test_a_filed_request_is_sealed_and_found_only_by_its_reference(services: Ser
     assert len(stored) == 1
     assert b"court letter" not in services.store.get(stored[0])
     with services.sessions() as s, s.begin():
-        claims = filing.open_claims(s, services.keyring, req, actor="clerk:ann", now=FIXED_NOW)
+        claims = filing.open_claims(
+            s, services.keyring, req, actor="clerk:ann", reason=READ_WHY, now=FIXED_NOW
+        )
         media, data = filing.evidence(
-            s, services.keyring, services.store, req, actor="clerk:ann", now=FIXED_NOW
+            s,
+            services.keyring,
+            services.store,
+            req,
+            actor="clerk:ann",
+            reason=READ_WHY,
+            now=FIXED_NOW,
         )
     assert claims["name"] == CLAIMED_NAME
     assert (media, data) == ("application/pdf", b"%PDF-1.7 court letter")
+
+
+@pytest.mark.parametrize("reason", ["", "x", "asdf", "aaaaaaaaaaaa", "aa aa aa aa aa"])
+def test_claims_and_evidence_open_only_for_a_real_sentence(services: Services, reason: str) -> None:
+    request_id, _ = _file(services, evidence=b"%PDF-1.7 court letter")
+    with services.sessions() as s, s.begin():
+        req = s.get(RemovalRequest, request_id)
+        assert req is not None
+        before = len(s.execute(select(AuditEntry)).all())
+        with pytest.raises(ReasonError, match="reason: write a short sentence saying why"):
+            filing.open_claims(s, services.keyring, req, actor="a", reason=reason, now=FIXED_NOW)
+        with pytest.raises(ReasonError, match="reason: write a short sentence saying why"):
+            filing.evidence(
+                s, services.keyring, services.store, req, actor="a", reason=reason, now=FIXED_NOW
+            )
+        assert len(s.execute(select(AuditEntry)).all()) == before
+        filing.open_claims(s, services.keyring, req, actor="a", reason=READ_WHY, now=FIXED_NOW)
+        filing.evidence(
+            s, services.keyring, services.store, req, actor="a", reason=READ_WHY, now=FIXED_NOW
+        )
+    with services.readers() as s:
+        entries = s.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars().all()
+    assert [(e.action, e.details) for e in entries[-2:]] == [
+        ("request.claims_viewed", {"reason": READ_WHY}),
+        ("request.evidence_viewed", {"reason": READ_WHY}),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -233,4 +269,7 @@ def test_key_rotation_rewraps_request_keys_too(services: Services) -> None:
         req = s.get(RemovalRequest, request_id)
         assert req is not None
         assert req.kek_version == old + 1
-        assert filing.open_claims(s, services.keyring, req, actor="a", now=FIXED_NOW)["name"]
+        opened = filing.open_claims(
+            s, services.keyring, req, actor="a", reason=READ_WHY, now=FIXED_NOW
+        )
+        assert opened["name"]

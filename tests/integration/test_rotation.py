@@ -82,7 +82,7 @@ def test_rotate_then_retire_keeps_every_image_readable_and_every_blob_unchanged(
                     services.store,
                     rec,
                     actor="t",
-                    reason="x",
+                    reason="Checking every image opens after rotation",
                     now=FIXED_NOW,
                     image_id=img.id,
                 )

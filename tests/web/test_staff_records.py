@@ -1,7 +1,8 @@
-"""Staff record pages: search, detail ("why"), thumbnails, the disposition-review queue."""
+"""Staff record pages: search, detail ("why"), the photo, the disposition-review queue."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from functools import partial
@@ -27,7 +28,7 @@ from tests.integration.engine_helpers import (
     review_due,
     state,
 )
-from tests.web import audit_rows, csrf_token, html, walk_pages
+from tests.web import audit_rows, csrf_token, html, post_form, walk_pages
 from tests.web.conftest import SignedIn
 
 ROLES = (Role.CLERK, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
@@ -36,6 +37,8 @@ READERS = {Role.CLERK, Role.SUPERVISOR, Role.AUDITOR}
 NAME = "Petronella Vasquez-Orme"
 DOB = "1979-04-12"
 JPEG_MAGIC = b"\xff\xd8\xff"
+WHY = "Checking the booking photo against the custody record"
+INLINE_PHOTO = re.compile(r'<img src="data:image/jpeg;base64,([^"]+)"')
 ROW_ID = re.compile(r'data-record-id="([0-9a-f]{32})"')
 
 
@@ -85,6 +88,16 @@ def clients(app: Flask, signed_in: SignedIn) -> dict[Role | None, FlaskClient]:
     return found
 
 
+def show_photo(client: FlaskClient, record_id: str, reason: str = WHY) -> Any:
+    """Post the record page's "Show photo" form."""
+    return post_form(
+        client,
+        f"/staff/records/{record_id}",
+        {"reason": reason},
+        action=f"/staff/records/{record_id}/photo",
+    )
+
+
 def check_get(
     everyone: dict[Role | None, FlaskClient], url: str, allowed: set[Role], ok: int = 200
 ) -> None:
@@ -111,8 +124,16 @@ def test_every_record_route_admits_exactly_its_roles(
     check_get(everyone, "/staff/records/?booking=GB-1", READERS)
     check_get(everyone, "/staff/records/reviews", STAFF)
     check_get(everyone, f"/staff/records/{rid}", READERS)
-    check_get(everyone, f"/staff/records/{rid}/thumbnail?reason=identify", STAFF)
     check_get(everyone, f"/staff/records/{recs['CA-1']}/certificate", READERS)
+    for role, client in everyone.items():
+        response = client.post(
+            f"/staff/records/{rid}/photo",
+            data={"csrf_token": token(client, role is not None), "reason": WHY},
+        )
+        expected = 302 if role is None else 200 if role in STAFF else 403
+        assert response.status_code == expected, role
+    viewers = {e.actor for e in audit_rows(services) if e.action == "image.viewed"}
+    assert viewers == {"clerk1", "supervisor2"}
     for role, client in everyone.items():
         response = client.post(
             f"/staff/records/{rid}/review",
@@ -222,39 +243,42 @@ def test_the_record_page_explains_the_decision_and_shows_history_and_holds(
     assert clerk.get("/staff/records/" + "0" * 32).status_code == 404
 
 
-def test_a_thumbnail_needs_a_reason_and_each_view_is_one_audit_entry(
+def test_the_photo_needs_a_stated_reason_and_each_view_is_one_audit_entry(
     signed_in: SignedIn, services: Services, recs: dict[str, str]
 ) -> None:
     clerk = signed_in(Role.CLERK)
     rid = recs["GB-1"]
-    url = f"/staff/records/{rid}/thumbnail"
+    page = html(clerk.get(f"/staff/records/{rid}"))
+    assert "<img" not in page  # the page itself decrypts nothing
+    assert f'action="/staff/records/{rid}/photo"' in page
+    assert 'name="reason"' in page
     before = len(audit_rows(services))
-    assert clerk.get(url).status_code == 400
-    assert clerk.get(url + "?reason=+++").status_code == 400
-    assert clerk.get(url + "?reason=" + "x" * 151).status_code == 400
+    for junk in ("", "+++", "x", "check", "x" * 151, "Checking the photo " * 9):
+        refused = show_photo(clerk, rid, junk)
+        assert refused.status_code == 400, junk
+        assert 'id="photo-reason-error"' in html(refused)
+        assert "<img" not in html(refused)
     assert len(audit_rows(services)) == before  # nothing decrypted, nothing written
-    response = clerk.get(url + "?reason=check+against+custody+record")
+    response = show_photo(clerk, rid)
     assert response.status_code == 200
-    assert response.mimetype == "image/jpeg"
-    assert response.data.startswith(JPEG_MAGIC)
     assert response.headers["Cache-Control"] == "no-store"
+    shown = INLINE_PHOTO.findall(html(response))
+    assert len(shown) == 1
+    assert base64.b64decode(shown[0]).startswith(JPEG_MAGIC)
+    assert f"“{WHY}”" in html(response)
     after = audit_rows(services)
     assert len(after) == before + 1
     entry = after[-1]
     assert entry.action == "image.viewed"
     assert entry.actor == "clerk1"
-    assert entry.details["reason"] == "check against custody record"
+    assert entry.details["reason"] == WHY
     with services.readers() as db:
         image = db.get(Image, entry.object_id)
         assert image is not None
         assert (image.record_id, image.kind) == (rid, "thumbnail")
-    # The record page renders the thumbnail only after a reason is given.
-    page = html(clerk.get(f"/staff/records/{rid}"))
-    assert "<img" not in page
-    assert 'name="reason"' in page
-    page = html(clerk.get(f"/staff/records/{rid}?reason=compare"))
-    assert f'src="/staff/records/{rid}/thumbnail?reason=compare"' in page
-    assert len(audit_rows(services)) == before + 1  # the page itself decrypts nothing
+    # The photo is not kept anywhere: the page, asked for again, shows the form only.
+    assert INLINE_PHOTO.search(html(clerk.get(f"/staff/records/{rid}"))) is None
+    assert len(audit_rows(services)) == before + 1
 
 
 def test_a_purged_or_restricted_record_shows_no_photo(
@@ -263,14 +287,14 @@ def test_a_purged_or_restricted_record_shows_no_photo(
     clerk = signed_in(Role.CLERK)
     before = len(audit_rows(services))
     purged = recs["CA-1"]
-    assert clerk.get(f"/staff/records/{purged}/thumbnail?reason=x").status_code == 404
+    assert 'id="photo-form"' not in html(clerk.get(f"/staff/records/{purged}"))
+    assert show_photo(clerk, purged).status_code == 404
     # Sealed (restricted): identification is no longer a permitted purpose.
     restricted = recs["CA-2"]
     assert state(services, restricted).status == "restricted"
-    assert clerk.get(f"/staff/records/{restricted}/thumbnail?reason=x").status_code == 403
+    assert 'id="photo-form"' not in html(clerk.get(f"/staff/records/{restricted}"))
+    assert show_photo(clerk, restricted).status_code == 403
     assert len(audit_rows(services)) == before
-    page = html(clerk.get(f"/staff/records/{restricted}?reason=x"))
-    assert "<img" not in page
 
 
 def test_auditors_see_metadata_but_never_images_or_identity(
@@ -279,7 +303,7 @@ def test_auditors_see_metadata_but_never_images_or_identity(
     auditor = signed_in(Role.AUDITOR)
     rid = recs["GB-1"]
     before = len(audit_rows(services))
-    page = html(auditor.get(f"/staff/records/{rid}?reason=curious"))
+    page = html(auditor.get(f"/staff/records/{rid}?reason=curious+about+this+one"))
     assert "GB-1" in page
     assert 'id="decision-trace"' in page
     assert "<img" not in page
@@ -287,7 +311,7 @@ def test_auditors_see_metadata_but_never_images_or_identity(
     assert 'id="review-form"' not in page
     assert NAME not in page
     assert DOB not in page
-    assert auditor.get(f"/staff/records/{rid}/thumbnail?reason=curious").status_code == 403
+    assert show_photo(auditor, rid).status_code == 403
     assert len(audit_rows(services)) == before
 
 

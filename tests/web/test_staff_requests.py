@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 from functools import partial
@@ -28,6 +29,8 @@ NAME = "Ondine Abernathy-Kessler"
 DOB = dt.date(1988, 7, 14)
 ROW_ID = re.compile(r'data-request-id="([0-9a-f]{32})"')
 EVIDENCE = b"%PDF-1.7 acquittal letter from the Crown Court"
+WHY = "Checking the claims against the custody record"
+INLINE_PHOTO = re.compile(r'<img src="data:image/jpeg;base64,([^"]+)"')
 
 
 @pytest.fixture
@@ -89,6 +92,11 @@ def the_request(services: Services, request_id: str) -> RemovalRequest:
         return found
 
 
+def read(client: FlaskClient, case: dict[str, str], what: str, reason: str = WHY) -> Any:
+    """Post one of the detail page's "why" forms (claims, photos, evidence)."""
+    return act(client, case, what, reason=reason)
+
+
 def act(client: FlaskClient, case: dict[str, str], action: str, **data: str) -> Any:
     """Post one of the detail page's forms with the page's CSRF token."""
     url = f"/staff/requests/{case['request']}"
@@ -108,7 +116,6 @@ def test_every_request_route_admits_only_clerks_and_supervisors(
         "/staff/requests/",
         "/staff/requests/?state=all&sort=received",
         f"/staff/requests/{rid}",
-        f"/staff/requests/{rid}/evidence",
     ):
         for role, client in everyone.items():
             response = client.get(url)
@@ -117,20 +124,26 @@ def test_every_request_route_admits_only_clerks_and_supervisors(
                 assert response.headers["Location"].endswith("/staff/login")
             else:
                 assert response.status_code == (200 if role in STAFF else 403), (url, role)
-    for action in ("match", "approve", "deny", "ask", "extend"):
+    # Pages were only shown: nothing was decrypted.
+    assert not [e for e in audit_rows(services) if e.action.endswith("_viewed")]
+    for action in ("match", "approve", "deny", "ask", "extend", "claims", "photos", "evidence"):
         for role, client in everyone.items():
             if role in STAFF:
                 continue
             page = client.get("/staff/home" if role else "/staff/login")
             response = client.post(
                 f"/staff/requests/{rid}/{action}",
-                data={"csrf_token": csrf_token(page.data), "reasons": "x", "message": "x"},
+                data={"csrf_token": csrf_token(page.data), "reasons": "x", "reason": WHY},
             )
             assert response.status_code == (302 if role is None else 403), (action, role)
     assert the_request(services, rid).state == "received"
-    # Views by the auditor and the admin decrypted nothing.
+    for role in STAFF:
+        assert read(everyone[role], case, "claims").status_code == 200
+        assert read(everyone[role], case, "evidence").status_code == 200
+    # Reads by the auditor and the admin decrypted nothing.
     viewers = {e.actor for e in audit_rows(services) if e.action == "request.claims_viewed"}
     assert viewers == {"clerk1", "supervisor2"}
+    assert [e.action for e in audit_rows(services) if e.action.startswith("image.")] == []
 
 
 def test_a_decision_without_the_csrf_token_is_refused(
@@ -204,18 +217,28 @@ def test_the_queue_flags_overdue_and_due_this_week(signed_in: SignedIn, services
 # -- the detail page --------------------------------------------------------------------------
 
 
-def test_the_claims_are_decrypted_for_a_clerk_and_each_view_is_one_audit_entry(
+def test_the_claims_are_decrypted_for_a_stated_reason_and_each_view_is_one_audit_entry(
     signed_in: SignedIn, services: Services, case: dict[str, str]
 ) -> None:
     clerk = signed_in(Role.CLERK)
     before = len(audit_rows(services))
-    response = clerk.get(f"/staff/requests/{case['request']}")
+    page = clerk.get(f"/staff/requests/{case['request']}")
+    assert page.status_code == 200
+    assert NAME not in html(page)  # the page alone decrypts nothing
+    assert 'id="claims-form"' in html(page)
+    assert len(audit_rows(services)) == before
+    refused = read(clerk, case, "claims", "x")
+    assert refused.status_code == 400
+    assert re.search(r'id="claims-reason-error">.*Write a short sentence', html(refused))
+    assert NAME not in html(refused)
+    assert len(audit_rows(services)) == before
+    response = read(clerk, case, "claims")
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
-    page = html(response)
-    assert NAME in page
-    assert DOB.isoformat() in page
-    assert "ondine@example.invalid" in page
+    page_text = html(response)
+    assert NAME in page_text
+    assert DOB.isoformat() in page_text
+    assert "ondine@example.invalid" in page_text
     after = audit_rows(services)
     assert len(after) == before + 1
     assert (after[-1].action, after[-1].actor, after[-1].object_id) == (
@@ -223,8 +246,9 @@ def test_the_claims_are_decrypted_for_a_clerk_and_each_view_is_one_audit_entry(
         "clerk1",
         case["request"],
     )
+    assert after[-1].details == {"reason": WHY}
     assert NAME not in str(after[-1].details)
-    clerk.get(f"/staff/requests/{case['request']}")
+    read(clerk, case, "claims")
     assert len(audit_rows(services)) == before + 2
 
 
@@ -233,7 +257,7 @@ def test_candidates_show_their_decision_and_photos_only_for_a_stated_reason(
 ) -> None:
     clerk = signed_in(Role.CLERK)
     url = f"/staff/requests/{case['request']}"
-    page = html(clerk.get(url))
+    page = html(clerk.get(url + "?reason=compare+with+the+requester"))
     assert f'data-record-id="{case["record"]}"' in page
     assert case["other"] not in page  # another person's record is no candidate
     rec = state(services, case["record"])
@@ -243,55 +267,57 @@ def test_candidates_show_their_decision_and_photos_only_for_a_stated_reason(
     assert rec.decision_trace["rule"] in page
     assert "GB-7" in page
     assert "<img" not in page
+    assert 'id="photos-form"' in page
     before = len(audit_rows(services))
-    page = html(clerk.get(url + "?reason=compare+with+the+requester"))
-    src = re.search(r'<img src="([^"]+)"', page)
-    assert src is not None
-    thumb = src.group(1).replace("&amp;", "&")
-    assert thumb == (
-        f"/staff/records/{case['record']}/thumbnail"
-        f"?reason=compare+with+the+requester&request={case['request']}"
-    )
-    assert len(audit_rows(services)) == before + 1  # the claims view only
-    image = clerk.get(thumb)
-    assert image.status_code == 200
-    assert image.mimetype == "image/jpeg"
-    assert image.data.startswith(b"\xff\xd8\xff")
-    assert image.headers["Cache-Control"] == "no-store"
+    response = read(clerk, case, "photos", "compare with the requester")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    page = html(response)
+    shown = INLINE_PHOTO.findall(page)
+    assert len(shown) == 1
+    assert base64.b64decode(shown[0]).startswith(b"\xff\xd8\xff")
+    assert "/thumbnail" not in page
+    assert NAME not in page  # the photos, not the claims
     rows = audit_rows(services)
-    assert len(rows) == before + 2
+    assert len(rows) == before + 1
     assert rows[-1].action == "image.viewed"
     assert rows[-1].details["reason"] == (f"compare with the requester (request {case['request']})")
     with services.readers() as db:
         viewed = db.get(Image, rows[-1].object_id)
         assert viewed is not None
-        assert viewed.kind == "thumbnail"
+        assert (viewed.kind, viewed.record_id) == ("thumbnail", case["record"])
     # A request id that does not exist is refused, and nothing is decrypted.
-    missing = f"/staff/records/{case['record']}/thumbnail?reason=x&request={'0' * 32}"
-    assert clerk.get(missing).status_code == 404
-    assert len(audit_rows(services)) == before + 2
-    auditor = signed_in(Role.AUDITOR)
-    before = len(audit_rows(services))
-    assert auditor.get(thumb).status_code == 403
-    assert len(audit_rows(services)) == before
+    missing = post_form(clerk, url, {"reason": WHY}, action=f"/staff/requests/{'0' * 32}/photos")
+    assert missing.status_code == 404
+    assert len(audit_rows(services)) == before + 1
 
 
-def test_the_evidence_download_is_decrypted_and_audited(
+def test_the_evidence_download_is_decrypted_for_a_stated_reason_and_audited(
     signed_in: SignedIn, services: Services, case: dict[str, str]
 ) -> None:
     clerk = signed_in(Role.CLERK)
     assert "Download evidence" in html(clerk.get(f"/staff/requests/{case['request']}"))
     before = len(audit_rows(services))
-    response = clerk.get(f"/staff/requests/{case['request']}/evidence")
+    refused = read(clerk, case, "evidence", "asdf")
+    assert refused.status_code == 400
+    assert re.search(r'id="evidence-reason-error">.*Write a short sentence', html(refused))
+    assert len(audit_rows(services)) == before
+    response = read(clerk, case, "evidence")
     assert response.status_code == 200
     assert response.data == EVIDENCE
     assert response.mimetype == "application/pdf"
     assert response.headers["Cache-Control"] == "no-store"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = audit_rows(services)
-    assert [e.action for e in rows[before:]] == ["request.evidence_viewed"]
+    assert [(e.action, e.details) for e in rows[before:]] == [
+        ("request.evidence_viewed", {"reason": WHY})
+    ]
     no_evidence, _ = file(services, name="Other Person")
-    assert clerk.get(f"/staff/requests/{no_evidence}/evidence").status_code == 404
+    assert "Download evidence" not in html(clerk.get(f"/staff/requests/{no_evidence}"))
+    before = len(audit_rows(services))
+    missing = read(clerk, {"request": no_evidence}, "evidence")
+    assert missing.status_code == 404
+    assert len(audit_rows(services)) == before
 
 
 # -- decisions --------------------------------------------------------------------------------
@@ -420,10 +446,18 @@ def test_asking_for_information_and_giving_extension_notice(
     assert "request.needs_info" in actions
 
 
-def test_an_unknown_request_is_not_found(signed_in: SignedIn) -> None:
+def test_an_unknown_request_is_not_found(signed_in: SignedIn, case: dict[str, str]) -> None:
     clerk = signed_in(Role.CLERK)
-    assert clerk.get("/staff/requests/" + "0" * 32).status_code == 404
-    assert clerk.get("/staff/requests/" + "0" * 32 + "/evidence").status_code == 404
+    unknown = "0" * 32
+    assert clerk.get(f"/staff/requests/{unknown}").status_code == 404
+    for what in ("claims", "photos", "evidence"):
+        response = post_form(
+            clerk,
+            f"/staff/requests/{case['request']}",
+            {"reason": WHY},
+            action=f"/staff/requests/{unknown}/{what}",
+        )
+        assert response.status_code == 404, what
 
 
 # -- matching and approval take the requester's records and, beyond the rules, two people ------

@@ -1,9 +1,10 @@
 """The staff pages: one blueprint per feature, each with its templates beside it.
 
 Holds the features ``dashboard``, ``requests`` (removal requests), ``records`` (search, detail,
-reviews, thumbnails, certificates), ``holds``, ``audit``, ``policy`` (rule packs) and ``users``
+reviews, the photo, certificates), ``holds``, ``audit``, ``policy`` (rule packs) and ``users``
 (staff accounts), and the helpers they share: ``paging`` (keyset pagination), ``forms`` (date
-fields, refusals, posted actions) and ``photos`` (the stated reason for showing a photo).
+fields, refusals, posted actions) and ``photos`` (audited reads: the posted reason, the photo
+embedded inline).
 
 Each feature's ``bp`` keeps its name (``staff_records`` ...) so ``url_for`` endpoints do not
 depend on the folder, and is created with ``template_folder="templates"``: the pages live in

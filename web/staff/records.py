@@ -8,11 +8,12 @@ renders the answer. Routes and roles:
   name and date of birth (that would tell them who is held);
 - ``GET /staff/records/reviews`` — the disposition-review queue (clerk, supervisor);
 - ``GET /staff/records/<id>`` — metadata, legal basis, decision trace, provenance, consents,
-  holds, disclosures (clerk, supervisor, auditor); clerks and supervisors also get the photo
-  form and, when the rule says review, the decide form;
+  holds, disclosures (clerk, supervisor, auditor); clerks and supervisors also get the "Show
+  photo" form and, when the rule says review, the decide form. Decrypts nothing;
 - ``POST /staff/records/<id>/review`` — decide a review (clerk, supervisor);
-- ``GET /staff/records/<id>/thumbnail?reason=...[&request=<id>]`` — the decrypted thumbnail,
-  audited with the stated reason (clerk, supervisor; never auditors);
+- ``POST /staff/records/<id>/photo`` (``reason``) — the same page with the decrypted thumbnail
+  embedded, audited with the stated reason (clerk, supervisor; never auditors; see
+  ``web.staff.photos`` for why inline);
 - ``GET /staff/records/<id>/certificate`` — the signed deletion certificate of a purged record.
 
 Lists use keyset pagination (``web.staff.paging``).
@@ -21,7 +22,6 @@ Lists use keyset pagination (``web.staff.paging``).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,7 +43,6 @@ from retention.db.models import (
     ImageKind,
     Record,
     RecordStatus,
-    RemovalRequest,
     ReviewDecision,
     Role,
 )
@@ -51,14 +50,30 @@ from retention.engine import certificates, gallery, records
 from retention.engine import reviews as review_decisions
 from retention.engine.authority import same_person
 from retention.engine.purge import delete_blobs
-from retention.errors import KeyShreddedError, NotFoundError, RestrictedError, RetentionError
+from retention.engine.reasons import ReasonError
+from retention.errors import (
+    BlobNotFoundError,
+    KeyShreddedError,
+    NotFoundError,
+    RestrictedError,
+    RetentionError,
+)
 from retention.keys.indexes import booking_index, name_dob_index
 from retention.services import Services
 from web.auth import login_required, signed_in_user
 from web.services import get_services, now
 from web.staff.forms import date_arg, service_error
 from web.staff.paging import Page, fetch_page, paginate, parse_cursor
-from web.staff.photos import MAX_STATED_REASON, THUMBNAIL_PURPOSE, stated_reason
+from web.staff.photos import (
+    MAX_STATED_REASON,
+    THUMBNAIL_PURPOSE,
+    ReasonField,
+    ShownPhoto,
+    allow_inline_images,
+    data_uri,
+    field_message,
+    posted_reason,
+)
 
 bp = Blueprint("staff_records", __name__, template_folder="templates", url_prefix="/staff/records")
 
@@ -75,7 +90,6 @@ REVIEW_OUTCOMES = (
         "supervisor must confirm first)",
     ),
 )
-_ID = re.compile(r"[0-9a-f]{32}")
 ENTER_A_DATE = "enter a date as YYYY-MM-DD, for example 2027-01-31."
 
 # -- search ---------------------------------------------------------------------------------
@@ -179,7 +193,10 @@ def _render_detail(
     errors: Mapping[str, str] | None = None,
     values: Mapping[str, str] | None = None,
     status: int = 200,
+    photo: ShownPhoto | None = None,
+    photo_field: ReasonField | None = None,
 ) -> ResponseReturnValue:
+    """The record page; ``photo`` is embedded only by the photo POST that decrypted it."""
     user = signed_in_user()
     staff_can_see = user.role in (Role.CLERK, Role.SUPERVISOR)
     services = get_services()
@@ -200,7 +217,6 @@ def _render_detail(
         )
         waiting = review_decisions.waiting_review(db, record.id)
     disclosed = gallery.disclosures(services, record.id)
-    reason, reason_error = stated_reason()
     can_show_photo = (
         staff_can_see
         and view.has_key
@@ -228,8 +244,8 @@ def _render_detail(
         and user.person.is_supervisor
         and not same_person(user.actor, waiting.requested_by),
         staff_can_see=staff_can_see,
-        reason=reason if can_show_photo else "",
-        reason_error=reason_error,
+        photo=photo if can_show_photo else None,
+        photo_field=photo_field,
         max_reason=MAX_STATED_REASON,
         outcomes=REVIEW_OUTCOMES,
         errors=errors or {},
@@ -344,54 +360,46 @@ def _second_person(record_id: str, *, confirm: bool) -> ResponseReturnValue:
     return redirect(url_for("staff_records.detail", record_id=record_id), code=303)
 
 
-@bp.get("/<record_id>/thumbnail")
+@bp.post("/<record_id>/photo")
 @login_required(Role.CLERK, Role.SUPERVISOR)
-def thumbnail(record_id: str) -> ResponseReturnValue:
-    """The record's thumbnail, decrypted on the fly for a stated reason (audited, not cached).
+def photo(record_id: str) -> ResponseReturnValue:
+    """The record page with its thumbnail embedded, decrypted for the reason posted.
 
-    ``reason`` is required; ``request`` names the removal request the clerk is working on and
-    is quoted in the audit entry."""
+    One audit entry (``image.viewed``) and one provenance event quote the reason. A reason that
+    is not a real sentence re-renders the page (400) with the error next to the field, having
+    decrypted and audited nothing."""
     user = signed_in_user()
-    reason = request.args.get("reason", "").strip()
-    request_id = request.args.get("request", "").strip()
-    if not reason or len(reason) > MAX_STATED_REASON:
-        abort(400)
-    if request_id and not _ID.fullmatch(request_id):
-        abort(400)
+    reason, field = posted_reason()
+    if field.error:
+        return _render_detail(record_id, photo_field=field, status=400)
     services = get_services()
     try:
         with services.sessions() as db, db.begin():
             record = db.get(Record, record_id)
             if record is None:
                 abort(404)
-            why = reason
-            if request_id:
-                if db.get(RemovalRequest, request_id) is None:
-                    abort(404)
-                why = f"{reason} (request {request_id})"
             image, data = records.read_image(
                 db,
                 services.keyring,
                 services.store,
                 record,
                 actor=user.actor,
-                reason=why,
+                reason=reason,
                 now=now(),
                 kind=ImageKind.THUMBNAIL,
                 purpose=THUMBNAIL_PURPOSE,
             )
-            media_type = image.media_type
+            shown = ShownPhoto(data_uri(image.media_type, data), reason)
     except RestrictedError:
         abort(403)
-    except (NotFoundError, KeyShreddedError):
+    except (NotFoundError, KeyShreddedError, BlobNotFoundError):
         abort(404)
-    except RetentionError:
-        abort(400)
-    response = make_response(data)
-    response.mimetype = media_type
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Disposition"] = "inline"
-    return response
+    except ReasonError as exc:
+        return _render_detail(
+            record_id, photo_field=ReasonField(reason, field_message(exc)), status=400
+        )
+    response = make_response(_render_detail(record_id, photo=shown))
+    return allow_inline_images(response)
 
 
 @bp.get("/<record_id>/certificate")

@@ -6,10 +6,15 @@ and supervisor only; auditors read requests' traces in the audit log):
 
 - ``GET /staff/requests/`` — the queue: filter by state (open states by default), sort by
   response deadline or received date, keyset pagination (``?after=<date>|<id>``);
-- ``GET /staff/requests/<id>`` — the claims (decrypted: each view is one audit entry), the
-  candidate records with their current decision, and, after "Show photos — reason", their
-  thumbnails (each fetched from ``/staff/records/<id>/thumbnail`` with the reason; audited);
-- ``GET /staff/requests/<id>/evidence`` — the evidence upload (audited);
+- ``GET /staff/requests/<id>`` — the request, its candidate records with their current
+  decision, and the forms that ask why before an audited read. Decrypts nothing;
+- ``POST /staff/requests/<id>/claims`` (``reason``) — the same page with the requester's claims
+  decrypted: one audit entry quoting the reason;
+- ``POST /staff/requests/<id>/photos`` (``reason``) — the same page with the candidates'
+  thumbnails embedded (``web.staff.photos``): one audit entry per photo, quoting the reason and
+  the request;
+- ``POST /staff/requests/<id>/evidence`` (``reason``) — the evidence upload as a download: one
+  audit entry quoting the reason;
 - ``POST /staff/requests/<id>/search`` — find more records (audited search, stated reason);
 - ``POST /staff/requests/<id>/match`` and ``.../match/<record>/confirm|remove`` — matching;
 - ``GET /staff/requests/<id>/approve`` — what approval would do, record by record;
@@ -24,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import (
@@ -42,6 +47,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retention.db.models import (
+    ImageKind,
     Record,
     RecordStatus,
     RemovalRequest,
@@ -49,18 +55,33 @@ from retention.db.models import (
     RequestState,
     Role,
 )
-from retention.engine import decisions
+from retention.engine import decisions, records
 from retention.engine.authority import Limits, same_person
 from retention.engine.purge import delete_blobs
 from retention.engine.reasons import ReasonError
-from retention.errors import NotFoundError, RetentionError
+from retention.errors import (
+    BlobNotFoundError,
+    IntegrityError,
+    NotFoundError,
+    RestrictedError,
+    RetentionError,
+)
 from retention.requests import filing, workflow
 from retention.services import Services
 from web.auth import login_required, signed_in_user
 from web.services import get_services, now
 from web.staff.forms import date_arg, service_error
 from web.staff.paging import Page, fetch_page, paginate, parse_cursor
-from web.staff.photos import MAX_STATED_REASON, THUMBNAIL_PURPOSE, stated_reason
+from web.staff.photos import (
+    MAX_STATED_REASON,
+    THUMBNAIL_PURPOSE,
+    ReasonField,
+    ShownPhoto,
+    allow_inline_images,
+    data_uri,
+    field_message,
+    posted_reason,
+)
 
 bp = Blueprint(
     "staff_requests", __name__, template_folder="templates", url_prefix="/staff/requests"
@@ -204,16 +225,35 @@ def _candidates(db: Session, req: RemovalRequest, today: dt.date) -> list[Candid
                 matched=record.id in confirmed_ids,
                 decision=decision,
                 decision_error=error,
-                can_show_photo=record.status == RecordStatus.ACTIVE.value
-                or (
-                    record.status == RecordStatus.RESTRICTED.value
-                    and THUMBNAIL_PURPOSE in (record.permitted_purposes or [])
-                ),
+                can_show_photo=_shows_photo(record),
                 match=matches.get(record.id),
                 found_by_search=record.id in by_search,
             )
         )
     return result
+
+
+def _shows_photo(record: Record) -> bool:
+    """Whether staff may see the record's photo: active, or restricted for a rule that still
+    permits identification."""
+    return record.status == RecordStatus.ACTIVE.value or (
+        record.status == RecordStatus.RESTRICTED.value
+        and THUMBNAIL_PURPOSE in (record.permitted_purposes or [])
+    )
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What one POST decrypted for the detail page (each read audited with ``reason``), or the
+    reason field it refused (``fields``: form name -> what was typed and the error)."""
+
+    reason: str = ""
+    claims: dict[str, Any] | None = None
+    claims_error: str | None = None
+    # None: no photo was asked for; else record id -> its photo, and notes for the others.
+    photos: dict[str, ShownPhoto] | None = None
+    photo_notes: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, ReasonField] = field(default_factory=dict)
 
 
 def _render_detail(
@@ -223,12 +263,12 @@ def _render_detail(
     values: dict[str, str] | None = None,
     status: int = 200,
     searched: int | None = None,
+    shown: Shown | None = None,
 ) -> ResponseReturnValue:
-    """The detail page. Opening the claims is the one audited read of a page view."""
+    """The detail page. It decrypts nothing: ``shown`` carries what a read POST decrypted."""
     user = signed_in_user()
     services = get_services()
     moment = now()
-    reason, reason_error = stated_reason()
     with services.sessions() as db, db.begin():
         req = db.get(RemovalRequest, request_id)
         if req is None:
@@ -237,27 +277,17 @@ def _render_detail(
         certificates = workflow.certificates_for(db, req)
         waiting = workflow.waiting_approval(db, req.id)
         matchers = {c.match.matched_by for c in candidates if c.match is not None}
-        # Opening the claims appends to the audit chain, which locks its head row until
-        # commit: done last, so the lock is not held while the rest of the page is read.
-        claims: dict[str, Any] | None = None
-        claims_error = None
-        try:
-            claims = filing.open_claims(db, services.keyring, req, actor=user.actor, now=moment)
-        except filing.RequestError as exc:
-            claims_error = str(exc)
     response = make_response(
         render_template(
             "staff/requests/detail.html",
             req=req,
-            claims=claims,
-            claims_error=claims_error,
+            shown=shown or Shown(),
+            claims_sealed=req.claims_sealed is not None and req.wrapped_key is not None,
             candidates=candidates,
             certificates=certificates,
             is_open=req.state in OPEN_STATES,
             badge=deadline_badge(req, moment.date()),
             grounds=GROUND_TEXT,
-            reason=reason,
-            reason_error=reason_error,
             max_reason=MAX_STATED_REASON,
             errors=errors or {},
             values=values or {},
@@ -272,7 +302,7 @@ def _render_detail(
         ),
         status,
     )
-    # Decrypted claims: never kept by a browser or a proxy.
+    # Decrypted claims or photos: never kept by a browser or a proxy.
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -280,15 +310,98 @@ def _render_detail(
 @bp.get("/<request_id>")
 @login_required(Role.CLERK, Role.SUPERVISOR)
 def detail(request_id: str) -> ResponseReturnValue:
-    """A request: its claims, candidate records and their decisions, and the actions."""
+    """A request: its candidate records and their decisions, the actions, and the forms that
+    ask why before the claims, the evidence or the photos are decrypted."""
     return _render_detail(request_id)
 
 
-@bp.get("/<request_id>/evidence")
+def _refused_reason(request_id: str, form: str, reason_field: ReasonField) -> ResponseReturnValue:
+    """The page again (400) with the reason field's error next to it; nothing was decrypted."""
+    return _render_detail(request_id, shown=Shown(fields={form: reason_field}), status=400)
+
+
+@bp.post("/<request_id>/claims")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def claims(request_id: str) -> ResponseReturnValue:
+    """The page with the requester's claims decrypted for the reason posted (one audit entry)."""
+    user = signed_in_user()
+    reason, reason_field = posted_reason()
+    if reason_field.error:
+        return _refused_reason(request_id, "claims", reason_field)
+    services = get_services()
+    opened: dict[str, Any] | None = None
+    error = None
+    try:
+        with services.sessions() as db, db.begin():
+            req = db.get(RemovalRequest, request_id)
+            if req is None:
+                abort(404)
+            opened = filing.open_claims(
+                db, services.keyring, req, actor=user.actor, reason=reason, now=now()
+            )
+    except ReasonError as exc:
+        return _refused_reason(request_id, "claims", ReasonField(reason, field_message(exc)))
+    except filing.RequestError as exc:
+        error = str(exc)
+    return _render_detail(request_id, shown=Shown(reason=reason, claims=opened, claims_error=error))
+
+
+@bp.post("/<request_id>/photos")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def photos(request_id: str) -> ResponseReturnValue:
+    """The page with each candidate's thumbnail embedded, decrypted for the reason posted.
+
+    One audit entry (``image.viewed``) per photo shown, quoting the reason and this request; a
+    candidate whose photo may not or cannot be shown is skipped with a note (nothing audited)."""
+    user = signed_in_user()
+    reason, reason_field = posted_reason()
+    if reason_field.error:
+        return _refused_reason(request_id, "photos", reason_field)
+    services = get_services()
+    moment = now()
+    shown: dict[str, ShownPhoto] = {}
+    notes: dict[str, str] = {}
+    with services.sessions() as db, db.begin():
+        req = db.get(RemovalRequest, request_id)
+        if req is None:
+            abort(404)
+        found = filing.candidates(db, req)
+        seen = {r.id for r in found}
+        for record in [*found, *(r for r in filing.matched(db, req) if r.id not in seen)]:
+            if not _shows_photo(record):
+                continue
+            try:
+                image, data = records.read_image(
+                    db,
+                    services.keyring,
+                    services.store,
+                    record,
+                    actor=user.actor,
+                    reason=f"{reason} (request {req.id})",
+                    now=moment,
+                    kind=ImageKind.THUMBNAIL,
+                    purpose=THUMBNAIL_PURPOSE,
+                )
+            # Refused before anything is decrypted or written: the other photos still show.
+            except (RestrictedError, NotFoundError, BlobNotFoundError, IntegrityError):
+                notes[record.id] = "Photo not shown: it cannot be opened."
+                continue
+            shown[record.id] = ShownPhoto(data_uri(image.media_type, data), reason)
+    response = make_response(
+        _render_detail(request_id, shown=Shown(reason=reason, photos=shown, photo_notes=notes))
+    )
+    return allow_inline_images(response)
+
+
+@bp.post("/<request_id>/evidence")
 @login_required(Role.CLERK, Role.SUPERVISOR)
 def evidence(request_id: str) -> ResponseReturnValue:
-    """Download the requester's evidence (decrypted; audited; never cached)."""
+    """Download the requester's evidence, decrypted for the reason posted (one audit entry;
+    never cached)."""
     user = signed_in_user()
+    reason, reason_field = posted_reason()
+    if reason_field.error:
+        return _refused_reason(request_id, "evidence", reason_field)
     services = get_services()
     try:
         with services.sessions() as db, db.begin():
@@ -296,8 +409,16 @@ def evidence(request_id: str) -> ResponseReturnValue:
             if req is None:
                 abort(404)
             media_type, data = filing.evidence(
-                db, services.keyring, services.store, req, actor=user.actor, now=now()
+                db,
+                services.keyring,
+                services.store,
+                req,
+                actor=user.actor,
+                reason=reason,
+                now=now(),
             )
+    except ReasonError as exc:
+        return _refused_reason(request_id, "evidence", ReasonField(reason, field_message(exc)))
     except (NotFoundError, filing.RequestError):
         abort(404)
     extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
