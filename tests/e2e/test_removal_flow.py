@@ -1,5 +1,6 @@
-"""The whole promise in a real browser: a person asks, a clerk decides, the photo is gone and
-the person holds proof."""
+"""The whole promise in a real browser: a person asks, a clerk approves, a second person (a
+supervisor) confirms a destruction the record's rule does not call for, the photo is gone and
+the person holds proof naming both."""
 
 from __future__ import annotations
 
@@ -75,9 +76,39 @@ def test_request_match_approve_certificate_and_the_image_no_longer_opens(
     assert page.locator("img").count() >= 1
     screenshot(page, "staff-request-detail")
     page.get_by_role("button", name="Match this record").click()
-    page.locator("#approve-form textarea").fill("Acquitted: your photo has been destroyed.")
-    page.locator("#approve-form").get_by_role("button", name="Approve").click()
-    screenshot(page, "staff-request-approved")
+    page.get_by_role("link", name="Review and approve…").click()
+    # The approval page says, per record, what approval does; this record's rule says review,
+    # so the purge is outside its rule and waits for a second person.
+    expect(page.locator("table.plan")).to_contain_text("MPS-E2E-1")
+    expect(page.locator("table.plan")).to_contain_text("outside its rule")
+    screenshot(page, "staff-request-approve-page")
+    page.get_by_label("Reasons (optional, shown to the requester)").fill(
+        "Acquitted: your photo has been destroyed."
+    )
+    page.get_by_role("button", name="Approve and ask a supervisor to confirm").click()
+    expect(page.locator("#request-state")).to_have_attribute("data-state", "confirming")
+    expect(page.locator("#waiting")).to_contain_text("Waiting for a supervisor")
+    screenshot(page, "staff-request-waiting")
+    sign_out(page)
+
+    # (2b) Meanwhile the person sees that a second approval is awaited, and nothing is gone.
+    page.goto(live_server + "/status")
+    page.get_by_label("Your request reference").fill(reference)
+    page.get_by_role("button", name="Show my request").click()
+    expect(page.locator("body")).to_contain_text("waiting for a second approval")
+    assert services.store.exists(image_ids[0])
+
+    # (2c) A supervisor who neither approved nor matched confirms; now the photo is destroyed.
+    supervisor = make_staff(services, "sup-eve", "supervisor")
+    sign_in(page, live_server, supervisor)
+    page.get_by_role("link", name="Requests").click()
+    page.locator("table a.mono").first.click()
+    page.get_by_label("Your reason (recorded in the audit log)").fill(
+        "Acquittal checked against the court record"
+    )
+    page.get_by_role("button", name="Confirm: destroy now").click()
+    expect(page.locator("#request-state")).to_have_attribute("data-state", "completed")
+    screenshot(page, "staff-request-confirmed")
     sign_out(page)
 
     # (3) The person's status page shows completed and the certificate verifies.
@@ -93,6 +124,9 @@ def test_request_match_approve_certificate_and_the_image_no_longer_opens(
     pem = page.request.get(live_server + "/public-key.pem").body()
     assert certificates.verify(doc, pem) is None
     assert doc["certificate"]["record_id"] == record_id
+    # The certificate names both people: the clerk who approved, the supervisor who confirmed.
+    assert doc["certificate"]["reason"]["decided_by"] == "clerk-dee"
+    assert doc["certificate"]["reason"]["confirmed_by"] == "sup-eve"
     assert sorted(i["id"] for i in doc["certificate"]["destroyed"]["images"]) == sorted(image_ids)
 
     # (4) The image no longer opens anywhere: no key, no blobs, and the old ciphertext copies

@@ -185,6 +185,7 @@ def test_status_shows_the_decision_and_a_certificate_that_verifies(
         request_id = req.id
     waiting = post_form(client, "/status", {"reference": reference}).get_data(as_text=True)
     assert "waiting for a second approval" in waiting
+    assert "Deleted." not in waiting  # not a decision until the second person confirms
     assert 'name="certificate"' not in waiting
     with services.sessions() as db, db.begin():
         workflow.confirm(
