@@ -230,9 +230,7 @@ def _status_view(req: RemovalRequest, reference: str) -> dict[str, Any]:
         "respond_by": req.respond_by,
         # An approval waiting for its second person is not a decision yet: its reasons (which
         # may say "destroyed") are shown once it is confirmed.
-        "reasons": None
-        if req.state == RequestState.CONFIRMING.value
-        else req.decision_reasons,
+        "reasons": None if req.state == RequestState.CONFIRMING.value else req.decision_reasons,
         "certificates": [c.id for c in certs],
         "kind": dict(KINDS).get(req.kind, req.kind),
     }
