@@ -68,7 +68,26 @@ def pg_url() -> str | None:
         pytest.exit(f"{PG_ENV} is set but the database is unreachable: {exc}", returncode=3)
     finally:
         engine.dispose()
-    return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return _worker_database(url, worker) if worker else url
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """Under pytest-xdist each worker resets the schema before every test, so each gets a
+    database of its own next to the configured one (``test`` -> ``test_gw0``), created once."""
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def _reset_postgres(url: str) -> None:
