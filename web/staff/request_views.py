@@ -1,0 +1,142 @@
+"""What the removal-request pages show: queue filters, deadline badges, candidate records
+and what a read POST decrypted.
+
+Layer: ``web.staff`` (the request pages' view model, apart from their routes in
+``web.staff.requests``). Reads through ``retention.requests`` and ``retention.engine``; renders
+nothing and writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from retention.db.models import Record, RecordStatus, RemovalRequest, RequestMatch, RequestState
+from retention.engine import decisions
+from retention.errors import RetentionError
+from retention.requests import filing, workflow
+from web.staff.photos import THUMBNAIL_PURPOSE, ReasonField, ShownPhoto
+
+OPEN_STATES = tuple(s.value for s in workflow.OPEN)
+# The queue's "open" filter also lists approvals waiting for a second person: still unanswered.
+QUEUE_OPEN = (*OPEN_STATES, RequestState.CONFIRMING.value)
+# The states whose response clock is running (a request waiting for the requester is paused).
+CLOCK_RUNNING = (
+    RequestState.RECEIVED.value,
+    RequestState.UNDER_REVIEW.value,
+    RequestState.CONFIRMING.value,
+)
+STATE_FILTERS = [
+    ("open", "Open (received, under review, needs information, waiting for confirmation)"),
+    *[(s.value, s.value.replace("_", " ").capitalize()) for s in RequestState],
+    ("all", "All"),
+]
+SORTS = [("respond_by", "Response deadline"), ("received", "Date received")]
+GROUND_TEXT = {
+    "not_charged": "not charged",
+    "dismissed": "dismissed",
+    "acquitted": "acquitted",
+    "conviction_quashed": "conviction quashed",
+    "factually_innocent": "factually innocent",
+    "sealed": "sealed",
+    "under_18": "under 18 at the time",
+    "consent_withdrawn": "consent withdrawn",
+    "other": "other",
+}
+DUE_SOON_DAYS = 7
+
+
+def deadline_badge(req: RemovalRequest, today: dt.date) -> str | None:
+    """``overdue`` or ``due-soon`` (within a week) for a request whose clock is running."""
+    if req.state not in CLOCK_RUNNING or req.respond_by is None:
+        return None
+    if req.respond_by < today:
+        return "overdue"
+    if req.respond_by <= today + dt.timedelta(days=DUE_SOON_DAYS):
+        return "due-soon"
+    return None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A record that may be the requester's, as the detail page shows it."""
+
+    record: Record
+    matched: bool
+    decision: dict[str, Any] | None
+    decision_error: str | None
+    can_show_photo: bool
+    match: RequestMatch | None = None
+    found_by_search: bool = False
+
+
+def candidates(db: Session, req: RemovalRequest, today: dt.date) -> list[Candidate]:
+    found = filing.candidates(db, req)
+    searched = workflow.search_hits(db, req)
+    confirmed = filing.matched(db, req)
+    matches = {
+        m.record_id: m
+        for m in db.execute(select(RequestMatch).where(RequestMatch.request_id == req.id)).scalars()
+    }
+    confirmed_ids = {r.id for r in confirmed}
+    seen: set[str] = set()
+    shown = []
+    for r in [*found, *searched, *confirmed]:
+        if r.id not in seen:
+            seen.add(r.id)
+            shown.append(r)
+    by_search = {r.id for r in searched} - {r.id for r in found}
+    # One pack resolver and one batch of facts for all candidates (not three queries each).
+    resolver = decisions.PackResolver(db)
+    facts = decisions.facts_for_batch(
+        db, [r for r in shown if r.status != RecordStatus.PURGED.value]
+    )
+    result = []
+    for record in shown:
+        decision = error = None
+        if record.status != RecordStatus.PURGED.value:
+            try:
+                decision = decisions.evaluate_only(
+                    db, record, today, resolver, facts[record.id]
+                ).to_json()
+            except RetentionError as exc:
+                error = str(exc)
+        result.append(
+            Candidate(
+                record=record,
+                matched=record.id in confirmed_ids,
+                decision=decision,
+                decision_error=error,
+                can_show_photo=shows_photo(record),
+                match=matches.get(record.id),
+                found_by_search=record.id in by_search,
+            )
+        )
+    return result
+
+
+def shows_photo(record: Record) -> bool:
+    """Whether staff may see the record's photo: active, or restricted for a rule that still
+    permits identification."""
+    return record.status == RecordStatus.ACTIVE.value or (
+        record.status == RecordStatus.RESTRICTED.value
+        and THUMBNAIL_PURPOSE in (record.permitted_purposes or [])
+    )
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What one POST decrypted for the detail page (each read audited with ``reason``), or the
+    reason field it refused (``fields``: form name -> what was typed and the error)."""
+
+    reason: str = ""
+    claims: dict[str, Any] | None = None
+    claims_error: str | None = None
+    # None: no photo was asked for; else record id -> its photo, and notes for the others.
+    photos: dict[str, ShownPhoto] | None = None
+    photo_notes: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, ReasonField] = field(default_factory=dict)
