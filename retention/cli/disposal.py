@@ -53,7 +53,15 @@ def sweep(
     from retention.jobs.sweep import run_sweep
 
     settings = settings_of(ctx)
-    today = parse_date(on, "--on") or utcnow().date()
+    real_today = utcnow().date()
+    today = parse_date(on, "--on") or real_today
+    if today > real_today and not dry_run:
+        # A date in the future would act on what is not due yet; only a dry run may look ahead.
+        raise click.BadParameter(
+            f"{today.isoformat()} is in the future; a sweep acts as of today or earlier "
+            "(use --dry-run to see what a later date would do)",
+            param_hint="--on",
+        )
     with services_of(ctx) as services:
         if confirm_by is not None:
             confirm_by = second_person(

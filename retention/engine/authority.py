@@ -4,8 +4,8 @@ Layer: ``retention.engine``. Imports the models and ``policies`` only. DESIGN.md
 record is destroyed except by its rule or by two different people, on every path (sweep,
 request, review, API, CLI), and every purge path passes the same safety belt.
 
-- A purge the rules already require (the record's decision today, every fact and a matched
-  request included, is *purge*) needs one person — or none, for the scheduled sweep.
+- A purge the rules already require (the record's decision today is *purge*, due today or
+  earlier) needs one person — or none, for the scheduled sweep.
 - Any other destruction — a removal request or a review that purges a record whose rule says
   retain or review, or a review that keeps a record past its limit for an exceptional reason —
   needs a second person: a supervisor who has not already acted on it.
@@ -85,10 +85,10 @@ def require_second_person(second: Person, *, already: Iterable[str | None], what
         )
 
 
-def rule_says_purge(decision: Decision) -> bool:
-    """True when the record's own rule (with every fact, a matched request included) says
-    purge — by its due date at the latest, so acting earlier is within the rule."""
-    return decision.action is Action.PURGE
+def rule_says_purge(decision: Decision, today: dt.date) -> bool:
+    """True when the record's own rule says purge *now*: due today or earlier. A purge due later
+    ("keep until 2028, then destroy") is not yet the rule's, so acting early needs two people."""
+    return decision.action is Action.PURGE and decision.due_on <= today
 
 
 def purge_limit(session: Session, limits: Limits) -> tuple[int, int]:

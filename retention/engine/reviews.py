@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from policies import Decision
+from policies.vocabulary import Action
 from retention.audit import chain as audit
 from retention.db.models import (
     ApprovalState,
@@ -87,6 +88,11 @@ def decide_review(
     if not reason.strip():
         raise FactError("a review decision needs its reasons")
     record = lock_record(session, record_id)
+    if record.next_action != Action.REVIEW.value:
+        raise FactError(
+            f"record {record.id} is not waiting for a review (its rule says "
+            f"{record.next_action or 'nothing'}); there is nothing to decide"
+        )
     if waiting_review(session, record.id) is not None:
         raise FactError(
             f"record {record.id} has a review decision waiting for a second person; "
@@ -107,7 +113,7 @@ def decide_review(
     )
     if outcome in SECOND_PERSON:
         current = decisions.evaluate_only(session, record, today)
-        if outcome is not ReviewOutcome.PURGE or not rule_says_purge(current):
+        if outcome is not ReviewOutcome.PURGE or not rule_says_purge(current, today):
             waiting = SecondApproval(
                 id=uuid.uuid4().hex,
                 subject_type="record",

@@ -530,7 +530,7 @@ def plan(
             effect = Effect.HELD
         elif not wants_purge or decision.action is Action.RESTRICT:
             effect = Effect.RESTRICT
-        elif rule_says_purge(decision):
+        elif rule_says_purge(decision, today):
             effect = Effect.PURGE
         else:
             effect = Effect.PURGE_OUTSIDE_RULE
@@ -657,6 +657,16 @@ def confirm(
     safety belt): now the records are purged, each certificate naming both people."""
     req = _locked(session, request_id)
     waiting = _second(session, req, supervisor, "this approval")
+    # The supervisor confirms what the first person approved, no more: if a record's facts
+    # changed since (an outcome set, a hold released) so that approval would now also purge a
+    # record the first person saw spared, the approval must be made again.
+    now_purged = {p.record.id for p in plan(session, req, now.date()).purges}
+    extra = sorted(now_purged - set(waiting.details.get("purge", [])))
+    if extra:
+        raise AuthorityError(
+            f"since the approval, {len(extra)} more record(s) would be purged (first: "
+            f"{extra[0]}); refuse this approval so the request can be approved again"
+        )
     settle(waiting, confirmed=True, supervisor=supervisor, reason=reason, now=now)
     _move(
         session,
@@ -727,7 +737,7 @@ def _carry_out(
                 details={"request_id": req.id, "held": record.id in held},
             )
             continue
-        if confirmed_by is None and not rule_says_purge(decision):
+        if confirmed_by is None and not rule_says_purge(decision, today):
             # The facts changed since the plan (a hold released, an outcome set): this purge
             # is no longer the rule's, so it needs the second person after all.
             raise AuthorityError(
@@ -743,7 +753,7 @@ def _carry_out(
         }
         if confirmed_by is not None:
             reason["confirmed_by"] = confirmed_by
-            reason["outside_rule"] = not rule_says_purge(decision)
+            reason["outside_rule"] = not rule_says_purge(decision, today)
         to_purge.append((record, reason))
     try:
         purged = purge_records(

@@ -12,8 +12,11 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from policies.vocabulary import Outcome, Purpose
+from retention.cli.main import cli
 from retention.db.models import (
     AuditEntry,
     Certificate,
@@ -23,19 +26,21 @@ from retention.db.models import (
     RequestMatch,
     SecondApproval,
 )
-from retention.engine import reviews
+from retention.engine import changes, decisions, reviews
 from retention.engine.authority import Limits, Person, purge_limit
 from retention.engine.purge import purge_records
 from retention.engine.reasons import ReasonError
-from retention.errors import AuthorityError
+from retention.errors import AuthorityError, FactError
 from retention.requests import filing, workflow
 from retention.services import Services
 from tests.conftest import FIXED_NOW
+from tests.helpers import backend_env, row
 from tests.integration.engine_helpers import (
     blobs_open,
     file_request,
     ingest,
     purge_due,
+    restrict_then_purge_later,
     review_due,
     state,
 )
@@ -317,3 +322,100 @@ def test_a_review_purge_or_exceptional_keep_takes_two_people(
     else:
         assert state(services, rid).exceptional_reason
         assert blobs_open(services, rid)
+
+
+# -- found by an adversarial review -----------------------------------------------------------
+
+
+def _il_purge_in_2028(booking: str) -> dict[str, str]:
+    """An Illinois (BIPA) face template kept under consent: its rule says purge on 2028-01-10."""
+    return row(
+        booking_number=booking, jurisdiction="US-IL", holder="private_entity",
+        data_kind="face_template", legal_basis="consent", mopi_group="",
+        arrest_date="2025-01-10", captured_at="2025-01-10T09:00:00+00:00",
+        outcome="pending", outcome_date="",
+    )  # fmt: skip
+
+
+def _purge_due_in_2028(services: Services, tmp_path: Path) -> str:
+    rid = ingest(services, tmp_path, [_il_purge_in_2028("IL-1")])["IL-1"]
+    with services.sessions() as s, s.begin():
+        changes.record_consent(
+            s, rid, given_on=dt.date(2025, 1, 1), purposes=[Purpose.IDENTIFICATION],
+            expires_on=None, evidence_ref=None, actor="test", now=FIXED_NOW,
+        )  # fmt: skip
+    with services.readers() as s:
+        d = decisions.evaluate_only(s, state(services, rid), FIXED_NOW.date())
+    assert (d.action.value, d.due_on) == ("purge", dt.date(2028, 1, 10))
+    return rid
+
+
+def test_a_purge_the_rule_sets_for_later_is_not_the_rules_today_and_needs_two_people(
+    tmp_path: Path, services: Services
+) -> None:
+    """BIPA 740 ILCS 14/15(a): destroy by the retention date. Destroying two years early is no
+    longer what the rule says; one clerk's approval waits for a supervisor."""
+    rid = _purge_due_in_2028(services, tmp_path)
+    request_id = _file(services)
+    _match(services, request_id, rid)
+    with services.sessions() as s, s.begin():
+        done = workflow.approve(
+            s, services.keyring, request_id, actor=CLERK, reasons="", now=FIXED_NOW
+        )
+    assert done.waiting is not None
+    assert done.purged == []
+    assert blobs_open(services, rid)
+
+
+def test_a_review_decision_needs_a_record_waiting_for_review(
+    tmp_path: Path, services: Services
+) -> None:
+    rid = _purge_due_in_2028(services, tmp_path)
+    with (
+        services.sessions() as s,
+        s.begin(),
+        pytest.raises(FactError, match="not waiting for a review"),
+    ):
+        reviews.decide_review(
+            s, services.keyring, rid, outcome=reviews.ReviewOutcome.PURGE, reason=WHY,
+            actor=CLERK, now=FIXED_NOW,
+        )  # fmt: skip
+    assert blobs_open(services, rid)
+
+
+def test_a_sweep_cannot_be_dated_in_the_future(tmp_path: Path, services: Services) -> None:
+    rid = _purge_due_in_2028(services, tmp_path)
+    env = backend_env(services.settings)
+    out = CliRunner().invoke(cli, ["--actor", "anyone", "sweep", "--on", "2099-01-01"], env=env)
+    assert out.exit_code != 0
+    assert "in the future" in out.output
+    assert blobs_open(services, rid)
+    ahead = CliRunner().invoke(cli, ["sweep", "--dry-run", "--on", "2099-01-01"], env=env)
+    assert ahead.exit_code == 0, ahead.output  # looking ahead is fine
+    assert blobs_open(services, rid)
+
+
+def test_the_supervisor_confirms_only_what_the_first_person_approved(
+    tmp_path: Path, services: Services
+) -> None:
+    ids = ingest(services, tmp_path, [review_due("GB-1"), restrict_then_purge_later("CA-9")])
+    request_id = _file(services)
+    for rid in ids.values():
+        _match(services, request_id, rid)
+    with services.sessions() as s, s.begin():
+        done = workflow.approve(
+            s, services.keyring, request_id, actor=CLERK, reasons="", now=FIXED_NOW
+        )
+    assert done.waiting is not None
+    assert done.waiting.details["purge"] == [ids["GB-1"]]  # CA-9 was shown as "restrict"
+    with services.sessions() as s, s.begin():  # the supervisor changes CA-9's facts first
+        changes.set_outcome(
+            s, ids["CA-9"], outcome=Outcome.CONVICTED, on=dt.date(2025, 6, 1),
+            actor="supervisor1", now=FIXED_NOW,
+        )  # fmt: skip
+    with services.sessions() as s, s.begin(), pytest.raises(AuthorityError, match="since the"):
+        workflow.confirm(
+            s, services.keyring, request_id, supervisor=SUPERVISOR, reason=WHY, now=FIXED_NOW
+        )
+    assert blobs_open(services, ids["GB-1"])
+    assert blobs_open(services, ids["CA-9"])

@@ -179,10 +179,17 @@ def test_s3_store_names_a_missing_bucket(moto_s3_url: str) -> None:
         store.get(KEY)
 
 
-def test_s3_store_reports_a_dead_endpoint_as_unavailable_within_seconds() -> None:
+def test_s3_store_reports_a_dead_endpoint_as_unavailable_within_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import time
 
     from tests.conftest import free_port
+
+    # Credentials of its own: without any, boto3 stops before connecting (a ConfigError), and
+    # whether another test already set them depends on the order tests run in.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
 
     store = S3BlobStore("b", "p", endpoint_url=f"http://127.0.0.1:{free_port()}")
     started = time.monotonic()
