@@ -26,42 +26,36 @@ def const(result: bool) -> Match:
     return match
 
 
+def _three_valued(conds: list[Match], decisive: bool) -> Match:
+    """Kleene's AND (``decisive`` False) or OR (``decisive`` True): ``decisive`` as soon as one
+    condition answers it; else unknown (None) if any condition is unknown; else ``not decisive``."""
+    parts = tuple(conds)
+
+    def match(facts: Facts) -> bool | None:
+        result: bool | None = not decisive
+        for cond in parts:
+            value = cond(facts)
+            if value is decisive:
+                return decisive
+            if value is None:
+                result = None
+        return result
+
+    return match
+
+
 def all_of(conds: list[Match]) -> Match:
     """True if every condition is; False if any is False; else unknown (None)."""
     if not conds:
         return const(True)
     if len(conds) == 1:
         return conds[0]
-    parts = tuple(conds)
-
-    def match(facts: Facts) -> bool | None:
-        result: bool | None = True
-        for cond in parts:
-            value = cond(facts)
-            if value is False:
-                return False
-            if value is None:
-                result = None
-        return result
-
-    return match
+    return _three_valued(conds, decisive=False)
 
 
 def any_of(conds: list[Match]) -> Match:
     """True if any condition is; False if every one is False; else unknown (None)."""
-    parts = tuple(conds)
-
-    def match(facts: Facts) -> bool | None:
-        result: bool | None = False
-        for cond in parts:
-            value = cond(facts)
-            if value is True:
-                return True
-            if value is None:
-                result = None
-        return result
-
-    return match
+    return _three_valued(conds, decisive=True)
 
 
 def _unset(spec: FactSpec) -> bool | None:
