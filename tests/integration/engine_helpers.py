@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from policies.vocabulary import Jurisdiction, RequestKind
 from retention.audit import chain as audit
@@ -14,8 +15,10 @@ from retention.engine import records
 from retention.errors import IntegrityError
 from retention.ingest.importer import import_manifest
 from retention.keys import crypto
+from retention.keys.keyring import Keyring
 from retention.requests import filing
 from retention.services import Services
+from retention.storage.interface import BlobStore
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at, jpeg_bytes, row, write_manifest
 
@@ -167,3 +170,17 @@ def blobs_open(services: Services, record_id: str) -> bool:
 def day(n: int) -> dt.date:
     """TODAY plus n days."""
     return TODAY + dt.timedelta(days=n)
+
+
+def open_every_image(session: Session, keyring: Keyring, store: BlobStore) -> int:
+    """Read every image of every record through ``keyring``, as staff would (audited); each must
+    be a JPEG. Returns how many opened."""
+    opened = 0
+    for rec in session.execute(select(Record)).scalars():
+        for img in session.execute(select(Image).where(Image.record_id == rec.id)).scalars():
+            _, data = records.read_image(
+                session, keyring, store, rec, actor="t", reason="x", now=FIXED_NOW, image_id=img.id
+            )
+            assert data.startswith(b"\xff\xd8\xff")
+            opened += 1
+    return opened
