@@ -74,8 +74,9 @@ def is_set(spec: FactSpec, want: bool) -> Match:
     return match
 
 
-def member(spec: FactSpec, members: frozenset[object], inside: bool) -> Match:
-    """The fact's value is (``inside``) or is not among ``members``."""
+def _when_set(spec: FactSpec, test: Callable[[Any], bool]) -> Match:
+    """``test(fact value)`` when the fact has a value; unknown (or False, for an event that has
+    not happened) when it is unset; False when it is absent."""
     get = spec.get
     unset = _unset(spec)
 
@@ -85,25 +86,19 @@ def member(spec: FactSpec, members: frozenset[object], inside: bool) -> Match:
             return unset
         if value is ABSENT:
             return False
-        return (value in members) is inside
+        return test(value)
 
     return match
+
+
+def member(spec: FactSpec, members: frozenset[object], inside: bool) -> Match:
+    """The fact's value is (``inside``) or is not among ``members``."""
+    return _when_set(spec, lambda value: (value in members) is inside)
 
 
 def compare(spec: FactSpec, cmp: Callable[[Any, Any], bool], literal: object) -> Match:
     """``cmp(fact value, literal)``."""
-    get = spec.get
-    unset = _unset(spec)
-
-    def match(facts: Facts) -> bool | None:
-        value = get(facts)
-        if value is None:
-            return unset
-        if value is ABSENT:
-            return False
-        return bool(cmp(value, literal))
-
-    return match
+    return _when_set(spec, lambda value: bool(cmp(value, literal)))
 
 
 def compare_fact(spec: FactSpec, cmp: Callable[[Any, Any], bool], other: FactSpec) -> Match:
