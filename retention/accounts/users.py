@@ -144,18 +144,16 @@ def _encode(password: str) -> bytes:
     return password.encode()[: MAX_PASSWORD_LENGTH * 4]
 
 
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    return hashlib.scrypt(
+        _encode(password), salt=salt, n=n, r=r, p=p, maxmem=_SCRYPT_MAXMEM, dklen=dklen
+    )
+
+
 def hash_password(password: str) -> str:
     """A salted scrypt hash with its parameters: ``scrypt$n$r$p$salt$hash``."""
     salt = os.urandom(SCRYPT_SALT_BYTES)
-    digest = hashlib.scrypt(
-        _encode(password),
-        salt=salt,
-        n=SCRYPT_N,
-        r=SCRYPT_R,
-        p=SCRYPT_P,
-        maxmem=_SCRYPT_MAXMEM,
-        dklen=SCRYPT_KEY_BYTES,
-    )
+    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_KEY_BYTES)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
 
@@ -172,29 +170,13 @@ def verify_password(password: str, encoded: str) -> bool:
         return False
     if not (1 < n_ <= _SCRYPT_MAX_N and 0 < r_ <= 32 and 0 < p_ <= 16 and expected):
         return False
-    digest = hashlib.scrypt(
-        _encode(password),
-        salt=salt,
-        n=n_,
-        r=r_,
-        p=p_,
-        maxmem=_SCRYPT_MAXMEM,
-        dklen=len(expected),
-    )
+    digest = _scrypt(password, salt, n_, r_, p_, len(expected))
     return hmac.compare_digest(digest, expected)
 
 
 def _dummy_verify(password: str) -> None:
     """Spend the same scrypt work as a real check, so unknown users take as long."""
-    hashlib.scrypt(
-        _encode(password),
-        salt=b"\0" * SCRYPT_SALT_BYTES,
-        n=SCRYPT_N,
-        r=SCRYPT_R,
-        p=SCRYPT_P,
-        maxmem=_SCRYPT_MAXMEM,
-        dklen=SCRYPT_KEY_BYTES,
-    )
+    _scrypt(password, b"\0" * SCRYPT_SALT_BYTES, SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_KEY_BYTES)
 
 
 def check_password_policy(password: str, *, username: str) -> None:
