@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from policies.vocabulary import Jurisdiction, RequestKind
 from retention.audit import chain as audit
-from retention.db.models import Certificate, DataKey, Image, Record, RecordStatus
+from retention.db.models import Base, Certificate, DataKey, Image, Record, RecordStatus
 from retention.engine import records
 from retention.errors import IntegrityError
 from retention.ingest.importer import import_manifest
@@ -115,11 +116,19 @@ def file_request(
         return req.id, reference
 
 
-def state(services: Services, record_id: str) -> Record:
+_Row = TypeVar("_Row", bound=Base)
+
+
+def stored(services: Services, model: type[_Row], row_id: str) -> _Row:
+    """The ``model`` row with this id as stored now; it must exist."""
     with services.readers() as s:
-        rec = s.get(Record, record_id)
-        assert rec is not None
-        return rec
+        found = s.get(model, row_id)
+        assert found is not None
+        return found
+
+
+def state(services: Services, record_id: str) -> Record:
+    return stored(services, Record, record_id)
 
 
 def check_invariants(services: Services, *, janitor_ran: bool = False) -> dict[str, int]:

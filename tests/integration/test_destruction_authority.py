@@ -38,6 +38,7 @@ from tests.integration.engine_helpers import (
     purge_due,
     review_due,
     state,
+    stored,
 )
 
 NAME = "Alex Rivera"  # the name tests.helpers.row gives every record
@@ -67,10 +68,7 @@ def _count(services: Services, model: type[object]) -> int:
 
 
 def _request(services: Services, request_id: str) -> RemovalRequest:
-    with services.readers() as s:
-        req = s.get(RemovalRequest, request_id)
-        assert req is not None
-        return req
+    return stored(services, RemovalRequest, request_id)
 
 
 def _certificates(services: Services, record_id: str) -> list[Certificate]:

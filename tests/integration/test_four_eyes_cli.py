@@ -23,7 +23,13 @@ from retention.db.models import EnactedPack, JobRun, LegalHold, Role, User
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import backend_env
-from tests.integration.engine_helpers import ingest, purge_due, restrict_then_purge_later, state
+from tests.integration.engine_helpers import (
+    ingest,
+    purge_due,
+    restrict_then_purge_later,
+    state,
+    stored,
+)
 from tests.integration.staff_helpers import (
     PASSWORD,
     Staff,
@@ -90,10 +96,7 @@ def place(env: dict[str, str], booking: str, *, actor: str) -> str:
 
 
 def hold_row(services: Services, hold_id: str) -> LegalHold:
-    with services.readers() as s:
-        found = s.get(LegalHold, hold_id)
-        assert found is not None
-        return found
+    return stored(services, LegalHold, hold_id)
 
 
 def actions(services: Services) -> list[str]:

@@ -23,7 +23,7 @@ from retention.jobs.sweep import run_sweep
 from retention.services import Services, open_services
 from tests.conftest import FIXED_NOW
 from tests.helpers import backend_env, clock_at
-from tests.integration.engine_helpers import TODAY, check_invariants, ingest, purge_due
+from tests.integration.engine_helpers import TODAY, check_invariants, ingest, purge_due, stored
 from tests.integration.job_helpers import add_job_run, purged_count
 
 CLOCK = clock_at(FIXED_NOW)
@@ -41,10 +41,7 @@ def batched(services: Services) -> Iterator[Services]:
 
 
 def _run(services: Services, job_id: str) -> JobRun:
-    with services.readers() as s:
-        run = s.get(JobRun, job_id)
-        assert run is not None
-        return run
+    return stored(services, JobRun, job_id)
 
 
 def _audit(services: Services, action: str) -> list[AuditEntry]:
