@@ -407,6 +407,21 @@ def _is_locked(user: User, now: dt.datetime) -> bool:
     return user.locked_until is not None and user.locked_until > now
 
 
+def _sign_in_event(
+    session: Session, user: User, action: str, outcome: Outcome, *, now: dt.datetime
+) -> None:
+    """An audited sign-in attempt on a known account that did not succeed, with its reason
+    (by ``anonymous``: nobody is signed in yet)."""
+    _audit(
+        session,
+        action,
+        user.id,
+        actor=ANONYMOUS,
+        now=now,
+        details={"username": user.username, "reason": outcome.value},
+    )
+
+
 def _record_failure(
     session: Session,
     user: User,
@@ -420,14 +435,7 @@ def _record_failure(
         user.locked_until = None
         user.failed_logins = 0
     user.failed_logins += 1
-    _audit(
-        session,
-        "auth.login_failed",
-        user.id,
-        actor=ANONYMOUS,
-        now=now,
-        details={"username": user.username, "reason": outcome.value},
-    )
+    _sign_in_event(session, user, "auth.login_failed", outcome, now=now)
     if user.failed_logins >= policy.max_failures and not _is_locked(user, now):
         user.locked_until = now + policy.duration
         _audit(
@@ -450,14 +458,7 @@ def _refuse_sign_in(
 ) -> AuthResult:
     """Refuse an account that may not sign in now (locked or deactivated), audited
     ``auth.login_refused``."""
-    _audit(
-        session,
-        "auth.login_refused",
-        user.id,
-        actor=ANONYMOUS,
-        now=now,
-        details={"username": user.username, "reason": outcome.value},
-    )
+    _sign_in_event(session, user, "auth.login_refused", outcome, now=now)
     return AuthResult(outcome)
 
 
