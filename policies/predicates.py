@@ -26,42 +26,36 @@ def const(result: bool) -> Match:
     return match
 
 
+def _three_valued(conds: list[Match], decisive: bool) -> Match:
+    """Kleene's AND (``decisive`` False) or OR (``decisive`` True): ``decisive`` as soon as one
+    condition answers it; else unknown (None) if any condition is unknown; else ``not decisive``."""
+    parts = tuple(conds)
+
+    def match(facts: Facts) -> bool | None:
+        result: bool | None = not decisive
+        for cond in parts:
+            value = cond(facts)
+            if value is decisive:
+                return decisive
+            if value is None:
+                result = None
+        return result
+
+    return match
+
+
 def all_of(conds: list[Match]) -> Match:
     """True if every condition is; False if any is False; else unknown (None)."""
     if not conds:
         return const(True)
     if len(conds) == 1:
         return conds[0]
-    parts = tuple(conds)
-
-    def match(facts: Facts) -> bool | None:
-        result: bool | None = True
-        for cond in parts:
-            value = cond(facts)
-            if value is False:
-                return False
-            if value is None:
-                result = None
-        return result
-
-    return match
+    return _three_valued(conds, decisive=False)
 
 
 def any_of(conds: list[Match]) -> Match:
     """True if any condition is; False if every one is False; else unknown (None)."""
-    parts = tuple(conds)
-
-    def match(facts: Facts) -> bool | None:
-        result: bool | None = False
-        for cond in parts:
-            value = cond(facts)
-            if value is True:
-                return True
-            if value is None:
-                result = None
-        return result
-
-    return match
+    return _three_valued(conds, decisive=True)
 
 
 def _unset(spec: FactSpec) -> bool | None:
@@ -80,8 +74,9 @@ def is_set(spec: FactSpec, want: bool) -> Match:
     return match
 
 
-def member(spec: FactSpec, members: frozenset[object], inside: bool) -> Match:
-    """The fact's value is (``inside``) or is not among ``members``."""
+def _when_set(spec: FactSpec, test: Callable[[Any], bool]) -> Match:
+    """``test(fact value)`` when the fact has a value; unknown (or False, for an event that has
+    not happened) when it is unset; False when it is absent."""
     get = spec.get
     unset = _unset(spec)
 
@@ -91,25 +86,19 @@ def member(spec: FactSpec, members: frozenset[object], inside: bool) -> Match:
             return unset
         if value is ABSENT:
             return False
-        return (value in members) is inside
+        return test(value)
 
     return match
+
+
+def member(spec: FactSpec, members: frozenset[object], inside: bool) -> Match:
+    """The fact's value is (``inside``) or is not among ``members``."""
+    return _when_set(spec, lambda value: (value in members) is inside)
 
 
 def compare(spec: FactSpec, cmp: Callable[[Any, Any], bool], literal: object) -> Match:
     """``cmp(fact value, literal)``."""
-    get = spec.get
-    unset = _unset(spec)
-
-    def match(facts: Facts) -> bool | None:
-        value = get(facts)
-        if value is None:
-            return unset
-        if value is ABSENT:
-            return False
-        return bool(cmp(value, literal))
-
-    return match
+    return _when_set(spec, lambda value: bool(cmp(value, literal)))
 
 
 def compare_fact(spec: FactSpec, cmp: Callable[[Any, Any], bool], other: FactSpec) -> Match:

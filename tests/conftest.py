@@ -22,7 +22,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -238,6 +239,20 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=5)
 
 
+@contextmanager
+def restored_environ(names: Iterable[str]) -> Iterator[None]:
+    """Put these environment variables back as they were (set, or unset) when the block ends."""
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @pytest.fixture(scope="session")
 def moto_s3_url() -> Iterator[str]:
     """URL of an S3 API server on loopback: ``MUGSHOT_TEST_S3_URL`` if set (an unreachable
@@ -247,23 +262,18 @@ def moto_s3_url() -> Iterator[str]:
     ``MUGSHOT_TEST_S3_URL`` set, credentials already in the environment are kept.
     """
     configured = os.environ.get(S3_ENV)
-    saved = {name: os.environ.get(name) for name in _DUMMY_AWS}
-    if not (configured and all(saved.values())):
-        os.environ.update(_DUMMY_AWS)
-    proc: subprocess.Popen[bytes] | None = None
-    try:
-        if configured:
-            if not s3_answers(configured):
-                pytest.exit(f"{S3_ENV} is set but {configured} does not answer", returncode=3)
-            url = configured
-        else:
-            proc, url = start_moto_server()
-        yield url
-    finally:
-        if proc is not None:
-            stop_process(proc)
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
+    with restored_environ(_DUMMY_AWS):
+        if not (configured and all(os.environ.get(name) for name in _DUMMY_AWS)):
+            os.environ.update(_DUMMY_AWS)
+        proc: subprocess.Popen[bytes] | None = None
+        try:
+            if configured:
+                if not s3_answers(configured):
+                    pytest.exit(f"{S3_ENV} is set but {configured} does not answer", returncode=3)
+                url = configured
             else:
-                os.environ[name] = value
+                proc, url = start_moto_server()
+            yield url
+        finally:
+            if proc is not None:
+                stop_process(proc)

@@ -1,4 +1,5 @@
-"""Test helpers: image bytes and manifests built on the fly (no fixtures on disk)."""
+"""Test helpers: image bytes and manifests built on the fly (no fixtures on disk), and staff
+accounts created through the core."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from retention.accounts import users
+from retention.db.models import Role
 from retention.ingest.manifest import ALL_COLUMNS
+from retention.services import Services
 from retention.settings import Settings
 
 # A byte pattern that cannot occur by chance: what "no plaintext at rest" tests look for.
@@ -119,3 +123,27 @@ def backend_env(settings: Settings) -> dict[str, str]:
     }
     env.update({name: value for name, value in optional.items() if value})
     return env
+
+
+def create_staff(
+    services: Services,
+    username: str,
+    role: Role | str,
+    *,
+    password: str,
+    now: dt.datetime,
+    actor: str,
+) -> tuple[str, str]:
+    """Create a staff account through the core, in a transaction of its own; returns its
+    username as stored (normalised) and its TOTP secret, which is handed out only this once."""
+    with services.sessions() as session, session.begin():
+        user, secret = users.create_user(
+            session,
+            username=username,
+            role=role,
+            password=password,
+            keyring=services.keyring,
+            actor=actor,
+            now=now,
+        )
+        return user.username, secret

@@ -37,8 +37,9 @@ import hmac
 import os
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pyotp
 from cryptography.hazmat.primitives import hashes
@@ -143,18 +144,16 @@ def _encode(password: str) -> bytes:
     return password.encode()[: MAX_PASSWORD_LENGTH * 4]
 
 
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    return hashlib.scrypt(
+        _encode(password), salt=salt, n=n, r=r, p=p, maxmem=_SCRYPT_MAXMEM, dklen=dklen
+    )
+
+
 def hash_password(password: str) -> str:
     """A salted scrypt hash with its parameters: ``scrypt$n$r$p$salt$hash``."""
     salt = os.urandom(SCRYPT_SALT_BYTES)
-    digest = hashlib.scrypt(
-        _encode(password),
-        salt=salt,
-        n=SCRYPT_N,
-        r=SCRYPT_R,
-        p=SCRYPT_P,
-        maxmem=_SCRYPT_MAXMEM,
-        dklen=SCRYPT_KEY_BYTES,
-    )
+    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_KEY_BYTES)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
 
@@ -171,29 +170,13 @@ def verify_password(password: str, encoded: str) -> bool:
         return False
     if not (1 < n_ <= _SCRYPT_MAX_N and 0 < r_ <= 32 and 0 < p_ <= 16 and expected):
         return False
-    digest = hashlib.scrypt(
-        _encode(password),
-        salt=salt,
-        n=n_,
-        r=r_,
-        p=p_,
-        maxmem=_SCRYPT_MAXMEM,
-        dklen=len(expected),
-    )
+    digest = _scrypt(password, salt, n_, r_, p_, len(expected))
     return hmac.compare_digest(digest, expected)
 
 
 def _dummy_verify(password: str) -> None:
     """Spend the same scrypt work as a real check, so unknown users take as long."""
-    hashlib.scrypt(
-        _encode(password),
-        salt=b"\0" * SCRYPT_SALT_BYTES,
-        n=SCRYPT_N,
-        r=SCRYPT_R,
-        p=SCRYPT_P,
-        maxmem=_SCRYPT_MAXMEM,
-        dklen=SCRYPT_KEY_BYTES,
-    )
+    _scrypt(password, b"\0" * SCRYPT_SALT_BYTES, SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_KEY_BYTES)
 
 
 def check_password_policy(password: str, *, username: str) -> None:
@@ -289,6 +272,27 @@ def list_users(session: Session) -> Sequence[User]:
 # -- changes ----------------------------------------------------------------------------
 
 
+def _audit(
+    session: Session,
+    action: str,
+    user_id: str | None,
+    *,
+    actor: str,
+    now: dt.datetime,
+    details: Mapping[str, Any],
+) -> None:
+    """One audit entry about a staff account (never a password, code or secret in ``details``)."""
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action=action,
+        object_type="user",
+        object_id=user_id,
+        details=details,
+    )
+
+
 def create_user(
     session: Session,
     *,
@@ -328,13 +332,12 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    audit.append(
+    _audit(
         session,
-        now=now,
+        "user.created",
+        user.id,
         actor=actor,
-        action="user.created",
-        object_type="user",
-        object_id=user.id,
+        now=now,
         details={"username": name, "role": role.value},
     )
     return user, secret
@@ -348,13 +351,12 @@ def reset_totp(
     secret = pyotp.random_base32()
     user.totp_sealed = _seal_secret(keyring, user.id, secret)
     user.last_totp_step = None
-    audit.append(
+    _audit(
         session,
-        now=now,
+        "user.totp_reset",
+        user.id,
         actor=actor,
-        action="user.totp_reset",
-        object_type="user",
-        object_id=user.id,
+        now=now,
         details={"username": user.username},
     )
     return user, secret
@@ -370,13 +372,12 @@ def set_role(
     if old == new.value:
         return user
     user.role = new.value
-    audit.append(
+    _audit(
         session,
-        now=now,
+        "user.role_changed",
+        user.id,
         actor=actor,
-        action="user.role_changed",
-        object_type="user",
-        object_id=user.id,
+        now=now,
         details={"username": user.username, "from": old, "to": new.value},
     )
     return user
@@ -388,13 +389,12 @@ def deactivate(session: Session, *, username: str, actor: str, now: dt.datetime)
     if not user.active:
         return user
     user.active = False
-    audit.append(
+    _audit(
         session,
-        now=now,
+        "user.deactivated",
+        user.id,
         actor=actor,
-        action="user.deactivated",
-        object_type="user",
-        object_id=user.id,
+        now=now,
         details={"username": user.username},
     )
     return user
@@ -405,6 +405,21 @@ def deactivate(session: Session, *, username: str, actor: str, now: dt.datetime)
 
 def _is_locked(user: User, now: dt.datetime) -> bool:
     return user.locked_until is not None and user.locked_until > now
+
+
+def _sign_in_event(
+    session: Session, user: User, action: str, outcome: Outcome, *, now: dt.datetime
+) -> None:
+    """An audited sign-in attempt on a known account that did not succeed, with its reason
+    (by ``anonymous``: nobody is signed in yet)."""
+    _audit(
+        session,
+        action,
+        user.id,
+        actor=ANONYMOUS,
+        now=now,
+        details={"username": user.username, "reason": outcome.value},
+    )
 
 
 def _record_failure(
@@ -420,30 +435,30 @@ def _record_failure(
         user.locked_until = None
         user.failed_logins = 0
     user.failed_logins += 1
-    audit.append(
-        session,
-        now=now,
-        actor=ANONYMOUS,
-        action="auth.login_failed",
-        object_type="user",
-        object_id=user.id,
-        details={"username": user.username, "reason": outcome.value},
-    )
+    _sign_in_event(session, user, "auth.login_failed", outcome, now=now)
     if user.failed_logins >= policy.max_failures and not _is_locked(user, now):
         user.locked_until = now + policy.duration
-        audit.append(
+        _audit(
             session,
-            now=now,
+            "auth.locked",
+            user.id,
             actor=ANONYMOUS,
-            action="auth.locked",
-            object_type="user",
-            object_id=user.id,
+            now=now,
             details={
                 "username": user.username,
                 "failures": user.failed_logins,
                 "until": user.locked_until.isoformat(),
             },
         )
+    return AuthResult(outcome)
+
+
+def _refuse_sign_in(
+    session: Session, user: User, outcome: Outcome, *, now: dt.datetime
+) -> AuthResult:
+    """Refuse an account that may not sign in now (locked or deactivated), audited
+    ``auth.login_refused``."""
+    _sign_in_event(session, user, "auth.login_refused", outcome, now=now)
     return AuthResult(outcome)
 
 
@@ -463,41 +478,23 @@ def authenticate_password(
     user = get_user(session, username, for_update=True)
     if user is None:
         _dummy_verify(password)
-        audit.append(
+        _audit(
             session,
-            now=now,
+            "auth.login_failed",
+            None,
             actor=ANONYMOUS,
-            action="auth.login_failed",
-            object_type="user",
+            now=now,
             details={"reason": Outcome.UNKNOWN_USER.value},
         )
         return AuthResult(Outcome.UNKNOWN_USER)
     matches = verify_password(password, user.password_hash)
     if _is_locked(user, now):
         # Refused whether or not the password was right; counted, but the lock is not extended.
-        audit.append(
-            session,
-            now=now,
-            actor=ANONYMOUS,
-            action="auth.login_refused",
-            object_type="user",
-            object_id=user.id,
-            details={"username": user.username, "reason": Outcome.LOCKED.value},
-        )
-        return AuthResult(Outcome.LOCKED)
+        return _refuse_sign_in(session, user, Outcome.LOCKED, now=now)
     if not matches:
         return _record_failure(session, user, Outcome.BAD_CREDENTIALS, now=now, policy=policy)
     if not user.active:
-        audit.append(
-            session,
-            now=now,
-            actor=ANONYMOUS,
-            action="auth.login_refused",
-            object_type="user",
-            object_id=user.id,
-            details={"username": user.username, "reason": Outcome.INACTIVE.value},
-        )
-        return AuthResult(Outcome.INACTIVE)
+        return _refuse_sign_in(session, user, Outcome.INACTIVE, now=now)
     return AuthResult(Outcome.OK, user)
 
 
@@ -547,13 +544,12 @@ def verify_totp(
         return AuthResult(Outcome.UNKNOWN_USER)
     result = _check_code(session, user, code, keyring=keyring, now=now, policy=policy)
     if result.ok:
-        audit.append(
+        _audit(
             session,
-            now=now,
+            "auth.login",
+            user.id,
             actor=user.username,
-            action="auth.login",
-            object_type="user",
-            object_id=user.id,
+            now=now,
             details={"username": user.username, "role": user.role},
         )
     return result
@@ -607,13 +603,12 @@ def authenticate_second_person(
         return result
     details: dict[str, str | None] = {"username": user.username, "role": user.role}
     if user.role != role.value:
-        audit.append(
+        _audit(
             session,
-            now=now,
+            "auth.second_person_refused",
+            user.id,
             actor=user.username,
-            action="auth.second_person_refused",
-            object_type="user",
-            object_id=user.id,
+            now=now,
             details={
                 **details,
                 "reason": Outcome.WRONG_ROLE.value,
@@ -622,13 +617,12 @@ def authenticate_second_person(
             },
         )
         return AuthResult(Outcome.WRONG_ROLE)
-    audit.append(
+    _audit(
         session,
-        now=now,
+        "auth.second_person",
+        user.id,
         actor=user.username,
-        action="auth.second_person",
-        object_type="user",
-        object_id=user.id,
+        now=now,
         details={**details, "purpose": purpose, "subject": subject},
     )
     return result
@@ -636,12 +630,4 @@ def authenticate_second_person(
 
 def record_logout(session: Session, *, user_id: str, username: str, now: dt.datetime) -> None:
     """Audit a sign-out."""
-    audit.append(
-        session,
-        now=now,
-        actor=username,
-        action="auth.logout",
-        object_type="user",
-        object_id=user_id,
-        details={"username": username},
-    )
+    _audit(session, "auth.logout", user_id, actor=username, now=now, details={"username": username})

@@ -72,6 +72,21 @@ def entry_hash(
     return hashlib.sha256(rfc8785.dumps(doc)).hexdigest()  # type: ignore[arg-type]
 
 
+def stored_entry_hash(row: AuditEntry) -> str:
+    """The hash a stored entry's fields give now (``verify`` compares it with the stored hash)."""
+    return entry_hash(
+        seq=row.seq,
+        occurred_at=row.occurred_at,
+        actor=row.actor,
+        action=row.action,
+        object_type=row.object_type,
+        object_id=row.object_id,
+        rule=row.rule,
+        details=row.details,
+        prev_hash=row.prev_hash,
+    )
+
+
 def _check_details(details: Mapping[str, Any]) -> None:
     bad = _FORBIDDEN_DETAIL_KEYS.intersection(k.lower() for k in details)
     if bad:
@@ -250,17 +265,7 @@ def verify(session: Session, *, batch: int = 2000) -> VerifyResult:
                     f"entry {row.seq} does not link to entry {row.seq - 1} "
                     "(deleted, inserted or reordered entries)",
                 )
-            recomputed = entry_hash(
-                seq=row.seq,
-                occurred_at=row.occurred_at,
-                actor=row.actor,
-                action=row.action,
-                object_type=row.object_type,
-                object_id=row.object_id,
-                rule=row.rule,
-                details=row.details,
-                prev_hash=row.prev_hash,
-            )
+            recomputed = stored_entry_hash(row)
             if recomputed != row.hash:
                 return VerifyResult(
                     False,

@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -26,6 +26,8 @@ from retention.settings import Settings
 
 if TYPE_CHECKING:
     from policies import Decision
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def utcnow() -> dt.datetime:
@@ -95,6 +97,18 @@ credentials_stdin_option = click.option(
     help="Read the second person's password and TOTP code as two lines from standard input "
     "(for scripts) instead of prompting for them.",
 )
+
+
+def second_person_options(flag: str, help: str) -> Callable[[_F], _F]:
+    """``FLAG NAME``, the supervisor who signs in as the second person of a four-eyes step
+    (``help`` says who, and the default), then ``--credentials-stdin``."""
+    name_option = click.option(flag, default=None, metavar="NAME", help=help)
+
+    def decorate(f: _F) -> _F:
+        return name_option(credentials_stdin_option(f))
+
+    return decorate
+
 
 _REFUSED = {
     users.Outcome.UNKNOWN_USER: "no staff account named {name!r}",

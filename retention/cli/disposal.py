@@ -17,10 +17,10 @@ from pathlib import Path
 import click
 
 from retention.cli.context import (
-    credentials_stdin_option,
     echo_json,
     parse_date,
     second_person,
+    second_person_options,
     services_of,
     settings_of,
     utcnow,
@@ -31,13 +31,10 @@ from retention.cli.context import (
 @click.option("--dry-run", is_flag=True, help="Show exactly what would happen; change nothing.")
 @click.option("--on", "on", default=None, help="Sweep as of this date (default: today).")
 @click.option("--json", "as_json", is_flag=True)
-@click.option(
+@second_person_options(
     "--confirm-by",
-    default=None,
-    metavar="NAME",
-    help="Supervisor confirming a mass purge (safety belt), who signs in here; never the actor.",
+    "Supervisor confirming a mass purge (safety belt), who signs in here; never the actor.",
 )
-@credentials_stdin_option
 @click.pass_context
 def sweep(
     ctx: click.Context,

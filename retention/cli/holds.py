@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from policies.vocabulary import HoldKind
 from retention.cli.context import (
-    credentials_stdin_option,
     next_step,
     second_person,
+    second_person_options,
     services_of,
     settings_of,
     utcnow,
@@ -79,14 +79,11 @@ def _hold_now(session: Session, hold_id: str, *, lock: bool = False) -> LegalHol
 
 @hold.command("approve")
 @click.argument("hold_id")
-@click.option(
+@second_person_options(
     "--approved-by",
-    default=None,
-    metavar="NAME",
-    help="The supervisor approving, who signs in here (default: the --actor). Never the "
+    "The supervisor approving, who signs in here (default: the --actor). Never the "
     "account that placed the hold.",
 )
-@credentials_stdin_option
 @click.pass_context
 def hold_approve(
     ctx: click.Context, hold_id: str, approved_by: str | None, credentials_stdin: bool
@@ -118,14 +115,11 @@ def hold_approve(
 
 @hold.command("release")
 @click.argument("hold_id")
-@click.option(
+@second_person_options(
     "--confirm-by",
-    default=None,
-    metavar="NAME",
-    help="On the confirming call: the supervisor confirming, who signs in here (default: the "
+    "On the confirming call: the supervisor confirming, who signs in here (default: the "
     "--actor). Never the account that asked for the release.",
 )
-@credentials_stdin_option
 @click.pass_context
 def hold_release(
     ctx: click.Context, hold_id: str, confirm_by: str | None, credentials_stdin: bool

@@ -10,9 +10,9 @@ from __future__ import annotations
 import click
 
 from retention.cli.context import (
-    credentials_stdin_option,
     next_step,
     second_person,
+    second_person_options,
     services_of,
     settings_of,
     utcnow,
@@ -144,49 +144,40 @@ def _second(
             click.echo(f"confirmed by {name}; {next_step(result.decision)}")
 
 
-_supervisor_option = click.option(
-    "--supervisor",
-    default=None,
-    metavar="NAME",
-    help="The supervisor confirming, who signs in here (default: the --actor). Never the "
-    "account that made the decision.",
+def _second_step(name: str, *, confirm: bool, why: str, doc: str) -> None:
+    """Add ``review NAME``, where the second person confirms (or refuses) a waiting decision."""
+
+    @review.command(name, help=doc)
+    @click.argument("ref")
+    @click.option("--reason", required=True, help=why)
+    @click.option("--agency", default=None)
+    @second_person_options(
+        "--supervisor",
+        "The supervisor confirming, who signs in here (default: the --actor). Never the "
+        "account that made the decision.",
+    )
+    @click.pass_context
+    def command(
+        ctx: click.Context,
+        ref: str,
+        reason: str,
+        agency: str | None,
+        supervisor: str | None,
+        credentials_stdin: bool,
+    ) -> None:
+        _second(ctx, ref, agency, supervisor, reason, credentials_stdin, confirm=confirm)
+
+
+_second_step(
+    "confirm",
+    confirm=True,
+    why="Why you confirm it (recorded in the audit log).",
+    doc="""Confirm a review purge or exceptional keep that waits for a second person: a supervisor
+    other than the decider signs in (password and TOTP code); then it takes effect.""",
 )
-
-
-@review.command("confirm")
-@click.argument("ref")
-@click.option("--reason", required=True, help="Why you confirm it (recorded in the audit log).")
-@click.option("--agency", default=None)
-@_supervisor_option
-@credentials_stdin_option
-@click.pass_context
-def review_confirm(
-    ctx: click.Context,
-    ref: str,
-    reason: str,
-    agency: str | None,
-    supervisor: str | None,
-    credentials_stdin: bool,
-) -> None:
-    """Confirm a review purge or exceptional keep that waits for a second person: a supervisor
-    other than the decider signs in (password and TOTP code); then it takes effect."""
-    _second(ctx, ref, agency, supervisor, reason, credentials_stdin, confirm=True)
-
-
-@review.command("refuse")
-@click.argument("ref")
-@click.option("--reason", required=True, help="Why you refuse it (recorded in the audit log).")
-@click.option("--agency", default=None)
-@_supervisor_option
-@credentials_stdin_option
-@click.pass_context
-def review_refuse(
-    ctx: click.Context,
-    ref: str,
-    reason: str,
-    agency: str | None,
-    supervisor: str | None,
-    credentials_stdin: bool,
-) -> None:
-    """Refuse a review decision that waits for a second person; nothing happens."""
-    _second(ctx, ref, agency, supervisor, reason, credentials_stdin, confirm=False)
+_second_step(
+    "refuse",
+    confirm=False,
+    why="Why you refuse it (recorded in the audit log).",
+    doc="Refuse a review decision that waits for a second person; nothing happens.",
+)

@@ -28,16 +28,13 @@ from retention.db.models import (
     Record,
     RecordStatus,
 )
+from retention.db.rows import locked
 from retention.engine import decisions
-from retention.errors import FactError, HoldError, NotFoundError
+from retention.errors import FactError, HoldError
 
 
 def lock_record(session: Session, record_id: str) -> Record:
-    record = session.execute(
-        select(Record).where(Record.id == record_id).with_for_update()
-    ).scalar_one_or_none()
-    if record is None:
-        raise NotFoundError(f"no record {record_id}")
+    record = locked(session, Record, record_id, "record")
     if record.status == RecordStatus.PURGED.value:
         raise FactError(f"record {record.id} was purged; its facts can no longer change")
     return record
@@ -216,13 +213,42 @@ def withdraw_consent(
 # -- legal holds ------------------------------------------------------------------------
 
 
-def _hold(session: Session, hold_id: str) -> LegalHold:
-    hold = session.execute(
-        select(LegalHold).where(LegalHold.id == hold_id).with_for_update()
-    ).scalar_one_or_none()
-    if hold is None:
-        raise NotFoundError(f"no hold {hold_id}")
-    return hold
+def _audit_hold(
+    session: Session, hold: LegalHold, action: str, *, actor: str, now: dt.datetime
+) -> None:
+    """An audit entry about a hold that leaves its record's facts as they are."""
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action=action,
+        object_type="hold",
+        object_id=hold.id,
+        details={"record_id": hold.record_id},
+    )
+
+
+def _hold_changed(
+    session: Session,
+    record: Record,
+    hold: LegalHold,
+    action: str,
+    *,
+    actor: str,
+    now: dt.datetime,
+    **details: Any,
+) -> Decision:
+    """The record re-evaluated after one of its holds took or lost effect, audited."""
+    return reevaluate_and_audit(
+        session,
+        record,
+        now=now,
+        actor=actor,
+        action=action,
+        object_type="hold",
+        object_id=hold.id,
+        details={"record_id": record.id, **details},
+    )
 
 
 def place_hold(
@@ -250,22 +276,13 @@ def place_hold(
         placed_at=now,
     )
     session.add(hold)
-    reevaluate_and_audit(
-        session,
-        record,
-        now=now,
-        actor=actor,
-        action="hold.placed",
-        object_type="hold",
-        object_id=hold.id,
-        details={"record_id": record.id, "kind": kind.value},
-    )
+    _hold_changed(session, record, hold, "hold.placed", actor=actor, now=now, kind=kind.value)
     return hold
 
 
 def approve_hold(session: Session, hold_id: str, *, actor: str, now: dt.datetime) -> LegalHold:
     """A second person approves a pending hold."""
-    hold = _hold(session, hold_id)
+    hold = locked(session, LegalHold, hold_id, "hold")
     if hold.state != HoldState.PENDING.value:
         raise HoldError(f"hold {hold.id} is {hold.state}, not pending")
     if hold.placed_by == actor:
@@ -273,15 +290,7 @@ def approve_hold(session: Session, hold_id: str, *, actor: str, now: dt.datetime
     hold.state = HoldState.ACTIVE.value
     hold.approved_by = actor
     hold.approved_at = now
-    audit.append(
-        session,
-        now=now,
-        actor=actor,
-        action="hold.approved",
-        object_type="hold",
-        object_id=hold.id,
-        details={"record_id": hold.record_id},
-    )
+    _audit_hold(session, hold, "hold.approved", actor=actor, now=now)
     return hold
 
 
@@ -293,21 +302,13 @@ def release_hold(
     The first call records the request; the hold still blocks purge. The second call, by someone
     else, releases it and re-evaluates the record: a purge that fell due meanwhile is due at once.
     """
-    hold = _hold(session, hold_id)
+    hold = locked(session, LegalHold, hold_id, "hold")
     if hold.state == HoldState.RELEASED.value:
         raise HoldError(f"hold {hold.id} is already released")
     if hold.release_requested_by is None:
         hold.release_requested_by = actor
         hold.release_requested_at = now
-        audit.append(
-            session,
-            now=now,
-            actor=actor,
-            action="hold.release_requested",
-            object_type="hold",
-            object_id=hold.id,
-            details={"record_id": hold.record_id},
-        )
+        _audit_hold(session, hold, "hold.release_requested", actor=actor, now=now)
         return hold, None
     if hold.release_requested_by == actor:
         raise HoldError("the person who asked for a release cannot also confirm it")
@@ -315,14 +316,5 @@ def release_hold(
     hold.state = HoldState.RELEASED.value
     hold.released_by = actor
     hold.released_at = now
-    decision = reevaluate_and_audit(
-        session,
-        record,
-        now=now,
-        actor=actor,
-        action="hold.released",
-        object_type="hold",
-        object_id=hold.id,
-        details={"record_id": record.id},
-    )
+    decision = _hold_changed(session, record, hold, "hold.released", actor=actor, now=now)
     return hold, decision

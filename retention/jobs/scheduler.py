@@ -36,7 +36,8 @@ import json
 import logging
 import signal
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
@@ -309,49 +310,17 @@ class MugshotScheduler:
             report.temp_files,
         )
 
-    def _audit_checkpoint(self) -> None:
-        now = self._clock()
-        job_id = runs.start(self.services, AUDIT_CHECKPOINT, actor=self._actor, now=now)
+    @contextmanager
+    def _recorded(self, kind: str, now: dt.datetime) -> Iterator[tuple[str, dict[str, Any]]]:
+        """A job run recorded around the block: ``ok`` with the counts the block puts in the
+        dict it is given, or ``failed`` with the error, which goes on up."""
+        job_id = runs.start(self.services, kind, actor=self._actor, now=now)
         status = JobRunStatus.FAILED
         counts: dict[str, Any] = {}
         errors: list[str] = []
         try:
-            with self.services.readers() as session:
-                doc = audit.export_checkpoint(session, self.services.keyring, now)
-            folder = self.services.settings.data_dir / "checkpoints"
-            path = folder / f"audit-{int(doc['seq'])}.json"
-            text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
-            written = files.create_private(path, text.encode())
-            counts = {"seq": int(doc["seq"]), "written": int(written)}
+            yield job_id, counts
             status = JobRunStatus.OK
-            log.info("audit checkpoint %s at entry %d", job_id, doc["seq"])
-        except Exception as exc:
-            errors.append(f"{type(exc).__name__}: {exc}"[:500])
-            raise
-        finally:
-            runs.finish(
-                self.services,
-                job_id,
-                status=status,
-                now=self._clock(),
-                counts=counts,
-                errors=errors,
-            )
-
-    def _overdue_check(self) -> None:
-        now = self._clock()
-        job_id = runs.start(self.services, OVERDUE_CHECK, actor=self._actor, now=now)
-        status = JobRunStatus.FAILED
-        counts: dict[str, int] = {}
-        errors: list[str] = []
-        try:
-            counts = run_overdue_checks(self.services, now.date(), self._overdue_checks)
-            status = JobRunStatus.OK
-            overdue = {k: v for k, v in counts.items() if k.endswith("_overdue") and v}
-            if overdue:
-                log.warning("overdue check %s: overdue work %s", job_id, _counts(overdue))
-            else:
-                log.info("overdue check %s: nothing overdue (%s)", job_id, _counts(counts))
         except Exception as exc:
             errors.append(f"{type(exc).__name__}: {exc}"[:500])
             raise
@@ -364,6 +333,28 @@ class MugshotScheduler:
                 counts=dict(counts),
                 errors=errors,
             )
+
+    def _audit_checkpoint(self) -> None:
+        now = self._clock()
+        with self._recorded(AUDIT_CHECKPOINT, now) as (job_id, counts):
+            with self.services.readers() as session:
+                doc = audit.export_checkpoint(session, self.services.keyring, now)
+            folder = self.services.settings.data_dir / "checkpoints"
+            path = folder / f"audit-{int(doc['seq'])}.json"
+            text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
+            written = files.create_private(path, text.encode())
+            counts.update(seq=int(doc["seq"]), written=int(written))
+            log.info("audit checkpoint %s at entry %d", job_id, doc["seq"])
+
+    def _overdue_check(self) -> None:
+        now = self._clock()
+        with self._recorded(OVERDUE_CHECK, now) as (job_id, counts):
+            counts.update(run_overdue_checks(self.services, now.date(), self._overdue_checks))
+            overdue = {k: v for k, v in counts.items() if k.endswith("_overdue") and v}
+            if overdue:
+                log.warning("overdue check %s: overdue work %s", job_id, _counts(overdue))
+            else:
+                log.info("overdue check %s: nothing overdue (%s)", job_id, _counts(counts))
 
     # -- life cycle -----------------------------------------------------------------------
 

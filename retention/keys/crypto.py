@@ -24,6 +24,7 @@ import hmac
 import os
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -86,36 +87,52 @@ def _binding(*parts: str) -> bytes:
     return bytes(out)
 
 
+@dataclass(frozen=True)
+class _Part:
+    """A kind of sealed part of a record: its magic, the word its associated data starts with,
+    and how errors name one (``image IMG of record REC``)."""
+
+    magic: bytes
+    binding: str
+    noun: str
+
+
+_BLOB = _Part(BLOB_MAGIC, "blob", "image")
+_FIELD = _Part(FIELD_MAGIC, "field", "field")
+
+
+def _seal_part(part: _Part, data_key: bytes, plaintext: bytes, record_id: str, name: str) -> bytes:
+    return _seal(part.magic, data_key, plaintext, _binding(part.binding, record_id, name))
+
+
+def _open_part(part: _Part, data_key: bytes, sealed: bytes, record_id: str, name: str) -> bytes:
+    return _open(
+        part.magic,
+        data_key,
+        sealed,
+        _binding(part.binding, record_id, name),
+        f"{part.noun} {name} of record {record_id}",
+    )
+
+
 def seal_blob(data_key: bytes, plaintext: bytes, *, record_id: str, image_id: str) -> bytes:
     """Seal image bytes for one image of one record."""
-    return _seal(BLOB_MAGIC, data_key, plaintext, _binding("blob", record_id, image_id))
+    return _seal_part(_BLOB, data_key, plaintext, record_id, image_id)
 
 
 def open_blob(data_key: bytes, sealed: bytes, *, record_id: str, image_id: str) -> bytes:
     """Open a sealed image; ``IntegrityError`` unless it was sealed for exactly these ids."""
-    return _open(
-        BLOB_MAGIC,
-        data_key,
-        sealed,
-        _binding("blob", record_id, image_id),
-        f"image {image_id} of record {record_id}",
-    )
+    return _open_part(_BLOB, data_key, sealed, record_id, image_id)
 
 
 def seal_field(data_key: bytes, plaintext: bytes, *, record_id: str, field: str) -> bytes:
     """Seal an encrypted database field of a record."""
-    return _seal(FIELD_MAGIC, data_key, plaintext, _binding("field", record_id, field))
+    return _seal_part(_FIELD, data_key, plaintext, record_id, field)
 
 
 def open_field(data_key: bytes, sealed: bytes, *, record_id: str, field: str) -> bytes:
     """Open a sealed field; ``IntegrityError`` if it was edited or moved."""
-    return _open(
-        FIELD_MAGIC,
-        data_key,
-        sealed,
-        _binding("field", record_id, field),
-        f"field {field} of record {record_id}",
-    )
+    return _open_part(_FIELD, data_key, sealed, record_id, field)
 
 
 def wrap_data_key(kek: bytes, data_key: bytes, *, key_id: str, kek_version: int) -> bytes:

@@ -37,6 +37,7 @@ from retention.db.models import (
     RequestState,
     SecondApproval,
 )
+from retention.db.rows import locked
 from retention.engine import decisions
 from retention.engine.authority import (
     DEFAULT_LIMITS,
@@ -65,12 +66,7 @@ from retention.requests.filing import (
 
 
 def _locked(session: Session, request_id: str) -> RemovalRequest:
-    req = session.execute(
-        select(RemovalRequest).where(RemovalRequest.id == request_id).with_for_update()
-    ).scalar_one_or_none()
-    if req is None:
-        raise NotFoundError(f"no request {request_id}")
-    return req
+    return locked(session, RemovalRequest, request_id, "request")
 
 
 def _move(

@@ -24,9 +24,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TextIO
 
-from sqlalchemy import create_engine, text
+from common import insert_batched, reset_database
+from sqlalchemy import Engine, TextClause, create_engine, text
 
 from retention.ingest.demo import write_demo_set
 
@@ -59,14 +62,47 @@ def head(manifest: Path, rows: int, out: Path) -> Path:
     return out
 
 
-def reset_database(url: str, data_dir: Path) -> None:
-    if url.startswith("postgresql"):
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    shutil.rmtree(data_dir, ignore_errors=True)
+# The manifest columns a baseline stores, with their VARCHAR lengths.
+BASELINE_COLUMNS = {
+    "booking_number": 64,
+    "agency": 64,
+    "jurisdiction": 8,
+    "name": 200,
+    "date_of_birth": 10,
+    "arrest_date": 10,
+    "offence": 200,
+    "outcome": 24,
+    "legal_basis": 16,
+    "images": 4000,
+}
+
+
+def baseline_table(engine: Engine, columns: Mapping[str, int]) -> TextClause:
+    """A fresh ``bench_baseline`` table of these columns; returns the INSERT of one row."""
+    declared = ", ".join(f"{name} VARCHAR({length})" for name, length in columns.items())
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_baseline"))
+        conn.execute(text(f"CREATE TABLE bench_baseline ({declared})"))
+    values = ", ".join(f":{name}" for name in columns)
+    return text(f"INSERT INTO bench_baseline VALUES ({values})")  # noqa: S608
+
+
+def timed_load(
+    engine: Engine,
+    insert: TextClause,
+    manifest: Path,
+    rows_of: Callable[[TextIO], Iterator[dict[str, str]]],
+) -> float:
+    """Seconds to INSERT (1,000 a statement) what ``rows_of`` yields from the manifest, doing
+    what it does per row; then the baseline table is dropped."""
+    started = time.perf_counter()
+    with manifest.open(newline="") as fh, engine.connect() as conn:
+        insert_batched(conn, insert, rows_of(fh))
+    elapsed = time.perf_counter() - started
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE bench_baseline"))
+    engine.dispose()
+    return elapsed
 
 
 def baseline(manifest: Path, url: str, work: Path, *, fsync: bool) -> tuple[float, int, int]:
@@ -75,24 +111,11 @@ def baseline(manifest: Path, url: str, work: Path, *, fsync: bool) -> tuple[floa
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS bench_baseline"))
-        conn.execute(
-            text(
-                "CREATE TABLE bench_baseline (booking_number VARCHAR(64), agency VARCHAR(64), "
-                "jurisdiction VARCHAR(8), name VARCHAR(200), date_of_birth VARCHAR(10), "
-                "arrest_date VARCHAR(10), offence VARCHAR(200), outcome VARCHAR(24), "
-                "legal_basis VARCHAR(16), images VARCHAR(4000))"
-            )
-        )
-    insert = text(
-        "INSERT INTO bench_baseline VALUES (:booking_number, :agency, :jurisdiction, :name, "
-        ":date_of_birth, :arrest_date, :offence, :outcome, :legal_basis, :images)"
-    )
+    insert = baseline_table(engine, BASELINE_COLUMNS)
     rows = copied = 0
-    batch: list[dict[str, str]] = []
-    started = time.perf_counter()
-    with manifest.open(newline="") as fh, engine.connect() as conn:
+
+    def copied_rows(fh: TextIO) -> Iterator[dict[str, str]]:
+        nonlocal rows, copied
         for r in csv.DictReader(fh):
             for rel in r["images"].split(";"):
                 src = manifest.parent / rel
@@ -104,35 +127,10 @@ def baseline(manifest: Path, url: str, work: Path, *, fsync: bool) -> tuple[floa
                         f.flush()
                         os.fsync(f.fileno())
                 copied += len(data)
-            batch.append(
-                {
-                    k: r[k]
-                    for k in (
-                        "booking_number",
-                        "agency",
-                        "jurisdiction",
-                        "name",
-                        "date_of_birth",
-                        "arrest_date",
-                        "offence",
-                        "outcome",
-                        "legal_basis",
-                        "images",
-                    )
-                }
-            )
+            yield {k: r[k] for k in BASELINE_COLUMNS}
             rows += 1
-            if len(batch) == 1000:
-                with conn.begin():
-                    conn.execute(insert, batch)
-                batch = []
-        if batch:
-            with conn.begin():
-                conn.execute(insert, batch)
-    elapsed = time.perf_counter() - started
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE bench_baseline"))
-    engine.dispose()
+
+    elapsed = timed_load(engine, insert, manifest, copied_rows)
     shutil.rmtree(out)
     return elapsed, rows, copied
 
@@ -250,36 +248,18 @@ def s3_baseline(manifest: Path, url: str, endpoint: str) -> float:
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
     client.create_bucket(Bucket="baseline")
     engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS bench_baseline"))
-        conn.execute(
-            text(
-                "CREATE TABLE bench_baseline (booking_number VARCHAR(64), "
-                "name VARCHAR(200), images VARCHAR(4000))"
-            )
-        )
-    insert = text("INSERT INTO bench_baseline VALUES (:booking_number, :name, :images)")
-    batch: list[dict[str, str]] = []
-    started = time.perf_counter()
-    with manifest.open(newline="") as fh, engine.connect() as conn:
+    columns = {k: BASELINE_COLUMNS[k] for k in ("booking_number", "name", "images")}
+    insert = baseline_table(engine, columns)
+
+    def stored_rows(fh: TextIO) -> Iterator[dict[str, str]]:
         for n, r in enumerate(csv.DictReader(fh)):
             for rel in r["images"].split(";"):
                 client.put_object(
                     Bucket="baseline", Key=f"{n}-{rel}", Body=(manifest.parent / rel).read_bytes()
                 )
-            batch.append({k: r[k] for k in ("booking_number", "name", "images")})
-            if len(batch) == 1000:
-                with conn.begin():
-                    conn.execute(insert, batch)
-                batch = []
-        if batch:
-            with conn.begin():
-                conn.execute(insert, batch)
-    elapsed = time.perf_counter() - started
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE bench_baseline"))
-    engine.dispose()
-    return elapsed
+            yield {k: r[k] for k in columns}
+
+    return timed_load(engine, insert, manifest, stored_rows)
 
 
 def cpu_seconds(pid: int) -> float:

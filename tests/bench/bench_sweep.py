@@ -19,130 +19,39 @@ import os
 import shutil
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
+from common import NOW, fill, reset_database
+from sqlalchemy import text
 
 from policies import bundled_pack_paths
-from retention.db.models import DataKey, Image, Record
-from retention.db.schema import upgrade
 from retention.db.sessions import make_engine
 from retention.engine.enact import enact
 from retention.jobs.sweep import run_sweep
-from retention.keys import crypto
-from retention.keys.keyring import Keyring
 from retention.services import open_services
 from retention.settings import Settings
-from retention.storage.local import LocalBlobStore
 
-NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
 TODAY = NOW.date()
-CHUNK = 5000
-
-
-def reset(url: str, data_dir: Path) -> None:
-    if url.startswith("postgresql"):
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
 
 
 def build(url: str, data_dir: Path, records: int, due: int) -> tuple[Settings, list[str]]:
     """Fill a fresh database; returns settings and the blob keys of the due records."""
-    reset(url, data_dir)
+    reset_database(url, data_dir)
+    data_dir.mkdir(parents=True)
     settings = Settings(data_dir=data_dir, database_url=url, sweep_batch_size=500)
-    ring = Keyring.create(settings.keyring_file, NOW)
-    engine = make_engine(settings)
-    upgrade(engine)
-    store = LocalBlobStore(Path(settings.blob_store))
-    store.ensure_layout()
-    dk = crypto.new_data_key()
-    blob_keys: list[str] = []
-    started = time.perf_counter()
-    with engine.connect() as conn:
-        for start in range(0, records, CHUNK):
-            recs, keys, imgs = [], [], []
-            for n in range(start, min(start + CHUNK, records)):
-                rid = uuid.uuid4().hex
-                is_due = n % (records // due) == 0 and len(blob_keys) < 2 * due
-                recs.append(
-                    {
-                        "id": rid,
-                        "agency": "BENCH",
-                        "booking_number": f"B-{n:08d}",
-                        "booking_bidx": f"{n:064x}",
-                        "jurisdiction": "US-CA" if is_due else "GB-ENG",
-                        "holder": "law_enforcement",
-                        "data_kind": "booking_photo",
-                        "arrest_date": dt.date(2020, 5, 5) if is_due else dt.date(2025, 5, 5),
-                        "captured_on": dt.date(2020, 5, 5) if is_due else dt.date(2025, 5, 5),
-                        "offence_class": "nonviolent",
-                        "mopi_group": None if is_due else 3,
-                        "age_at_capture": 30,
-                        "outcome": "factually_innocent" if is_due else "convicted",
-                        "outcome_on": dt.date(2020, 6, 1) if is_due else dt.date(2025, 9, 1),
-                        "legal_basis": "arrest" if is_due else "conviction",
-                        "status": "active",
-                        "next_action": "purge" if is_due else "review",
-                        "next_action_due": dt.date(2023, 5, 5) if is_due else dt.date(2031, 5, 5),
-                        "identity_sealed": b"x" * 80,
-                        "created_at": NOW,
-                        "updated_at": NOW,
-                        "exceptional_reason": False,
-                    }
-                )
-                kid = uuid.uuid4().hex
-                version, wrapped = ring.wrap(dk, key_id=kid)
-                keys.append(
-                    {
-                        "id": kid,
-                        "record_id": rid,
-                        "kek_version": version,
-                        "wrapped": wrapped,
-                        "created_at": NOW,
-                    }
-                )
-                for kind, ordinal in (("original", 0), ("thumbnail", 0)):
-                    iid = uuid.uuid4().hex
-                    imgs.append(
-                        {
-                            "id": iid,
-                            "record_id": rid,
-                            "kind": kind,
-                            "ordinal": ordinal,
-                            "media_type": "image/jpeg",
-                            "byte_size": 65536,
-                            "width": 480,
-                            "height": 600,
-                            "content_hmac": "0" * 64,
-                            "sealed_sha256": "0" * 64,
-                            "created_at": NOW,
-                        }
-                    )
-                    if is_due:
-                        store._write(
-                            iid,
-                            crypto.seal_blob(dk, b"j" * 2048, record_id=rid, image_id=iid),
-                            sync=False,
-                        )
-                        blob_keys.append(iid)
-            with conn.begin():
-                conn.execute(insert(Record), recs)
-                conn.execute(insert(DataKey), keys)
-                conn.execute(insert(Image), imgs)
-    if url.startswith("postgresql"):
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
-    engine.dispose()
-    print(
-        f"  built {records:,} records ({len(blob_keys) // 2:,} due) in "
-        f"{time.perf_counter() - started:.0f}s"
+    every, picked = records // due, 0
+
+    def due_year(n: int) -> int | None:
+        nonlocal picked
+        if n % every == 0 and picked < due:
+            picked += 1
+            return 2020
+        return None
+
+    blob_keys, took = fill(
+        settings, records, due_year, image_bytes=65536, other_outcome_on=dt.date(2025, 9, 1)
     )
+    print(f"  built {records:,} records ({len(blob_keys) // 2:,} due) in {took:.0f}s")
     return settings, blob_keys
 
 

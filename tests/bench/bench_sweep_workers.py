@@ -20,21 +20,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select
 
-from retention.db.models import DataKey, Image, Record
-from retention.db.schema import upgrade
+from retention.db.models import Record
 from retention.db.sessions import make_engine
-from retention.keys import crypto
-from retention.keys.keyring import Keyring
 from retention.settings import Settings
-from retention.storage.local import LocalBlobStore
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_sweep import CHUNK, NOW, reset
+from common import fill, reset_database
 
 SETS = (
     (2018, dt.date(2021, 6, 1), 1),
@@ -44,97 +39,22 @@ SETS = (
 
 
 def build(url: str, data_dir: Path, records: int, due: int) -> Settings:
-    reset(url, data_dir)
+    reset_database(url, data_dir)
+    data_dir.mkdir(parents=True)
     settings = Settings(data_dir=data_dir, database_url=url)
-    ring = Keyring.create(settings.keyring_file, NOW)
-    engine = make_engine(settings)
-    upgrade(engine)
-    store = LocalBlobStore(Path(settings.blob_store))
-    store.ensure_layout()
-    dk = crypto.new_data_key()
-    every = records // (3 * due)
-    started = time.perf_counter()
-    made = 0
-    with engine.connect() as conn:
-        for start in range(0, records, CHUNK):
-            recs, keys, imgs = [], [], []
-            for n in range(start, min(start + CHUNK, records)):
-                rid = uuid.uuid4().hex
-                which = (n // every) % 3 if n % every == 0 and made < 3 * due else None
-                if which is not None:
-                    made += 1
-                year = SETS[which][0] if which is not None else 2025
-                recs.append(
-                    {
-                        "id": rid,
-                        "agency": "BENCH",
-                        "booking_number": f"B-{n:08d}",
-                        "booking_bidx": f"{n:064x}",
-                        "jurisdiction": "US-CA" if which is not None else "GB-ENG",
-                        "holder": "law_enforcement",
-                        "data_kind": "booking_photo",
-                        "arrest_date": dt.date(year, 5, 5),
-                        "captured_on": dt.date(year, 5, 5),
-                        "offence_class": "nonviolent",
-                        "mopi_group": None if which is not None else 3,
-                        "age_at_capture": 30,
-                        "outcome": "factually_innocent" if which is not None else "convicted",
-                        "outcome_on": dt.date(year, 6, 1),
-                        "legal_basis": "arrest" if which is not None else "conviction",
-                        "status": "active",
-                        "next_action": "purge" if which is not None else "review",
-                        "next_action_due": dt.date(year + 3, 5, 5)
-                        if which is not None
-                        else dt.date(2031, 5, 5),
-                        "identity_sealed": b"x" * 80,
-                        "created_at": NOW,
-                        "updated_at": NOW,
-                        "exceptional_reason": False,
-                    }
-                )
-                kid = uuid.uuid4().hex
-                version, wrapped = ring.wrap(dk, key_id=kid)
-                keys.append(
-                    {
-                        "id": kid,
-                        "record_id": rid,
-                        "kek_version": version,
-                        "wrapped": wrapped,
-                        "created_at": NOW,
-                    }
-                )
-                for kind in ("original", "thumbnail"):
-                    iid = uuid.uuid4().hex
-                    imgs.append(
-                        {
-                            "id": iid,
-                            "record_id": rid,
-                            "kind": kind,
-                            "ordinal": 0,
-                            "media_type": "image/jpeg",
-                            "byte_size": 2048,
-                            "width": 480,
-                            "height": 600,
-                            "content_hmac": "0" * 64,
-                            "sealed_sha256": "0" * 64,
-                            "created_at": NOW,
-                        }
-                    )
-                    if which is not None:
-                        store._write(
-                            iid,
-                            crypto.seal_blob(dk, b"j" * 2048, record_id=rid, image_id=iid),
-                            sync=False,
-                        )
-            with conn.begin():
-                conn.execute(insert(Record), recs)
-                conn.execute(insert(DataKey), keys)
-                conn.execute(insert(Image), imgs)
-    if url.startswith("postgresql"):
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
-    engine.dispose()
-    print(f"  built {records:,} records, 3 x {due:,} due, in {time.perf_counter() - started:.0f}s")
+    every, made = records // (3 * due), 0
+
+    def due_year(n: int) -> int | None:
+        nonlocal made
+        if n % every == 0 and made < 3 * due:
+            made += 1
+            return SETS[(n // every) % 3][0]
+        return None
+
+    _, took = fill(
+        settings, records, due_year, image_bytes=2048, other_outcome_on=dt.date(2025, 6, 1)
+    )
+    print(f"  built {records:,} records, 3 x {due:,} due, in {took:.0f}s")
     return settings
 
 
@@ -197,7 +117,8 @@ def main() -> None:
             f"  {workers} worker(s): purged {done:,} in {took:6.2f}s = {rate:7.0f}/s "
             f"(x{rate / base:.2f} of 1 worker)  exit codes {codes}"
         )
-    reset(url, data_dir)
+    reset_database(url, data_dir)
+    data_dir.mkdir(parents=True)
 
 
 if __name__ == "__main__":

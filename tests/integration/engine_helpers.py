@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from policies.vocabulary import Jurisdiction, RequestKind
 from retention.audit import chain as audit
-from retention.db.models import Certificate, DataKey, Image, Record, RecordStatus
+from retention.db.models import Base, Certificate, DataKey, Image, Record, RecordStatus
 from retention.engine import records
 from retention.errors import IntegrityError
 from retention.ingest.importer import import_manifest
 from retention.keys import crypto
+from retention.keys.keyring import Keyring
 from retention.requests import filing
 from retention.services import Services
+from retention.storage.interface import BlobStore
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at, jpeg_bytes, row, write_manifest
 
@@ -112,11 +116,19 @@ def file_request(
         return req.id, reference
 
 
-def state(services: Services, record_id: str) -> Record:
+_Row = TypeVar("_Row", bound=Base)
+
+
+def stored(services: Services, model: type[_Row], row_id: str) -> _Row:
+    """The ``model`` row with this id as stored now; it must exist."""
     with services.readers() as s:
-        rec = s.get(Record, record_id)
-        assert rec is not None
-        return rec
+        found = s.get(model, row_id)
+        assert found is not None
+        return found
+
+
+def state(services: Services, record_id: str) -> Record:
+    return stored(services, Record, record_id)
 
 
 def check_invariants(services: Services, *, janitor_ran: bool = False) -> dict[str, int]:
@@ -167,3 +179,24 @@ def blobs_open(services: Services, record_id: str) -> bool:
 def day(n: int) -> dt.date:
     """TODAY plus n days."""
     return TODAY + dt.timedelta(days=n)
+
+
+def open_every_image(session: Session, keyring: Keyring, store: BlobStore) -> int:
+    """Read every image of every record through ``keyring``, as staff would (audited); each must
+    be a JPEG. Returns how many opened."""
+    opened = 0
+    for rec in session.execute(select(Record)).scalars():
+        for img in session.execute(select(Image).where(Image.record_id == rec.id)).scalars():
+            _, data = records.read_image(
+                session,
+                keyring,
+                store,
+                rec,
+                actor="t",
+                reason="Checking every image opens after rotation",
+                now=FIXED_NOW,
+                image_id=img.id,
+            )
+            assert data.startswith(b"\xff\xd8\xff")
+            opened += 1
+    return opened

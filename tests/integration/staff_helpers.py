@@ -18,6 +18,7 @@ from retention.accounts import users
 from retention.db.models import AuditEntry, Role, User
 from retention.services import Services
 from tests.conftest import FIXED_NOW
+from tests.helpers import create_staff
 
 PASSWORD = "a long staff passphrase 42"
 
@@ -60,17 +61,10 @@ class Staff:
 
 def add_staff(services: Services, username: str, role: Role = Role.SUPERVISOR) -> Staff:
     """Create an account with a known password; its TOTP secret is returned once, as in life."""
-    with services.sessions() as db, db.begin():
-        _, secret = users.create_user(
-            db,
-            username=username,
-            role=role,
-            password=PASSWORD,
-            keyring=services.keyring,
-            actor="test:admin",
-            now=FIXED_NOW,
-        )
-    return Staff(username=users.normalise_username(username), secret=secret)
+    name, secret = create_staff(
+        services, username, role, password=PASSWORD, now=FIXED_NOW, actor="test:admin"
+    )
+    return Staff(username=name, secret=secret)
 
 
 def account(services: Services, username: str) -> User:

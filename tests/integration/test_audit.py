@@ -122,17 +122,7 @@ def test_editing_any_field_the_hash_covers_is_found_at_that_entry(
     seq = value if field == "seq" else 3
     with services.sessions() as s:
         row = s.execute(select(AuditEntry).where(AuditEntry.seq == seq)).scalar_one()
-        recomputed = audit.entry_hash(
-            seq=row.seq,
-            occurred_at=row.occurred_at,
-            actor=row.actor,
-            action=row.action,
-            object_type=row.object_type,
-            object_id=row.object_id,
-            rule=row.rule,
-            details=row.details,
-            prev_hash=row.prev_hash,
-        )
+        recomputed = audit.stored_entry_hash(row)
     assert recomputed != row.hash
 
 

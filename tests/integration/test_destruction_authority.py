@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -43,6 +44,7 @@ from tests.integration.engine_helpers import (
     restrict_then_purge_later,
     review_due,
     state,
+    stored,
 )
 
 NAME = "Alex Rivera"  # the name tests.helpers.row gives every record
@@ -66,16 +68,32 @@ def _match(services: Services, request_id: str, record_id: str, **kw: object) ->
         return workflow.match(s, request_id, record_id, actor=CLERK, now=FIXED_NOW, **kw)  # type: ignore[arg-type]
 
 
+def _matched_request(
+    services: Services, tmp_path: Path, booking: dict[str, str]
+) -> tuple[str, str]:
+    """One record ingested from this manifest row, and a request filed and matched to it by the
+    clerk; returns (record id, request id)."""
+    [record_id] = ingest(services, tmp_path, [booking]).values()
+    request_id = _file(services)
+    _match(services, request_id, record_id)
+    return record_id, request_id
+
+
+def _approve(services: Services, request_id: str, **kw: Any) -> workflow.Approval:
+    """The clerk approves the request, in a transaction of its own."""
+    with services.sessions() as s, s.begin():
+        return workflow.approve(
+            s, services.keyring, request_id, actor=CLERK, reasons="", now=FIXED_NOW, **kw
+        )
+
+
 def _count(services: Services, model: type[object]) -> int:
     with services.readers() as s:
         return int(s.execute(select(func.count()).select_from(model)).scalar_one())
 
 
 def _request(services: Services, request_id: str) -> RemovalRequest:
-    with services.readers() as s:
-        req = s.get(RemovalRequest, request_id)
-        assert req is not None
-        return req
+    return stored(services, RemovalRequest, request_id)
 
 
 def _certificates(services: Services, record_id: str) -> list[Certificate]:
@@ -177,10 +195,7 @@ def test_more_matches_than_the_limit_need_a_supervisor(tmp_path: Path, services:
 def test_a_clerk_alone_cannot_purge_a_record_whose_rule_says_review(
     tmp_path: Path, services: Services
 ) -> None:
-    ids = ingest(services, tmp_path, [review_due("GB-1")])
-    rid = ids["GB-1"]
-    request_id = _file(services)
-    _match(services, request_id, rid)
+    rid, request_id = _matched_request(services, tmp_path, review_due("GB-1"))
     with services.sessions() as s, s.begin():
         planned = workflow.plan(s, _request(services, request_id), FIXED_NOW.date())
         assert [p.effect for p in planned.records] == [workflow.Effect.PURGE_OUTSIDE_RULE]
@@ -221,15 +236,12 @@ def test_a_clerk_alone_cannot_purge_a_record_whose_rule_says_review(
 def test_a_refused_second_approval_destroys_nothing_and_reopens_the_request(
     tmp_path: Path, services: Services
 ) -> None:
-    ids = ingest(services, tmp_path, [review_due("GB-1")])
-    request_id = _file(services)
-    _match(services, request_id, ids["GB-1"])
-    with services.sessions() as s, s.begin():
-        workflow.approve(s, services.keyring, request_id, actor=CLERK, reasons="", now=FIXED_NOW)
+    rid, request_id = _matched_request(services, tmp_path, review_due("GB-1"))
+    _approve(services, request_id)
     with services.sessions() as s, s.begin():
         workflow.refuse(s, request_id, supervisor=SUPERVISOR, reason=WHY, now=FIXED_NOW)
     assert _request(services, request_id).state == "under_review"
-    assert blobs_open(services, ids["GB-1"])
+    assert blobs_open(services, rid)
     with services.readers() as s:
         assert s.execute(select(SecondApproval.state)).scalars().all() == ["refused"]
 
@@ -237,16 +249,11 @@ def test_a_refused_second_approval_destroys_nothing_and_reopens_the_request(
 def test_a_purge_the_rule_already_requires_needs_one_person(
     tmp_path: Path, services: Services
 ) -> None:
-    ids = ingest(services, tmp_path, [purge_due("CA-1")])
-    request_id = _file(services)
-    _match(services, request_id, ids["CA-1"])
-    with services.sessions() as s, s.begin():
-        done = workflow.approve(
-            s, services.keyring, request_id, actor=CLERK, reasons="", now=FIXED_NOW
-        )
+    rid, request_id = _matched_request(services, tmp_path, purge_due("CA-1"))
+    done = _approve(services, request_id)
     assert done.waiting is None
-    assert [p.record_id for p in done.purged] == [ids["CA-1"]]
-    [cert] = _certificates(services, ids["CA-1"])
+    assert [p.record_id for p in done.purged] == [rid]
+    [cert] = _certificates(services, rid)
     assert "confirmed_by" not in cert.body["reason"]
 
 
@@ -258,10 +265,7 @@ def test_approval_past_the_safety_belt_waits_for_a_supervisor(
     for n in range(3):
         _match(services, request_id, ids[f"CA-{n}"])
     belt = Limits(max_share=0.0, max_count=2)
-    with services.sessions() as s, s.begin():
-        done = workflow.approve(
-            s, services.keyring, request_id, actor=CLERK, reasons="", now=FIXED_NOW, limits=belt
-        )
+    done = _approve(services, request_id, limits=belt)
     assert done.waiting is not None
     assert done.waiting.details["over_belt"] is True
     assert all(blobs_open(services, ids[f"CA-{n}"]) for n in range(3))

@@ -39,6 +39,22 @@ def run(env: dict[str, str], *args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(cli, list(args), env=env, input=input)
 
 
+def export_gallery(env: dict[str, str], out: Path, jurisdiction: str) -> Result:
+    """``gallery export`` for face recognition, of one jurisdiction's records."""
+    return run(
+        env, "gallery", "export", str(out), "--purpose", "face_recognition",
+        "--jurisdiction", jurisdiction,
+    )  # fmt: skip
+
+
+def export_image(env: dict[str, str], ref: str, out: Path, *, reason: str, purpose: str) -> Result:
+    """``image export`` of a record's image, for a purpose, with a reason."""
+    return run(
+        env, "image", "export", ref, "--out", str(out), "--reason", reason,
+        "--purpose", purpose,
+    )  # fmt: skip
+
+
 def test_record_why_explains_the_decision(
     tmp_path: Path, services: Services, env: dict[str, str]
 ) -> None:
@@ -174,29 +190,11 @@ def test_gallery_export_writes_only_permitted_records_and_records_each_disclosur
     assert no.output.startswith("no: us-ca/pc851-8-seal")
 
     out = tmp_path / "gallery"
-    ca = run(
-        env,
-        "gallery",
-        "export",
-        str(out),
-        "--purpose",
-        "face_recognition",
-        "--jurisdiction",
-        "US-CA",
-    )
+    ca = export_gallery(env, out, "US-CA")
     assert ca.exit_code == 0, ca.output
     assert "0 records (0 images)" in ca.output
     shutil.rmtree(out)
-    gb = run(
-        env,
-        "gallery",
-        "export",
-        str(out),
-        "--purpose",
-        "face_recognition",
-        "--jurisdiction",
-        "GB-ENG",
-    )
+    gb = export_gallery(env, out, "GB-ENG")
     assert "2 records (2 images)" in gb.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert {i["record_id"] for i in manifest["items"]} == {ids["GB-1"], ids["GB-2"]}
@@ -306,32 +304,12 @@ def test_a_restricted_record_opens_only_for_a_purpose_its_rule_allows(
     ingest(services, tmp_path, [restrict_then_purge_later("CA-9")])
     assert run(env, "sweep", "--on", "2026-11-20").exit_code == 0
     out = tmp_path / "x.jpg"
-    refused = run(
-        env,
-        "image",
-        "export",
-        "CA-9",
-        "--out",
-        str(out),
-        "--reason",
-        "Preparing a lineup for a witness",
-        "--purpose",
-        "lineup",
+    refused = export_image(
+        env, "CA-9", out, reason="Preparing a lineup for a witness", purpose="lineup"
     )
     assert refused.exit_code != 0
     assert "is restricted; purpose 'lineup' is not allowed" in str(refused.exception)
     assert not out.exists()
-    ok = run(
-        env,
-        "image",
-        "export",
-        "CA-9",
-        "--out",
-        str(out),
-        "--reason",
-        "court exhibit",
-        "--purpose",
-        "evidence",
-    )
+    ok = export_image(env, "CA-9", out, reason="court exhibit", purpose="evidence")
     assert ok.exit_code == 0, ok.output
     assert out.read_bytes().startswith(b"\xff\xd8\xff")

@@ -23,7 +23,13 @@ from retention.db.models import EnactedPack, JobRun, LegalHold, Role, User
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import backend_env
-from tests.integration.engine_helpers import ingest, purge_due, restrict_then_purge_later, state
+from tests.integration.engine_helpers import (
+    ingest,
+    purge_due,
+    restrict_then_purge_later,
+    state,
+    stored,
+)
 from tests.integration.staff_helpers import (
     PASSWORD,
     Staff,
@@ -44,12 +50,41 @@ def bob(services: Services) -> Staff:
 
 
 @pytest.fixture
+def hold_id(tmp_path: Path, services: Services, env: dict[str, str]) -> str:
+    """A hold on booking CA-1 (due for purge), placed by clerk.ann and pending approval."""
+    ingest(services, tmp_path, [purge_due("CA-1")])
+    return place(env, "CA-1", actor="clerk.ann")
+
+
+@pytest.fixture
 def carol(services: Services) -> Staff:
     return add_staff(services, "sup.carol")
 
 
 def run(env: dict[str, str], *args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(cli, list(args), env=env, input=input)
+
+
+def approve_from_stdin(env: dict[str, str], hold_id: str, approver: str, input: str) -> Result:
+    """``hold approve HOLD --approved-by APPROVER --credentials-stdin``."""
+    return run(
+        env, "hold", "approve", hold_id, "--approved-by", approver, "--credentials-stdin",
+        input=input,
+    )  # fmt: skip
+
+
+def confirmed_sweep(
+    env: dict[str, str], confirm_by: str, *flags: str, input: str | None = None
+) -> Result:
+    """``sweep --on 2026-11-20 --confirm-by NAME [FLAGS]``."""
+    return run(env, "sweep", "--on", "2026-11-20", "--confirm-by", confirm_by, *flags, input=input)
+
+
+def enact(
+    env: dict[str, str], pack: Path, approved_by: str, *flags: str, input: str | None = None
+) -> Result:
+    """``policy enact PACK --approved-by NAME [FLAGS]``."""
+    return run(env, "policy", "enact", str(pack), "--approved-by", approved_by, *flags, input=input)
 
 
 def place(env: dict[str, str], booking: str, *, actor: str) -> str:
@@ -61,10 +96,7 @@ def place(env: dict[str, str], booking: str, *, actor: str) -> str:
 
 
 def hold_row(services: Services, hold_id: str) -> LegalHold:
-    with services.readers() as s:
-        found = s.get(LegalHold, hold_id)
-        assert found is not None
-        return found
+    return stored(services, LegalHold, hold_id)
 
 
 def actions(services: Services) -> list[str]:
@@ -77,14 +109,22 @@ def refused(result: Result, *phrases: str) -> None:
         assert phrase in result.output, result.output
 
 
+def assert_one_failed_sign_in(services: Services, hold_id: str, username: str, reason: str) -> None:
+    """The hold is still pending and not approved; the account has one failed sign-in, audited
+    with this reason."""
+    assert hold_row(services, hold_id).state == "pending"
+    assert account(services, username).failed_logins == 1
+    [failed] = audit_entries(services, "auth.login_failed")
+    assert failed.details == {"username": username, "reason": reason}
+    assert "hold.approved" not in actions(services)
+
+
 # -- holds --------------------------------------------------------------------------------
 
 
 def test_a_hold_is_approved_by_a_second_supervisor_who_signs_in_at_the_prompts(
-    tmp_path: Path, services: Services, env: dict[str, str], bob: Staff
+    services: Services, env: dict[str, str], hold_id: str, bob: Staff
 ) -> None:
-    ingest(services, tmp_path, [purge_due("CA-1")])
-    hold_id = place(env, "CA-1", actor="clerk.ann")
     code = bob.code()
     done = run(env, "--actor", "sup.bob", "hold", "approve", hold_id, input=bob.with_code(code))
     assert done.exit_code == 0, done.output
@@ -126,10 +166,8 @@ def test_the_placer_cannot_approve_their_own_hold_even_when_signed_in(
 
 
 def test_naming_an_approver_with_actor_alone_approves_nothing(
-    tmp_path: Path, services: Services, env: dict[str, str], bob: Staff
+    services: Services, env: dict[str, str], hold_id: str, bob: Staff
 ) -> None:
-    ingest(services, tmp_path, [purge_due("CA-1")])
-    hold_id = place(env, "CA-1", actor="clerk.ann")
     before = actions(services)
     out = run(env, "--actor", "sup.bob", "hold", "approve", hold_id)  # no credentials at all
     assert out.exit_code != 0, out.output
@@ -138,51 +176,30 @@ def test_naming_an_approver_with_actor_alone_approves_nothing(
 
 
 def test_a_wrong_totp_code_is_refused_and_counted_as_a_failed_sign_in(
-    tmp_path: Path, services: Services, env: dict[str, str], bob: Staff
+    services: Services, env: dict[str, str], hold_id: str, bob: Staff
 ) -> None:
-    ingest(services, tmp_path, [purge_due("CA-1")])
-    hold_id = place(env, "CA-1", actor="clerk.ann")
     out = run(
         env, "--actor", "sup.bob", "hold", "approve", hold_id, input=bob.with_code(bob.wrong_code())
     )
     refused(out, "code")
-    assert hold_row(services, hold_id).state == "pending"
-    assert account(services, "sup.bob").failed_logins == 1
-    [failed] = audit_entries(services, "auth.login_failed")
-    assert failed.details == {"username": "sup.bob", "reason": "bad_code"}
-    assert "hold.approved" not in actions(services)
+    assert_one_failed_sign_in(services, hold_id, "sup.bob", "bad_code")
     assert "auth.second_person" not in actions(services)
 
 
 def test_a_wrong_password_is_refused_and_counted_as_a_failed_sign_in(
-    tmp_path: Path, services: Services, env: dict[str, str], bob: Staff
+    services: Services, env: dict[str, str], hold_id: str, bob: Staff
 ) -> None:
-    ingest(services, tmp_path, [purge_due("CA-1")])
-    hold_id = place(env, "CA-1", actor="clerk.ann")
-    out = run(
-        env,
-        "hold",
-        "approve",
-        hold_id,
-        "--approved-by",
-        "sup.bob",
-        "--credentials-stdin",
-        input=f"not the password at all\n{bob.code()}\n",
+    out = approve_from_stdin(
+        env, hold_id, "sup.bob", input=f"not the password at all\n{bob.code()}\n"
     )
     refused(out, "password")
-    assert hold_row(services, hold_id).state == "pending"
-    assert account(services, "sup.bob").failed_logins == 1
-    [failed] = audit_entries(services, "auth.login_failed")
-    assert failed.details == {"username": "sup.bob", "reason": "bad_credentials"}
-    assert "hold.approved" not in actions(services)
+    assert_one_failed_sign_in(services, hold_id, "sup.bob", "bad_credentials")
 
 
 def test_a_clerk_who_signs_in_correctly_still_cannot_approve_a_hold(
-    tmp_path: Path, services: Services, env: dict[str, str]
+    services: Services, env: dict[str, str], hold_id: str
 ) -> None:
     dan = add_staff(services, "clerk.dan", Role.CLERK)
-    ingest(services, tmp_path, [purge_due("CA-1")])
-    hold_id = place(env, "CA-1", actor="clerk.ann")
     out = run(env, "--actor", "clerk.dan", "hold", "approve", hold_id, input=dan.credentials())
     refused(out, "supervisor")
     assert hold_row(services, hold_id).state == "pending"
@@ -200,10 +217,8 @@ def test_a_clerk_who_signs_in_correctly_still_cannot_approve_a_hold(
 
 @pytest.mark.parametrize("which", ["unknown", "deactivated", "locked"])
 def test_an_account_that_cannot_sign_in_cannot_approve(
-    tmp_path: Path, services: Services, env: dict[str, str], bob: Staff, which: str
+    services: Services, env: dict[str, str], hold_id: str, bob: Staff, which: str
 ) -> None:
-    ingest(services, tmp_path, [purge_due("CA-1")])
-    hold_id = place(env, "CA-1", actor="clerk.ann")
     name = "sup.nobody" if which == "unknown" else "sup.bob"
     with services.sessions() as s, s.begin():
         if which == "deactivated":
@@ -235,41 +250,21 @@ def test_a_totp_code_approves_once_and_is_refused_when_replayed(
 
 
 def test_credentials_stdin_reads_password_and_code_as_two_lines(
-    tmp_path: Path, services: Services, env: dict[str, str], bob: Staff
+    services: Services, env: dict[str, str], hold_id: str, bob: Staff
 ) -> None:
-    ingest(services, tmp_path, [purge_due("CA-1")])
-    hold_id = place(env, "CA-1", actor="clerk.ann")
-    done = run(
-        env,
-        "hold",
-        "approve",
-        hold_id,
-        "--approved-by",
-        "sup.bob",
-        "--credentials-stdin",
-        input=bob.credentials(),
-    )
+    done = approve_from_stdin(env, hold_id, "sup.bob", input=bob.credentials())
     assert done.exit_code == 0, done.output
     assert "Password" not in done.output
     assert hold_row(services, hold_id).approved_by == "sup.bob"
-    short = run(
-        env,
-        "hold",
-        "approve",
-        place(env, "CA-1", actor="clerk.ann"),
-        "--approved-by",
-        "sup.bob",
-        "--credentials-stdin",
-        input=f"{bob.password}\n",
+    short = approve_from_stdin(
+        env, place(env, "CA-1", actor="clerk.ann"), "sup.bob", input=f"{bob.password}\n"
     )
     refused(short, "two lines")
 
 
 def test_a_release_is_confirmed_only_by_a_second_supervisor_who_signs_in(
-    tmp_path: Path, services: Services, env: dict[str, str], bob: Staff, carol: Staff
+    services: Services, env: dict[str, str], hold_id: str, bob: Staff, carol: Staff
 ) -> None:
-    ingest(services, tmp_path, [purge_due("CA-1")])
-    hold_id = place(env, "CA-1", actor="clerk.ann")
     approve = run(env, "--actor", "sup.bob", "hold", "approve", hold_id, input=bob.credentials())
     assert approve.exit_code == 0, approve.output
     asked = run(env, "--actor", "SUP.BOB", "hold", "release", hold_id)
@@ -303,10 +298,8 @@ def test_a_release_is_confirmed_only_by_a_second_supervisor_who_signs_in(
 
 
 def test_confirm_by_on_a_release_nobody_has_requested_is_a_usage_error(
-    tmp_path: Path, services: Services, env: dict[str, str], bob: Staff
+    services: Services, env: dict[str, str], hold_id: str, bob: Staff
 ) -> None:
-    ingest(services, tmp_path, [purge_due("CA-1")])
-    hold_id = place(env, "CA-1", actor="clerk.ann")
     out = run(env, "hold", "release", hold_id, "--confirm-by", "sup.bob", input=bob.credentials())
     refused(out, "not been requested")
     assert hold_row(services, hold_id).release_requested_by is None
@@ -329,9 +322,7 @@ def test_a_mass_purge_is_not_confirmed_by_the_account_that_runs_the_sweep(
 ) -> None:
     ids = ingest(services, tmp_path, [purge_due("A"), purge_due("B")])
     strict = _belt(env) | {"MUGSHOT_ACTOR": "Sup.Bob"}
-    out = run(
-        strict, "sweep", "--on", "2026-11-20", "--confirm-by", "sup.bob", input=bob.credentials()
-    )
+    out = confirmed_sweep(strict, "sup.bob", input=bob.credentials())
     refused(out, "same account")
     assert {state(services, i).status for i in ids.values()} == {"active"}
     assert _sweeps(services) == []
@@ -342,7 +333,7 @@ def test_a_mass_purge_named_but_not_signed_in_purges_nothing(
     tmp_path: Path, services: Services, env: dict[str, str], bob: Staff
 ) -> None:
     ids = ingest(services, tmp_path, [purge_due("A"), purge_due("B")])
-    out = run(_belt(env), "sweep", "--on", "2026-11-20", "--confirm-by", "sup.bob")
+    out = confirmed_sweep(_belt(env), "sup.bob")
     assert out.exit_code != 0, out.output
     assert {state(services, i).status for i in ids.values()} == {"active"}
     assert _sweeps(services) == []
@@ -353,15 +344,7 @@ def test_a_clerk_cannot_confirm_a_mass_purge(
 ) -> None:
     dan = add_staff(services, "clerk.dan", Role.CLERK)
     ids = ingest(services, tmp_path, [purge_due("A"), purge_due("B")])
-    out = run(
-        _belt(env),
-        "sweep",
-        "--on",
-        "2026-11-20",
-        "--confirm-by",
-        "clerk.dan",
-        input=dan.credentials(),
-    )
+    out = confirmed_sweep(_belt(env), "clerk.dan", input=dan.credentials())
     refused(out, "supervisor")
     assert {state(services, i).status for i in ids.values()} == {"active"}
     assert _sweeps(services) == []
@@ -371,16 +354,7 @@ def test_a_mass_purge_confirmed_by_a_signed_in_supervisor_goes_ahead(
     tmp_path: Path, services: Services, env: dict[str, str], bob: Staff
 ) -> None:
     ids = ingest(services, tmp_path, [purge_due("A"), purge_due("B")])
-    done = run(
-        _belt(env),
-        "sweep",
-        "--on",
-        "2026-11-20",
-        "--confirm-by",
-        "SUP.BOB",
-        "--credentials-stdin",
-        input=bob.credentials(),
-    )
+    done = confirmed_sweep(_belt(env), "SUP.BOB", "--credentials-stdin", input=bob.credentials())
     assert done.exit_code == 0, done.output
     assert "did purge 2" in done.output
     assert {state(services, i).status for i in ids.values()} == {"purged"}
@@ -411,15 +385,8 @@ def test_a_pack_is_not_approved_by_the_account_that_enacts_it(
     ids = ingest(services, tmp_path, [restrict_then_purge_later("CA-1")])
     new_pack = _new_version(tmp_path)
     before = actions(services)
-    out = run(
-        env | {"MUGSHOT_ACTOR": "SUP.bob"},
-        "policy",
-        "enact",
-        str(new_pack),
-        "--approved-by",
-        "sup.bob",
-        "--yes",
-        input=bob.credentials(),
+    out = enact(
+        env | {"MUGSHOT_ACTOR": "SUP.bob"}, new_pack, "sup.bob", "--yes", input=bob.credentials()
     )
     refused(out, "same account")
     assert _enacted(services) == []
@@ -432,16 +399,7 @@ def test_a_pack_approved_by_a_clerk_is_not_enacted(
 ) -> None:
     dan = add_staff(services, "clerk.dan", Role.CLERK)
     ingest(services, tmp_path, [restrict_then_purge_later("CA-1")])
-    out = run(
-        env,
-        "policy",
-        "enact",
-        str(_new_version(tmp_path)),
-        "--approved-by",
-        "clerk.dan",
-        "--yes",
-        input=dan.credentials(),
-    )
+    out = enact(env, _new_version(tmp_path), "clerk.dan", "--yes", input=dan.credentials())
     refused(out, "supervisor")
     assert _enacted(services) == []
     assert "policy.enacted" not in actions(services)
@@ -451,9 +409,7 @@ def test_a_pack_approved_by_name_only_is_not_enacted(
     tmp_path: Path, services: Services, env: dict[str, str], bob: Staff
 ) -> None:
     ingest(services, tmp_path, [restrict_then_purge_later("CA-1")])
-    out = run(
-        env, "policy", "enact", str(_new_version(tmp_path)), "--approved-by", "sup.bob", "--yes"
-    )
+    out = enact(env, _new_version(tmp_path), "sup.bob", "--yes")
     assert out.exit_code != 0, out.output
     assert _enacted(services) == []
     assert "policy.enacted" not in actions(services)
@@ -463,12 +419,9 @@ def test_a_pack_approved_by_a_signed_in_supervisor_is_enacted(
     tmp_path: Path, services: Services, env: dict[str, str], bob: Staff
 ) -> None:
     ids = ingest(services, tmp_path, [restrict_then_purge_later("CA-1")])
-    done = run(
+    done = enact(
         env,
-        "policy",
-        "enact",
-        str(_new_version(tmp_path)),
-        "--approved-by",
+        _new_version(tmp_path),
         "sup.bob",
         "--credentials-stdin",
         "--yes",

@@ -91,6 +91,14 @@ def _import(
     )
 
 
+def _rerun(manifest: Path, env: dict[str, str]) -> str:
+    """Import the manifest again, to the end; it must succeed. Returns what it printed."""
+    rerun = _import(manifest, env)
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err.decode()
+    return out.decode()
+
+
 @pytest.mark.slow
 def test_sigkill_during_import_then_rerun_leaves_no_orphan_and_no_duplicate(
     tmp_path: Path, services: Services
@@ -110,10 +118,8 @@ def test_sigkill_during_import_then_rerun_leaves_no_orphan_and_no_duplicate(
     assert 3 <= landed < ROWS
     _assert_consistent(services)
 
-    rerun = _import(manifest, env)
-    out, err = rerun.communicate(timeout=300)
-    assert rerun.returncode == 0, err.decode()
-    assert f"{ROWS - landed} imported, {landed} already present, 0 rejected" in out.decode()
+    out = _rerun(manifest, env)
+    assert f"{ROWS - landed} imported, {landed} already present, 0 rejected" in out
     _assert_consistent(services, expected_records=ROWS)
 
 
@@ -159,7 +165,5 @@ def test_a_crash_after_blobs_are_written_but_before_commit_is_repaired_by_the_re
     assert _records(services) == 3
     assert len(list(services.store.keys())) == 10  # 4 blobs nobody references yet
 
-    rerun = _import(manifest, env)
-    _, err = rerun.communicate(timeout=300)
-    assert rerun.returncode == 0, err.decode()
+    _rerun(manifest, env)
     _assert_consistent(services, expected_records=ROWS)

@@ -6,17 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from retention.cli.main import cli
-from retention.db.models import AuditEntry, JobRun, Record
+from retention.db.models import AuditEntry, JobRun
 from retention.jobs import runs
 from retention.jobs.janitor import run_janitor
 from retention.jobs.status import status
@@ -24,7 +23,8 @@ from retention.jobs.sweep import run_sweep
 from retention.services import Services, open_services
 from tests.conftest import FIXED_NOW
 from tests.helpers import backend_env, clock_at
-from tests.integration.engine_helpers import TODAY, check_invariants, ingest, purge_due
+from tests.integration.engine_helpers import TODAY, check_invariants, ingest, purge_due, stored
+from tests.integration.job_helpers import add_job_run, purged_count
 
 CLOCK = clock_at(FIXED_NOW)
 BATCH = 3
@@ -41,19 +41,7 @@ def batched(services: Services) -> Iterator[Services]:
 
 
 def _run(services: Services, job_id: str) -> JobRun:
-    with services.readers() as s:
-        run = s.get(JobRun, job_id)
-        assert run is not None
-        return run
-
-
-def _purged(services: Services) -> int:
-    with services.readers() as s:
-        return int(
-            s.execute(
-                select(func.count()).select_from(Record).where(Record.status == "purged")
-            ).scalar_one()
-        )
+    return stored(services, JobRun, job_id)
 
 
 def _audit(services: Services, action: str) -> list[AuditEntry]:
@@ -103,7 +91,7 @@ def test_a_stop_between_batches_ends_the_sweep_interrupted_with_its_counts_so_fa
     report = run_sweep(batched, today=TODAY, clock=CLOCK, actor="test:sweep", hook=hook, stop=stop)
 
     assert report.interrupted
-    assert _purged(batched) == 2 * BATCH == report.counts["purged"]
+    assert purged_count(batched) == 2 * BATCH == report.counts["purged"]
     run = _run(batched, report.job_id)
     assert (run.status, run.counts["purged"]) == ("interrupted", 2 * BATCH)
     [entry] = _audit(batched, "sweep.interrupted")
@@ -142,7 +130,7 @@ def test_a_sweep_asked_to_stop_before_it_starts_touches_nothing(
     stop.set()
     report = run_sweep(batched, today=TODAY, clock=CLOCK, actor="test:sweep", stop=stop)
     assert report.interrupted
-    assert _purged(batched) == 0
+    assert purged_count(batched) == 0
     assert _run(batched, report.job_id).status == "interrupted"
 
 
@@ -183,22 +171,16 @@ def _seed(
     counts: dict[str, Any] | None = None,
     kind: str = "sweep",
 ) -> str:
-    job_id = uuid.uuid4().hex
-    with services.sessions() as s, s.begin():
-        s.add(
-            JobRun(
-                id=job_id,
-                kind=kind,
-                status="running",
-                dry_run=False,
-                actor="scheduler:dead",
-                started_at=started,
-                heartbeat_at=heartbeat,
-                counts=counts or {},
-                errors=[],
-            )
-        )
-    return job_id
+    """A run still marked running, by a scheduler whose process is gone."""
+    return add_job_run(
+        services,
+        kind,
+        started=started,
+        heartbeat=heartbeat,
+        status="running",
+        actor="scheduler:dead",
+        counts=counts,
+    )
 
 
 STALE = dt.timedelta(minutes=2)

@@ -23,8 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from retention.audit import chain as audit
-from retention.db.models import DataKey, Image, Record
-from retention.engine import records
+from retention.db.models import DataKey
 from retention.errors import ConfigError, IntegrityError, KeyringError
 from retention.ingest.importer import import_manifest
 from retention.jobs import rotation
@@ -32,8 +31,15 @@ from retention.keys.keyring import Keyring
 from retention.keys.kms import KmsKeyProvider, key_provider, kms_keys_path
 from retention.services import Services
 from retention.settings import Settings
-from tests.conftest import FIXED_NOW, free_port, start_moto_server, stop_process
+from tests.conftest import (
+    FIXED_NOW,
+    free_port,
+    restored_environ,
+    start_moto_server,
+    stop_process,
+)
 from tests.helpers import clock_at, jpeg_bytes, row, write_manifest
+from tests.integration.engine_helpers import open_every_image
 
 CREDS = {
     "AWS_ACCESS_KEY_ID": "AKIDUMMYKMSTEST",
@@ -45,18 +51,13 @@ CREDS = {
 def kms_url() -> Iterator[str]:
     """A ``moto_server`` of this module's own on a free loopback port, with dummy credentials
     in the environment for its lifetime (restored after)."""
-    saved = {name: os.environ.get(name) for name in CREDS}
-    os.environ.update(CREDS)
-    proc, url = start_moto_server()
-    try:
-        yield url
-    finally:
-        stop_process(proc)
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with restored_environ(CREDS):
+        os.environ.update(CREDS)
+        proc, url = start_moto_server()
+        try:
+            yield url
+        finally:
+            stop_process(proc)
 
 
 @pytest.fixture
@@ -191,22 +192,7 @@ def test_rotation_and_retirement_through_keyops_with_the_kms_provider(
     assert fresh.active_version == 3
     with svc.sessions() as s, s.begin():
         assert {v for (v,) in s.execute(select(DataKey.kek_version))} == {3}
-        opened = 0
-        for rec in s.execute(select(Record)).scalars():
-            for img in s.execute(select(Image).where(Image.record_id == rec.id)).scalars():
-                _, data = records.read_image(
-                    s,
-                    fresh,
-                    svc.store,
-                    rec,
-                    actor="t",
-                    reason="Checking every image opens after rotation",
-                    now=FIXED_NOW,
-                    image_id=img.id,
-                )
-                assert data.startswith(b"\xff\xd8\xff")
-                opened += 1
-        assert opened == 14  # an original and a thumbnail each
+        assert open_every_image(s, fresh, svc.store) == 14  # an original and a thumbnail each
         assert audit.verify(s).ok
     with pytest.raises(KeyringError, match="v2 was retired"):
         fresh.unwrap(b"x" * 64, key_id="dk", version=2)

@@ -24,7 +24,8 @@ from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at
 from tests.integration.engine_helpers import TODAY, check_invariants, ingest, purge_due
-from tests.integration.test_sweep_processes import _env, _exactly_once, _purged
+from tests.integration.job_helpers import purged_count
+from tests.integration.test_sweep_processes import _env, _exactly_once
 
 PAUSING_SWEEP = """
 import datetime as dt, pathlib, sys, time
@@ -85,7 +86,7 @@ def test_a_postgresql_restart_mid_sweep_fails_the_run_cleanly_and_the_next_run_f
         pytest.fail("the sweep was killed, not failed")
 
     services.engine.dispose()  # connections of the old server are gone
-    assert _purged(services) == 3  # batch 1 committed; batch 2 rolled back
+    assert purged_count(services) == 3  # batch 1 committed; batch 2 rolled back
     check_invariants(services)
     with services.readers() as db:
         statuses = [s for (s,) in db.execute(select(JobRun.status))]

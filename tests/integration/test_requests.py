@@ -18,7 +18,7 @@ from retention.requests import filing, workflow
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at
-from tests.integration.engine_helpers import file_request, ingest, review_due, state
+from tests.integration.engine_helpers import file_request, ingest, review_due, state, stored
 
 CLAIMED_NAME = "Marisol Quennell-Abara"
 READ_WHY = "Checking the claims against the custody record"
@@ -40,10 +40,7 @@ def _file(
 
 
 def _req(services: Services, request_id: str) -> RemovalRequest:
-    with services.readers() as s:
-        found = s.get(RemovalRequest, request_id)
-        assert found is not None
-        return found
+    return stored(services, RemovalRequest, request_id)
 
 
 def test_a_filed_request_is_sealed_and_found_only_by_its_reference(services: Services) -> None:

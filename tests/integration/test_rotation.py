@@ -22,6 +22,7 @@ from retention.keys.kms import key_provider
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at, jpeg_bytes, row, write_manifest
+from tests.integration.engine_helpers import open_every_image
 
 
 def _blob_hashes(services: Services) -> dict[str, str]:
@@ -74,19 +75,7 @@ def test_rotate_then_retire_keeps_every_image_readable_and_every_blob_unchanged(
     fresh = _fresh(services)
     with services.sessions() as s, s.begin():
         assert {v for (v,) in s.execute(select(DataKey.kek_version))} == {old + 1}
-        for rec in s.execute(select(Record)).scalars():
-            for img in s.execute(select(Image).where(Image.record_id == rec.id)).scalars():
-                _, data = records.read_image(
-                    s,
-                    fresh,
-                    services.store,
-                    rec,
-                    actor="t",
-                    reason="Checking every image opens after rotation",
-                    now=FIXED_NOW,
-                    image_id=img.id,
-                )
-                assert data.startswith(b"\xff\xd8\xff")
+        open_every_image(s, fresh, services.store)
         assert audit.verify(s).ok
 
 

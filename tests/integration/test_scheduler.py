@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from retention.services import Services, open_services
 from tests.conftest import FIXED_NOW
 from tests.helpers import backend_env
 from tests.integration.engine_helpers import check_invariants, ingest, purge_due
+from tests.integration.job_helpers import add_bare_record, add_job_run
 
 T0 = FIXED_NOW
 TTL = dt.timedelta(seconds=60)
@@ -61,55 +61,9 @@ def runs(services: Services, kind: str | None = None) -> list[JobRun]:
 
 
 def add_run(services: Services, kind: str, started: dt.datetime, status: str = "ok") -> None:
-    with services.sessions() as s, s.begin():
-        s.add(
-            JobRun(
-                id=uuid.uuid4().hex,
-                kind=kind,
-                status=status,
-                dry_run=False,
-                actor="test:seed",
-                started_at=started,
-                finished_at=started + dt.timedelta(seconds=1),
-                counts={},
-                errors=[],
-            )
-        )
-
-
-def add_record(
-    services: Services,
-    *,
-    next_action: str | None,
-    due: dt.date | None,
-    status: str = RecordStatus.ACTIVE.value,
-    review_queued_at: dt.datetime | None = None,
-    review_due_on: dt.date | None = None,
-) -> str:
-    """A bare record row (no identity, key or images): enough for schedule-driven counts."""
-    rid = uuid.uuid4().hex
-    with services.sessions() as s, s.begin():
-        s.add(
-            Record(
-                id=rid,
-                agency="TEST",
-                booking_number=f"SECRET-BOOKING-{rid[:6]}",
-                booking_bidx=rid * 2,
-                jurisdiction="GB-ENG",
-                holder="law_enforcement",
-                data_kind="booking_photo",
-                outcome="no_further_action",
-                legal_basis="arrest",
-                status=status,
-                next_action=next_action,
-                next_action_due=due,
-                review_due_on=review_due_on,
-                review_queued_at=review_queued_at,
-                created_at=T0,
-                updated_at=T0,
-            )
-        )
-    return rid
+    add_job_run(
+        services, kind, started=started, finished=started + dt.timedelta(seconds=1), status=status
+    )
 
 
 @pytest.fixture
@@ -350,7 +304,7 @@ def test_a_sweep_stopped_by_the_safety_belt_is_logged_and_left_blocked(
     sched: MugshotScheduler | None = None
     try:
         ids = [
-            add_record(services, next_action="purge", due=T0.date() - dt.timedelta(days=1))
+            add_bare_record(services, next_action="purge", due=T0.date() - dt.timedelta(days=1))
             for _ in range(3)
         ]
         sched = _leader(schedulers, services=strict)
@@ -380,17 +334,17 @@ def test_the_overdue_check_counts_work_the_sweep_should_have_done(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     today = T0.date()
-    add_record(services, next_action="purge", due=today - dt.timedelta(days=3))
-    add_record(services, next_action="restrict", due=today - dt.timedelta(days=2))
-    add_record(services, next_action="purge", due=today - dt.timedelta(days=1))  # grace day
-    add_record(services, next_action="purge", due=today)
-    add_record(
+    add_bare_record(services, next_action="purge", due=today - dt.timedelta(days=3))
+    add_bare_record(services, next_action="restrict", due=today - dt.timedelta(days=2))
+    add_bare_record(services, next_action="purge", due=today - dt.timedelta(days=1))  # grace day
+    add_bare_record(services, next_action="purge", due=today)
+    add_bare_record(
         services,
         next_action="purge",
         due=today - dt.timedelta(days=9),
         status=RecordStatus.PURGED.value,
     )
-    add_record(
+    add_bare_record(
         services,
         next_action="review",
         due=None,

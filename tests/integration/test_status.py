@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 
 import pytest
 
-from retention.db.models import JobRun, Record, RecordStatus
+from retention.db.models import RecordStatus
 from retention.jobs import lease
 from retention.jobs.status import status
 from retention.services import Services
 from tests.conftest import FIXED_NOW
+from tests.integration.job_helpers import add_bare_record, add_job_run
 
 NOW = FIXED_NOW
 HOUR = dt.timedelta(hours=1)
@@ -27,55 +27,17 @@ def add_run(
     dry_run: bool = False,
     counts: dict[str, int] | None = None,
 ) -> str:
-    run_id = uuid.uuid4().hex
-    with services.sessions() as s, s.begin():
-        s.add(
-            JobRun(
-                id=run_id,
-                kind=kind,
-                status=status,
-                dry_run=dry_run,
-                actor="test:seed",
-                started_at=finished - dt.timedelta(seconds=30),
-                finished_at=finished,
-                counts=counts or {},
-                errors=[],
-            )
-        )
-    return run_id
-
-
-def add_record(
-    services: Services,
-    *,
-    next_action: str | None = None,
-    due: dt.date | None = None,
-    status: str = RecordStatus.ACTIVE.value,
-    review_queued_at: dt.datetime | None = None,
-    review_due_on: dt.date | None = None,
-) -> None:
-    rid = uuid.uuid4().hex
-    with services.sessions() as s, s.begin():
-        s.add(
-            Record(
-                id=rid,
-                agency="TEST",
-                booking_number=f"SECRET-BOOKING-{rid[:6]}",
-                booking_bidx=rid * 2,
-                jurisdiction="GB-ENG",
-                holder="law_enforcement",
-                data_kind="booking_photo",
-                outcome="no_further_action",
-                legal_basis="arrest",
-                status=status,
-                next_action=next_action,
-                next_action_due=due,
-                review_due_on=review_due_on,
-                review_queued_at=review_queued_at,
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
+    """A finished run that took thirty seconds."""
+    started = finished - dt.timedelta(seconds=30)
+    return add_job_run(
+        services,
+        kind,
+        started=started,
+        finished=finished,
+        status=status,
+        dry_run=dry_run,
+        counts=counts,
+    )
 
 
 def test_status_warns_when_no_sweep_ever_succeeded(services: Services) -> None:
@@ -155,20 +117,20 @@ def test_status_warns_about_an_expired_or_missing_lease(services: Services) -> N
 def test_status_counts_records_due_overdue_and_queued(services: Services) -> None:
     today = NOW.date()
     add_run(services, "sweep", NOW - dt.timedelta(minutes=5))
-    add_record(services, next_action="purge", due=today)
-    add_record(services, next_action="purge", due=today - dt.timedelta(days=4))
-    add_record(services, next_action="restrict", due=today - dt.timedelta(days=1))
-    add_record(services, next_action="purge", due=today + dt.timedelta(days=1))
-    add_record(services, next_action="retain", due=None)
-    add_record(services, status=RecordStatus.RESTRICTED.value, next_action="purge", due=None)
-    add_record(services, status=RecordStatus.PURGED.value, next_action="purge", due=today)
-    add_record(
+    add_bare_record(services, next_action="purge", due=today)
+    add_bare_record(services, next_action="purge", due=today - dt.timedelta(days=4))
+    add_bare_record(services, next_action="restrict", due=today - dt.timedelta(days=1))
+    add_bare_record(services, next_action="purge", due=today + dt.timedelta(days=1))
+    add_bare_record(services, next_action="retain", due=None)
+    add_bare_record(services, status=RecordStatus.RESTRICTED.value, next_action="purge", due=None)
+    add_bare_record(services, status=RecordStatus.PURGED.value, next_action="purge", due=today)
+    add_bare_record(
         services,
         next_action="review",
         review_due_on=today - dt.timedelta(days=3),
         review_queued_at=NOW - dt.timedelta(days=3),
     )
-    add_record(
+    add_bare_record(
         services,
         next_action="review",
         review_due_on=today,

@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from retention.db.models import AuditEntry, Certificate, Record
 from retention.jobs.janitor import run_janitor
@@ -20,6 +20,7 @@ from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import backend_env, clock_at
 from tests.integration.engine_helpers import TODAY, check_invariants, ingest, purge_due
+from tests.integration.job_helpers import purged_count
 
 SCRIPT = """
 import datetime as dt, os, signal, sys, time, pathlib
@@ -56,15 +57,6 @@ def _env(services: Services) -> dict[str, str]:
     }
 
 
-def _purged(services: Services) -> int:
-    with services.readers() as s:
-        return int(
-            s.execute(
-                select(func.count()).select_from(Record).where(Record.status == "purged")
-            ).scalar_one()
-        )
-
-
 def _exactly_once(services: Services, expected: int) -> None:
     with services.readers() as s:
         certs = Counter(r for (r,) in s.execute(select(Certificate.record_id)))
@@ -96,7 +88,7 @@ def test_a_sweep_killed_at_any_point_leaves_records_untouched_or_fully_purged(
     ids = ingest(services, tmp_path, [purge_due(f"K-{n:02d}") for n in range(12)])
     proc = subprocess.run([sys.executable, "-c", SCRIPT, point, "2"], env=_env(services))
     assert proc.returncode == -signal.SIGKILL
-    assert _purged(services) == purged_after_kill
+    assert purged_count(services) == purged_after_kill
     check_invariants(services)  # keys gone ⇔ purged; live records open; chain verifies
     with services.readers() as s:
         blob_of_purged = [

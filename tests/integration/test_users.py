@@ -17,21 +17,15 @@ from retention.db.models import AuditEntry, Role, User
 from retention.errors import IntegrityError
 from retention.services import Services
 from tests.conftest import FIXED_NOW
+from tests.helpers import create_staff
 
 PASSWORD = "a long staff passphrase 42"
 
 
 def create(services: Services, username: str = "alice", role: Role = Role.CLERK) -> str:
-    with services.sessions() as db, db.begin():
-        _, secret = users.create_user(
-            db,
-            username=username,
-            role=role,
-            password=PASSWORD,
-            keyring=services.keyring,
-            actor="test:admin",
-            now=FIXED_NOW,
-        )
+    _, secret = create_staff(
+        services, username, role, password=PASSWORD, now=FIXED_NOW, actor="test:admin"
+    )
     return secret
 
 
