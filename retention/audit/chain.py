@@ -186,30 +186,11 @@ def append(
     return append_many(session, [event], now=now, actor=actor)[0]
 
 
-def record(
-    sessions: Callable[[], Session],
-    *,
-    now: dt.datetime,
-    actor: str,
-    action: str,
-    object_type: str | None = None,
-    object_id: str | None = None,
-    rule: str | None = None,
-    details: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Append one entry in a transaction of its own and commit it (a job's summary line, which
-    belongs to no other unit of work); ``sessions`` is a session factory."""
+def record(sessions: Callable[[], Session], *, now: dt.datetime, **entry: Any) -> dict[str, Any]:
+    """``append`` (same keywords) in a transaction of its own, committed: a job's summary line,
+    which belongs to no other unit of work; ``sessions`` is a session factory."""
     with sessions() as session, session.begin():
-        return append(
-            session,
-            now=now,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            rule=rule,
-            details=details,
-        )
+        return append(session, now=now, **entry)
 
 
 @dataclass(frozen=True)

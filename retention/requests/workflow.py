@@ -65,6 +65,20 @@ from retention.requests.filing import (
 )
 
 
+def _deadline(session: Session, req: RemovalRequest) -> dt.date | None:
+    """The response deadline as the request's dates stand (receipt, extension notice, and the
+    pause while the requester is asked for information)."""
+    return response_deadline(
+        session,
+        req.jurisdiction,
+        RequestKind(req.kind),
+        req.received_on,
+        extension=req.extension_notice_on,
+        info_requested=req.info_requested_on,
+        info_received=req.info_received_on,
+    )
+
+
 def _locked(session: Session, request_id: str) -> RemovalRequest:
     return locked(session, RemovalRequest, request_id, "request")
 
@@ -360,14 +374,7 @@ def ask_for_information(
     req.info_requested_on = now.date()
     req.info_received_on = None
     req.decision_reasons = message.strip()[:MAX_TEXT]
-    req.respond_by = response_deadline(
-        session,
-        req.jurisdiction,
-        RequestKind(req.kind),
-        req.received_on,
-        extension=req.extension_notice_on,
-        info_requested=req.info_requested_on,
-    )
+    req.respond_by = _deadline(session, req)
 
 
 def answer(
@@ -389,15 +396,7 @@ def answer(
     )
     req.info_received_on = now.date()
     req.decision_reasons = None
-    req.respond_by = response_deadline(
-        session,
-        req.jurisdiction,
-        RequestKind(req.kind),
-        req.received_on,
-        extension=req.extension_notice_on,
-        info_requested=req.info_requested_on,
-        info_received=req.info_received_on,
-    )
+    req.respond_by = _deadline(session, req)
     _move(
         session,
         req,
@@ -419,15 +418,7 @@ def extend(session: Session, request_id: str, *, actor: str, now: dt.datetime) -
             "the response deadline has passed; an extension must be noticed before it"
         )
     req.extension_notice_on = now.date()
-    req.respond_by = response_deadline(
-        session,
-        req.jurisdiction,
-        RequestKind(req.kind),
-        req.received_on,
-        extension=req.extension_notice_on,
-        info_requested=req.info_requested_on,
-        info_received=req.info_received_on,
-    )
+    req.respond_by = _deadline(session, req)
     req.updated_at = now
     audit.append(
         session,

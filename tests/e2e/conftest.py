@@ -100,20 +100,13 @@ def make_staff(services: Services, username: str, role: str) -> tuple[str, str, 
     """Create a staff account through the core; returns (username, password, TOTP secret)."""
     import datetime as dt
 
-    from retention.accounts import users
+    from tests.helpers import create_staff
 
     password = f"e2e-{role}-secret-9147"
-    with services.sessions() as session, session.begin():
-        _, secret = users.create_user(
-            session,
-            username=username,
-            role=role,
-            password=password,
-            keyring=services.keyring,
-            actor="e2e:setup",
-            now=dt.datetime.now(dt.UTC),
-        )
-    return username, password, secret
+    name, secret = create_staff(
+        services, username, role, password=password, now=dt.datetime.now(dt.UTC), actor="e2e:setup"
+    )
+    return name, password, secret
 
 
 def sign_in(page: Any, base: str, creds: tuple[str, str, str]) -> None:

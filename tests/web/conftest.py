@@ -29,6 +29,7 @@ from retention.accounts import users
 from retention.db.models import Role
 from retention.services import Services
 from tests.conftest import FIXED_NOW
+from tests.helpers import create_staff
 from tests.web import post_form
 from web import create_app
 
@@ -116,17 +117,9 @@ def make_user(services: Services, clock: FakeClock) -> MakeUser:
         password: str = STAFF_PASSWORD,
     ) -> StaffCredentials:
         name = username or f"{Role(role).value}{next(counter)}"
-        with services.sessions() as db, db.begin():
-            user, secret = users.create_user(
-                db,
-                username=name,
-                role=role,
-                password=password,
-                keyring=services.keyring,
-                actor="test:admin",
-                now=clock(),
-            )
-            name = user.username
+        name, secret = create_staff(
+            services, name, role, password=password, now=clock(), actor="test:admin"
+        )
         return StaffCredentials(name, password, secret)
 
     return make

@@ -518,28 +518,30 @@ def _carried_out(services: Services, done: workflow.Approval) -> str:
 @login_required(Role.SUPERVISOR)
 def confirm(request_id: str) -> ResponseReturnValue:
     """The second person confirms an approval: now the records are purged."""
-    reason = request.form.get("reason", "")
-    person = signed_in_user().person
-
-    def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> Callable[[], str]:
-        done = workflow.confirm(
-            db, services.keyring, request_id, supervisor=person, reason=reason, now=moment
-        )
-        return lambda: _carried_out(services, done)
-
-    return _act(request_id, "confirm", {"reason": reason}, run)
+    return _second_person(request_id, confirm=True)
 
 
 @bp.post("/<request_id>/refuse-approval")
 @login_required(Role.SUPERVISOR)
 def refuse_approval(request_id: str) -> ResponseReturnValue:
     """The second person refuses the approval: nothing is destroyed, back under review."""
+    return _second_person(request_id, confirm=False)
+
+
+def _second_person(request_id: str, *, confirm: bool) -> ResponseReturnValue:
     reason = request.form.get("reason", "")
     person = signed_in_user().person
 
-    def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
-        workflow.refuse(db, request_id, supervisor=person, reason=reason, now=moment)
-        return "Approval refused; nothing was destroyed and the request is under review again."
+    def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> Callable[[], str]:
+        if not confirm:
+            workflow.refuse(db, request_id, supervisor=person, reason=reason, now=moment)
+            return lambda: (
+                "Approval refused; nothing was destroyed and the request is under review again."
+            )
+        done = workflow.confirm(
+            db, services.keyring, request_id, supervisor=person, reason=reason, now=moment
+        )
+        return lambda: _carried_out(services, done)
 
     return _act(request_id, "confirm", {"reason": reason}, run)
 
