@@ -29,12 +29,8 @@ not recorded at all: it may be someone's password typed into the wrong field.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import enum
-import hashlib
-import hmac
-import os
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -42,36 +38,42 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyotp
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+# TOTP_INTERVAL, hash_password, provisioning_uri and verify_password are part of this module's
+# API (the CLI, the sign-in pages and tests use them from here).
+from retention.accounts.credentials import (
+    MAX_PASSWORD_LENGTH,
+    dummy_verify,
+    open_secret,
+    seal_secret,
+    totp_step,
+)
+from retention.accounts.credentials import (
+    TOTP_INTERVAL as TOTP_INTERVAL,
+)
+from retention.accounts.credentials import (
+    hash_password as hash_password,
+)
+from retention.accounts.credentials import (
+    provisioning_uri as provisioning_uri,
+)
+from retention.accounts.credentials import (
+    verify_password as verify_password,
+)
 from retention.audit import chain as audit
 from retention.db.models import Role, User
 from retention.errors import RetentionError
-from retention.keys import crypto
 from retention.keys.keyring import Keyring
 
 MIN_PASSWORD_LENGTH = 12
 # scrypt's cost grows with the input only slightly, but an unbounded field is still a lever.
-MAX_PASSWORD_LENGTH = 1024
 MAX_FAILED_LOGINS = 5
 LOCKOUT_DURATION = dt.timedelta(minutes=15)
 
-SCRYPT_N = 2**14
-SCRYPT_R = 8
-SCRYPT_P = 1
-SCRYPT_SALT_BYTES = 16
-SCRYPT_KEY_BYTES = 32
 # Refuse stored parameters beyond this (a tampered row must not make one login cost gigabytes).
-_SCRYPT_MAX_N = 2**20
-_SCRYPT_MAXMEM = 64 * 1024 * 1024
 
-TOTP_INFO = b"mugshot totp"
-TOTP_FIELD = "users.totp"
-TOTP_INTERVAL = 30
-TOTP_ISSUER = "Mugshot retention"
 ANONYMOUS = "anonymous"
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
@@ -135,50 +137,6 @@ class AuthResult:
 # -- passwords --------------------------------------------------------------------------
 
 
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
-
-
-def _encode(password: str) -> bytes:
-    # Bounded so that a huge form field costs no more than a long password.
-    return password.encode()[: MAX_PASSWORD_LENGTH * 4]
-
-
-def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
-    return hashlib.scrypt(
-        _encode(password), salt=salt, n=n, r=r, p=p, maxmem=_SCRYPT_MAXMEM, dklen=dklen
-    )
-
-
-def hash_password(password: str) -> str:
-    """A salted scrypt hash with its parameters: ``scrypt$n$r$p$salt$hash``."""
-    salt = os.urandom(SCRYPT_SALT_BYTES)
-    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_KEY_BYTES)
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
-
-
-def verify_password(password: str, encoded: str) -> bool:
-    """True if ``password`` matches ``encoded``; False for a mismatch or a malformed hash."""
-    try:
-        scheme, n, r, p, salt_b64, digest_b64 = encoded.split("$")
-        if scheme != "scrypt":
-            return False
-        n_, r_, p_ = int(n), int(r), int(p)
-        salt = base64.b64decode(salt_b64, validate=True)
-        expected = base64.b64decode(digest_b64, validate=True)
-    except ValueError:
-        return False
-    if not (1 < n_ <= _SCRYPT_MAX_N and 0 < r_ <= 32 and 0 < p_ <= 16 and expected):
-        return False
-    digest = _scrypt(password, salt, n_, r_, p_, len(expected))
-    return hmac.compare_digest(digest, expected)
-
-
-def _dummy_verify(password: str) -> None:
-    """Spend the same scrypt work as a real check, so unknown users take as long."""
-    _scrypt(password, b"\0" * SCRYPT_SALT_BYTES, SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_KEY_BYTES)
-
-
 def check_password_policy(password: str, *, username: str) -> None:
     """Raise ``PasswordPolicyError`` unless the password is acceptable."""
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -196,54 +154,6 @@ def check_password_policy(password: str, *, username: str) -> None:
 def normalise_username(username: str) -> str:
     """Usernames compare case-insensitively and without surrounding spaces."""
     return username.strip().lower()
-
-
-# -- TOTP -------------------------------------------------------------------------------
-
-
-def totp_key(keyring: Keyring) -> bytes:
-    """The AES-256 key that seals TOTP secrets, derived from the session key."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=TOTP_INFO).derive(
-        keyring.session_key
-    )
-
-
-def _seal_secret(keyring: Keyring, user_id: str, secret: str) -> bytes:
-    key = totp_key(keyring)
-    return crypto.seal_field(key, secret.encode(), record_id=user_id, field=TOTP_FIELD)
-
-
-def _open_secret(keyring: Keyring, user: User) -> str | None:
-    if user.totp_sealed is None:
-        return None
-    raw = crypto.open_field(
-        totp_key(keyring), user.totp_sealed, record_id=user.id, field=TOTP_FIELD
-    )
-    return raw.decode()
-
-
-def provisioning_uri(secret: str, username: str, *, issuer: str = TOTP_ISSUER) -> str:
-    """The ``otpauth://`` URI an authenticator app reads (usually from a QR code)."""
-    return str(
-        pyotp.TOTP(secret, interval=TOTP_INTERVAL).provisioning_uri(
-            name=username, issuer_name=issuer
-        )
-    )
-
-
-def _totp_step(secret: str, code: str, now: dt.datetime, *, after: int | None) -> int | None:
-    """The time step ``code`` belongs to (now, one before or one after), if newer than ``after``."""
-    code = code.strip().replace(" ", "")
-    if not (len(code) == 6 and code.isdigit()):
-        return None
-    totp = pyotp.TOTP(secret, interval=TOTP_INTERVAL)
-    current = int(now.timestamp()) // TOTP_INTERVAL
-    for step in (current - 1, current, current + 1):
-        if after is not None and step <= after:
-            continue
-        if hmac.compare_digest(str(totp.generate_otp(step)), code):
-            return step
-    return None
 
 
 # -- queries ----------------------------------------------------------------------------
@@ -321,7 +231,7 @@ def create_user(
         username=name,
         role=role.value,
         password_hash=hash_password(password),
-        totp_sealed=_seal_secret(keyring, user_id, secret),
+        totp_sealed=seal_secret(keyring, user_id, secret),
         active=True,
         failed_logins=0,
         locked_until=None,
@@ -349,7 +259,7 @@ def reset_totp(
     """Give the account a new TOTP secret (the old one stops working); returns the secret."""
     user = _require(session, username)
     secret = pyotp.random_base32()
-    user.totp_sealed = _seal_secret(keyring, user.id, secret)
+    user.totp_sealed = seal_secret(keyring, user.id, secret)
     user.last_totp_step = None
     _audit(
         session,
@@ -477,7 +387,7 @@ def authenticate_password(
     """
     user = get_user(session, username, for_update=True)
     if user is None:
-        _dummy_verify(password)
+        dummy_verify(password)
         _audit(
             session,
             "auth.login_failed",
@@ -512,12 +422,12 @@ def _check_code(
         return AuthResult(Outcome.LOCKED)
     if not user.active:
         return AuthResult(Outcome.INACTIVE)
-    secret = _open_secret(keyring, user)
+    secret = open_secret(keyring, user)
     if secret is None:
         return _record_failure(session, user, Outcome.NO_TOTP, now=now, policy=policy)
-    step = _totp_step(secret, code, now, after=user.last_totp_step)
+    step = totp_step(secret, code, now, after=user.last_totp_step)
     if step is None:
-        replayed = _totp_step(secret, code, now, after=None) is not None
+        replayed = totp_step(secret, code, now, after=None) is not None
         outcome = Outcome.REPLAYED_CODE if replayed else Outcome.BAD_CODE
         return _record_failure(session, user, outcome, now=now, policy=policy)
     user.last_totp_step = step

@@ -32,7 +32,7 @@ from retention.engine.authority import Limits, Person, purge_limit
 from retention.engine.purge import purge_records
 from retention.engine.reasons import ReasonError
 from retention.errors import AuthorityError, FactError
-from retention.requests import filing, workflow
+from retention.requests import approval, filing, workflow
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import backend_env, row
@@ -79,10 +79,10 @@ def _matched_request(
     return record_id, request_id
 
 
-def _approve(services: Services, request_id: str, **kw: Any) -> workflow.Approval:
+def _approve(services: Services, request_id: str, **kw: Any) -> approval.Approval:
     """The clerk approves the request, in a transaction of its own."""
     with services.sessions() as s, s.begin():
-        return workflow.approve(
+        return approval.approve(
             s, services.keyring, request_id, actor=CLERK, reasons="", now=FIXED_NOW, **kw
         )
 
@@ -163,7 +163,7 @@ def test_another_identity_needs_a_reason_and_a_supervisor_who_did_not_match_it(
     assert _count(services, RequestMatch) == 0
     assert _match(services, request_id, ids["GB-3"], reason=WHY).pending
     with services.sessions() as s, s.begin(), pytest.raises(filing.RequestError, match="wait"):
-        workflow.approve(s, services.keyring, request_id, actor=CLERK, reasons="", now=FIXED_NOW)
+        approval.approve(s, services.keyring, request_id, actor=CLERK, reasons="", now=FIXED_NOW)
     for who, message in [
         (OTHER_CLERK, "supervisor"),
         (Person(CLERK, "supervisor"), "second person"),
@@ -197,9 +197,9 @@ def test_a_clerk_alone_cannot_purge_a_record_whose_rule_says_review(
 ) -> None:
     rid, request_id = _matched_request(services, tmp_path, review_due("GB-1"))
     with services.sessions() as s, s.begin():
-        planned = workflow.plan(s, _request(services, request_id), FIXED_NOW.date())
-        assert [p.effect for p in planned.records] == [workflow.Effect.PURGE_OUTSIDE_RULE]
-        done = workflow.approve(
+        planned = approval.plan(s, _request(services, request_id), FIXED_NOW.date())
+        assert [p.effect for p in planned.records] == [approval.Effect.PURGE_OUTSIDE_RULE]
+        done = approval.approve(
             s, services.keyring, request_id, actor=CLERK, reasons="", now=FIXED_NOW
         )
     assert done.purged == []
@@ -210,17 +210,17 @@ def test_a_clerk_alone_cannot_purge_a_record_whose_rule_says_review(
     assert _certificates(services, rid) == []
     # Neither the approver nor the matcher can be the second person, even as a supervisor.
     with services.sessions() as s, s.begin(), pytest.raises(AuthorityError, match="second"):
-        workflow.confirm(
+        approval.confirm(
             s, services.keyring, request_id, supervisor=Person(CLERK, "supervisor"),
             reason=WHY, now=FIXED_NOW,
         )  # fmt: skip
     with services.sessions() as s, s.begin(), pytest.raises(AuthorityError, match="supervisor"):
-        workflow.confirm(
+        approval.confirm(
             s, services.keyring, request_id, supervisor=OTHER_CLERK, reason=WHY, now=FIXED_NOW
         )
     assert blobs_open(services, rid)
     with services.sessions() as s, s.begin():
-        confirmed = workflow.confirm(
+        confirmed = approval.confirm(
             s, services.keyring, request_id, supervisor=SUPERVISOR, reason=WHY, now=FIXED_NOW
         )
     assert [p.record_id for p in confirmed.purged] == [rid]
@@ -239,7 +239,7 @@ def test_a_refused_second_approval_destroys_nothing_and_reopens_the_request(
     rid, request_id = _matched_request(services, tmp_path, review_due("GB-1"))
     _approve(services, request_id)
     with services.sessions() as s, s.begin():
-        workflow.refuse(s, request_id, supervisor=SUPERVISOR, reason=WHY, now=FIXED_NOW)
+        approval.refuse(s, request_id, supervisor=SUPERVISOR, reason=WHY, now=FIXED_NOW)
     assert _request(services, request_id).state == "under_review"
     assert blobs_open(services, rid)
     with services.readers() as s:
@@ -363,7 +363,7 @@ def test_a_purge_the_rule_sets_for_later_is_not_the_rules_today_and_needs_two_pe
     request_id = _file(services)
     _match(services, request_id, rid)
     with services.sessions() as s, s.begin():
-        done = workflow.approve(
+        done = approval.approve(
             s, services.keyring, request_id, actor=CLERK, reasons="", now=FIXED_NOW
         )
     assert done.waiting is not None
@@ -407,7 +407,7 @@ def test_the_supervisor_confirms_only_what_the_first_person_approved(
     for rid in ids.values():
         _match(services, request_id, rid)
     with services.sessions() as s, s.begin():
-        done = workflow.approve(
+        done = approval.approve(
             s, services.keyring, request_id, actor=CLERK, reasons="", now=FIXED_NOW
         )
     assert done.waiting is not None
@@ -418,7 +418,7 @@ def test_the_supervisor_confirms_only_what_the_first_person_approved(
             actor="supervisor1", now=FIXED_NOW,
         )  # fmt: skip
     with services.sessions() as s, s.begin(), pytest.raises(AuthorityError, match="since the"):
-        workflow.confirm(
+        approval.confirm(
             s, services.keyring, request_id, supervisor=SUPERVISOR, reason=WHY, now=FIXED_NOW
         )
     assert blobs_open(services, ids["GB-1"])

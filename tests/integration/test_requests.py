@@ -14,7 +14,7 @@ from retention.engine import changes
 from retention.engine.authority import Person
 from retention.engine.reasons import ReasonError
 from retention.jobs import rotation
-from retention.requests import filing, workflow
+from retention.requests import approval, filing, workflow
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import clock_at
@@ -152,21 +152,21 @@ def test_approving_purges_matched_records_with_certificates_naming_the_request(
     )
     request_id, reference = _file(services, booking="GB-1")
     with services.sessions() as s, s.begin(), pytest.raises(filing.RequestError, match="match"):
-        workflow.approve(
+        approval.approve(
             s, services.keyring, request_id, actor="clerk:ann", reasons="", now=FIXED_NOW
         )
     with services.sessions() as s, s.begin():
         workflow.match(s, request_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW)
     assert _req(services, request_id).state == "under_review"
     with services.sessions() as s, s.begin():
-        waiting = workflow.approve(
+        waiting = approval.approve(
             s, services.keyring, request_id, actor="clerk:ann", reasons="Deleted.", now=FIXED_NOW
         )
     # The record's rule says review, not purge: a supervisor confirms the approval.
     assert waiting.waiting is not None
     assert state(services, ids["GB-1"]).status == "active"
     with services.sessions() as s, s.begin():
-        done = workflow.confirm(
+        done = approval.confirm(
             s,
             services.keyring,
             request_id,
@@ -203,7 +203,7 @@ def test_a_held_record_is_restricted_not_purged_when_its_request_is_approved(
     request_id, _ = _file(services, booking="GB-1")
     with services.sessions() as s, s.begin():
         workflow.match(s, request_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW)
-        done = workflow.approve(
+        done = approval.approve(
             s, services.keyring, request_id, actor="clerk:ann", reasons="", now=FIXED_NOW
         )
     assert (done.purged, done.held) == ([], [ids["GB-1"]])

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from retention.db.models import AuditEntry, RemovalRequest
 from retention.engine import certificates
 from retention.engine.authority import Person
-from retention.requests import filing, workflow
+from retention.requests import approval, filing, workflow
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.integration.engine_helpers import ingest, review_due
@@ -179,7 +179,7 @@ def test_status_shows_the_decision_and_a_certificate_that_verifies(
         req = filing.by_reference(db, reference)
         assert req is not None
         workflow.match(db, req.id, ids["GB-7"], actor="clerk:ann", now=FIXED_NOW)
-        workflow.approve(
+        approval.approve(
             db, services.keyring, req.id, actor="clerk:ann", reasons="Deleted.", now=FIXED_NOW
         )
         request_id = req.id
@@ -188,7 +188,7 @@ def test_status_shows_the_decision_and_a_certificate_that_verifies(
     assert "Deleted." not in waiting  # not a decision until the second person confirms
     assert 'name="certificate"' not in waiting
     with services.sessions() as db, db.begin():
-        workflow.confirm(
+        approval.confirm(
             db,
             services.keyring,
             request_id,

@@ -61,7 +61,7 @@ from retention.errors import (
     RestrictedError,
     RetentionError,
 )
-from retention.requests import filing, workflow
+from retention.requests import approval, filing, workflow
 from retention.services import Services
 from web.auth import login_required, signed_in_user
 from web.services import get_services, now
@@ -162,7 +162,7 @@ def _render_detail(
             abort(404)
         candidates = candidate_records(db, req, moment.date())
         certificates = workflow.certificates_for(db, req)
-        waiting = workflow.waiting_approval(db, req.id)
+        waiting = approval.waiting_approval(db, req.id)
         matchers = {c.match.matched_by for c in candidates if c.match is not None}
     response = make_response(
         render_template(
@@ -453,13 +453,13 @@ def _render_approve(
         req = db.get(RemovalRequest, request_id)
         if req is None:
             abort(404)
-        the_plan = workflow.plan(db, req, now().date(), Limits.from_settings(services.settings))
+        the_plan = approval.plan(db, req, now().date(), Limits.from_settings(services.settings))
         response = make_response(
             render_template(
                 "staff/requests/approve.html",
                 req=req,
                 plan=the_plan,
-                effects=workflow.Effect,
+                effects=approval.Effect,
                 is_open=req.state in OPEN_STATES,
                 error=error,
                 reasons=reasons,
@@ -482,7 +482,7 @@ def approve(request_id: str) -> ResponseReturnValue:
         with services.sessions() as db, db.begin():
             if db.get(RemovalRequest, request_id) is None:
                 abort(404)
-            done = workflow.approve(
+            done = approval.approve(
                 db,
                 services.keyring,
                 request_id,
@@ -497,7 +497,7 @@ def approve(request_id: str) -> ResponseReturnValue:
     return redirect(url_for("staff_requests.detail", request_id=request_id), code=303)
 
 
-def _carried_out(services: Services, done: workflow.Approval) -> str:
+def _carried_out(services: Services, done: approval.Approval) -> str:
     """After the commit: delete the purged blobs (already noise) and say what happened."""
     if done.waiting is not None:
         return (
@@ -534,11 +534,11 @@ def _second_person(request_id: str, *, confirm: bool) -> ResponseReturnValue:
 
     def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> Callable[[], str]:
         if not confirm:
-            workflow.refuse(db, request_id, supervisor=person, reason=reason, now=moment)
+            approval.refuse(db, request_id, supervisor=person, reason=reason, now=moment)
             return lambda: (
                 "Approval refused; nothing was destroyed and the request is under review again."
             )
-        done = workflow.confirm(
+        done = approval.confirm(
             db, services.keyring, request_id, supervisor=person, reason=reason, now=moment
         )
         return lambda: _carried_out(services, done)
