@@ -262,18 +262,34 @@ def confirm(
             f"since the approval, {len(extra)} more record(s) would be purged (first: "
             f"{extra[0]}); refuse this approval so the request can be approved again"
         )
-    settle(waiting, confirmed=True, supervisor=supervisor, reason=reason, now=now)
+    _answer(session, req, waiting, supervisor, reason, now, confirmed=True)
+    return _carry_out(
+        session, keyring, req, actor=supervisor.username, confirmed_by=supervisor.username, now=now
+    )
+
+
+def _answer(
+    session: Session,
+    req: RemovalRequest,
+    waiting: SecondApproval,
+    supervisor: Person,
+    reason: str,
+    now: dt.datetime,
+    *,
+    confirmed: bool,
+) -> None:
+    """Record the second person's answer and move the request: approved, or back under review."""
+    settle(waiting, confirmed=confirmed, supervisor=supervisor, reason=reason, now=now)
     move_state(
         session,
         req,
-        RequestState.APPROVED,
+        RequestState.APPROVED if confirmed else RequestState.UNDER_REVIEW,
         actor=supervisor.username,
         now=now,
         allowed=(RequestState.CONFIRMING,),
-        details={"approved_by": waiting.requested_by},
-    )
-    return _carry_out(
-        session, keyring, req, actor=supervisor.username, confirmed_by=supervisor.username, now=now
+        details={"approved_by": waiting.requested_by}
+        if confirmed
+        else {"second_approval": "refused"},
     )
 
 
@@ -283,16 +299,7 @@ def refuse(
     """The second person refuses: nothing is destroyed and the request is back under review."""
     req = lock_request(session, request_id)
     waiting = _second(session, req, supervisor, "refusing this approval")
-    settle(waiting, confirmed=False, supervisor=supervisor, reason=reason, now=now)
-    move_state(
-        session,
-        req,
-        RequestState.UNDER_REVIEW,
-        actor=supervisor.username,
-        now=now,
-        allowed=(RequestState.CONFIRMING,),
-        details={"second_approval": "refused"},
-    )
+    _answer(session, req, waiting, supervisor, reason, now, confirmed=False)
     req.decided_by = None
     req.decided_at = None
 
