@@ -64,6 +64,7 @@ from retention.accounts.credentials import (
 )
 from retention.audit import chain as audit
 from retention.db.models import Role, User
+from retention.engine.authority import same_person as same_person
 from retention.errors import RetentionError
 from retention.keys.keyring import Keyring
 
@@ -463,11 +464,6 @@ def verify_totp(
             details={"username": user.username, "role": user.role},
         )
     return result
-
-
-def same_person(username: str, other: str | None) -> bool:
-    """True when both name the same account (usernames compare normalised)."""
-    return other is not None and normalise_username(username) == normalise_username(other)
 
 
 def authenticate_second_person(

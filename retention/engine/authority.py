@@ -32,7 +32,7 @@ from policies import Decision
 from policies.vocabulary import Action
 from retention.db.models import ApprovalState, Record, RecordStatus, Role, SecondApproval
 from retention.engine.reasons import stated_reason
-from retention.errors import AuthorityError, SafetyBeltError
+from retention.errors import AuthorityError
 from retention.settings import Settings
 
 
@@ -71,7 +71,8 @@ DEFAULT_LIMITS = Limits()
 
 
 def same_person(a: str, b: str | None) -> bool:
-    """Usernames compare case-insensitively and without surrounding spaces."""
+    """True when both name the same account: usernames compare case-insensitively and without
+    surrounding spaces (as ``accounts.users.normalise_username`` stores them)."""
     return b is not None and a.strip().lower() == b.strip().lower()
 
 
@@ -97,22 +98,6 @@ def purge_limit(session: Session, limits: Limits) -> tuple[int, int]:
         select(func.count()).select_from(Record).where(Record.status != RecordStatus.PURGED.value)
     ).scalar_one()
     return max(math.ceil(limits.max_share * live), limits.max_count), int(live)
-
-
-def check_safety_belt(
-    session: Session, count: int, limits: Limits, *, confirmed_by: Person | None, what: str
-) -> None:
-    """Raise ``SafetyBeltError`` when purging ``count`` records is past the limits and no
-    supervisor has confirmed it."""
-    limit, live = purge_limit(session, limits)
-    if count <= limit:
-        return
-    if confirmed_by is not None and confirmed_by.is_supervisor:
-        return
-    raise SafetyBeltError(
-        f"{what} would purge {count} of {live} live records (limit {limit}); "
-        "a supervisor must confirm"
-    )
 
 
 def settle(

@@ -30,6 +30,7 @@ from retention.db.models import (
 )
 from retention.db.rows import locked
 from retention.engine import decisions
+from retention.engine.authority import same_person
 from retention.errors import FactError, HoldError
 
 
@@ -285,7 +286,7 @@ def approve_hold(session: Session, hold_id: str, *, actor: str, now: dt.datetime
     hold = locked(session, LegalHold, hold_id, "hold")
     if hold.state != HoldState.PENDING.value:
         raise HoldError(f"hold {hold.id} is {hold.state}, not pending")
-    if hold.placed_by == actor:
+    if same_person(actor, hold.placed_by):
         raise HoldError("the person who placed a hold cannot approve it")
     hold.state = HoldState.ACTIVE.value
     hold.approved_by = actor
@@ -310,7 +311,7 @@ def release_hold(
         hold.release_requested_at = now
         _audit_hold(session, hold, "hold.release_requested", actor=actor, now=now)
         return hold, None
-    if hold.release_requested_by == actor:
+    if same_person(actor, hold.release_requested_by):
         raise HoldError("the person who asked for a release cannot also confirm it")
     record = lock_record(session, hold.record_id)
     hold.state = HoldState.RELEASED.value

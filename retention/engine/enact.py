@@ -23,6 +23,7 @@ from policies import Pack, load_pack
 from retention.audit import chain as audit
 from retention.db.models import EnactedPack, Record, RecordStatus
 from retention.engine import decisions
+from retention.engine.authority import same_person
 from retention.errors import RetentionError
 from retention.services import Services
 
@@ -125,7 +126,7 @@ def enact(
     batch_size: int = 1000,
 ) -> EnactPreview:
     """Store the pack version and re-evaluate every record it governs."""
-    if not approved_by.strip() or approved_by == actor:
+    if not approved_by.strip() or same_person(actor, approved_by):
         raise RetentionError("enacting a pack needs a second person's approval (--approved-by)")
     started = time.perf_counter()
     pack, source = _load(path)

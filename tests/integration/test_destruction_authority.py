@@ -16,11 +16,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from policies.vocabulary import Outcome, Purpose
+from policies.vocabulary import HoldKind, Outcome, Purpose
 from retention.cli.main import cli
 from retention.db.models import (
     AuditEntry,
     Certificate,
+    LegalHold,
     Record,
     RecordStatus,
     RemovalRequest,
@@ -31,7 +32,7 @@ from retention.engine import changes, decisions, reviews
 from retention.engine.authority import Limits, Person, purge_limit
 from retention.engine.purge import purge_records
 from retention.engine.reasons import ReasonError
-from retention.errors import AuthorityError, FactError
+from retention.errors import AuthorityError, FactError, HoldError
 from retention.requests import approval, filing, workflow
 from retention.services import Services
 from tests.conftest import FIXED_NOW
@@ -423,3 +424,21 @@ def test_the_supervisor_confirms_only_what_the_first_person_approved(
         )
     assert blobs_open(services, ids["GB-1"])
     assert blobs_open(services, ids["CA-9"])
+
+
+def test_a_hold_cannot_be_placed_and_approved_by_one_person_under_two_spellings(
+    tmp_path: Path, services: Services
+) -> None:
+    rid = ingest(services, tmp_path, [review_due("GB-1")])["GB-1"]
+    with services.sessions() as s, s.begin():
+        hold = changes.place_hold(
+            s, rid, kind=HoldKind.EVIDENCE, reason="Exhibit in a pending trial",
+            case_reference=None, actor="Clerk.Ann", now=FIXED_NOW,
+        )  # fmt: skip
+        hold_id = hold.id
+    with services.sessions() as s, s.begin(), pytest.raises(HoldError, match="cannot approve"):
+        changes.approve_hold(s, hold_id, actor=" clerk.ann ", now=FIXED_NOW)
+    with services.readers() as s:
+        stored = s.get(LegalHold, hold_id)
+        assert stored is not None
+        assert stored.state == "pending"
