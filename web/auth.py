@@ -45,6 +45,7 @@ from werkzeug.wrappers import Response
 
 from retention.accounts import users
 from retention.accounts.users import LockoutPolicy
+from retention.audit import chain as audit
 from retention.db.models import Role, User
 from retention.engine.authority import Person
 from web.security import rate_limited
@@ -170,12 +171,28 @@ def login_required(*roles: Role) -> Callable[[F], F]:
                     session[_NEXT] = request.full_path.rstrip("?")
                 return redirect(url_for("auth.login"))
             if allowed and user.role not in allowed:
+                _audit_refusal(user)
                 abort(403)
             return view(*args, **kwargs)
 
         return cast(F, wrapped)
 
     return decorate
+
+
+def _audit_refusal(user: StaffUser) -> None:
+    """Put a refused page on the audit chain: who, which page (the route, never its query
+    string or form, which can carry names), with what role. An auditor sees who probes for
+    pages their role does not open."""
+    audit.record(
+        get_services().sessions,
+        now=now(),
+        actor=user.actor,
+        action="access.refused",
+        object_type="route",
+        object_id=(request.endpoint or "unknown")[:64],
+        details={"method": request.method, "role": user.role},
+    )
 
 
 @bp.before_app_request
