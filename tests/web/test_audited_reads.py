@@ -158,11 +158,17 @@ def seeded(services: Services, tmp_path: Path, signed_in: SignedIn) -> Seeded:
 
 
 def snapshot(services: Services) -> tuple[int, int | None, str | None, int]:
-    """The audit chain's length, its last entry (seq and hash), and the provenance count."""
+    """The audit chain's length, its last entry (seq and hash), and the provenance count —
+    leaving out ``access.refused`` entries, which a refused page adds by design (they record
+    the refusal, not a read)."""
+    reads = AuditEntry.action != "access.refused"
     with services.readers() as db:
-        count = db.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+        count = db.execute(select(func.count()).select_from(AuditEntry).where(reads)).scalar_one()
         last = db.execute(
-            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+            select(AuditEntry.seq, AuditEntry.hash)
+            .where(reads)
+            .order_by(AuditEntry.seq.desc())
+            .limit(1)
         ).first()
         events = db.execute(select(func.count()).select_from(ProvenanceEvent)).scalar_one()
     return count, last[0] if last else None, last[1] if last else None, events
@@ -454,3 +460,10 @@ def test_auditors_and_admins_cannot_post_a_read(
             response = client.post(read.action, data={"csrf_token": token, "reason": GOOD_REASON})
             assert response.status_code == 403, (role, read.name)
         assert snapshot(services) == before
+        with services.readers() as db:
+            refused = db.execute(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == "access.refused", AuditEntry.actor.contains(role))
+            ).scalar_one()
+        assert refused == len(reads(seeded)), role

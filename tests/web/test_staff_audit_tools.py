@@ -51,7 +51,12 @@ def test_csv_export_matches_the_filtered_view(signed_in: SignedIn, services: Ser
     for _ in range(3):
         assert clerk.get("/staff/audit/").status_code == 403
     view = html(auditor.get("/staff/audit/?action=access.refused"))
-    exported = auditor.get("/staff/audit/export.csv?action=access.refused")
+    # The export form carries the view's filters.
+    assert '<input type="hidden" name="action" value="access.refused">' in view
+    exported = auditor.post(
+        "/staff/audit/export.csv",
+        data={"csrf_token": csrf_token(view), "action": "access.refused"},
+    )
     assert exported.status_code == 200
     assert exported.headers["Content-Type"].startswith("text/csv")
     assert exported.headers["Cache-Control"] == "no-store"
@@ -92,7 +97,10 @@ def test_csv_export_neutralises_formula_cells(
         object_id="@abc",
     )
     auditor = signed_in(Role.AUDITOR)
-    text = auditor.get("/staff/audit/export.csv?action=test.event").get_data(as_text=True)
+    token = csrf_token(html(auditor.get("/staff/audit/")))
+    text = auditor.post(
+        "/staff/audit/export.csv", data={"csrf_token": token, "action": "test.event"}
+    ).get_data(as_text=True)
     row = next(csv.DictReader(io.StringIO(text)))
     assert row["actor"] == '\'=HYPERLINK("http://x")'
     assert row["object_id"] == "'@abc"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 from functools import partial
@@ -12,10 +13,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image as PILImage
 from sqlalchemy import select
 
 from policies.vocabulary import HoldKind
-from retention.db.models import Certificate, Image, Record, ReviewDecision, Role
+from retention.db.models import AuditEntry, Certificate, Image, Record, ReviewDecision, Role
 from retention.engine import certificates, changes
 from retention.jobs.sweep import run_sweep
 from retention.services import Services
@@ -236,7 +238,17 @@ def test_the_record_page_explains_the_decision_and_shows_history_and_holds(
     assert 'id="decision-trace"' in page
     assert "exhibit in a pending appeal" in page  # the hold
     assert "T20207788" in page
-    assert re.search(r"<strong>imported</strong>", page)  # provenance timeline
+    # The history reads as sentences; ids and hashes wait behind a "Details" toggle.
+    assert re.search(r"<strong>Imported</strong> from ", page)
+    timeline = page[page.index('id="provenance"') :]
+    for sha in re.findall(r"\b[0-9a-f]{64}\b", timeline):
+        before = timeline[: timeline.index(sha)]
+        assert before.rfind("<details") > before.rfind("</details>"), sha
+    # Facts in plain words: no pack-language names in the main table.
+    facts = page[page.index('id="decision-trace"') : page.index('id="facts-every"')]
+    assert "Outcome of the case" in facts
+    for internal in ("request.kind", "retrial_possible", "age_at_capture"):
+        assert internal not in facts
     assert 'id="legal-basis">arrest<' in page
     assert 'id="review-form"' in page
     assert NAME not in html(clerk.get(f"/staff/records/{recs['GB-1']}"))  # never identity
@@ -312,7 +324,9 @@ def test_auditors_see_metadata_but_never_images_or_identity(
     assert NAME not in page
     assert DOB not in page
     assert show_photo(auditor, rid).status_code == 403
-    assert len(audit_rows(services)) == before
+    # Nothing was read: the only new entry is the refused page itself.
+    added = audit_rows(services)[before:]
+    assert [(e.action, e.object_id) for e in added] == [("access.refused", "staff_records.photo")]
 
 
 def test_a_purged_record_links_its_verifiable_certificate(
@@ -451,3 +465,38 @@ def test_a_review_decision_needs_reasons_shown_next_to_the_field(
     rec = state(services, rid)
     assert rec.status == "restricted"
     assert rec.review_queued_at is None
+
+
+def test_the_photo_can_be_shown_full_size_for_a_reason(
+    signed_in: SignedIn, services: Services, recs: dict[str, str]
+) -> None:
+    clerk = signed_in(Role.CLERK)
+    rid = recs["GB-1"]
+    page = html(clerk.get(f"/staff/records/{rid}"))
+    assert 'id="photo-size-full"' in page
+    response = post_form(
+        clerk,
+        f"/staff/records/{rid}",
+        {"reason": WHY, "size": "full"},
+        action=f"/staff/records/{rid}/photo",
+    )
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    shown = html(response)
+    assert 'class="photo-full"' in shown
+    data = base64.b64decode(re.findall(r'src="data:image/jpeg;base64,([^"]+)"', shown)[0])
+    with services.readers() as db:
+        original = db.execute(
+            select(Image).where(Image.record_id == rid, Image.kind == "original")
+        ).scalar_one()
+        assert PILImage.open(io.BytesIO(data)).size == (original.width, original.height)
+        viewed = (
+            db.execute(
+                select(AuditEntry).where(
+                    AuditEntry.action == "image.viewed", AuditEntry.object_id == original.id
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(viewed) == 1

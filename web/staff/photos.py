@@ -48,6 +48,7 @@ class ShownPhoto:
 
     src: str
     reason: str
+    full_size: bool = False
 
 
 def posted_reason() -> tuple[str, ReasonField]:

@@ -62,6 +62,7 @@ from retention.keys.indexes import booking_index, name_dob_index
 from retention.services import Services
 from web.auth import login_required, signed_in_user
 from web.services import get_services, now
+from web.staff import labels
 from web.staff.forms import date_arg, service_error
 from web.staff.paging import Page, fetch_page, paginate, parse_cursor
 from web.staff.photos import (
@@ -251,6 +252,8 @@ def _render_detail(
         errors=errors or {},
         values=values or {},
         today=now().date(),
+        decision_facts=labels.decision_facts,
+        history_line=labels.history_line,
     ), status
 
 
@@ -372,6 +375,9 @@ def photo(record_id: str) -> ResponseReturnValue:
     reason, field = posted_reason()
     if field.error:
         return _render_detail(record_id, photo_field=field, status=400)
+    # The thumbnail by default; the original capture, full size, to compare a face with a
+    # requester's evidence. Either is one audited read for the stated reason.
+    full_size = request.form.get("size") == "full"
     services = get_services()
     try:
         with services.sessions() as db, db.begin():
@@ -386,10 +392,10 @@ def photo(record_id: str) -> ResponseReturnValue:
                 actor=user.actor,
                 reason=reason,
                 now=now(),
-                kind=ImageKind.THUMBNAIL,
+                kind=ImageKind.ORIGINAL if full_size else ImageKind.THUMBNAIL,
                 purpose=THUMBNAIL_PURPOSE,
             )
-            shown = ShownPhoto(data_uri(image.media_type, data), reason)
+            shown = ShownPhoto(data_uri(image.media_type, data), reason, full_size)
     except RestrictedError:
         abort(403)
     except (NotFoundError, KeyShreddedError, BlobNotFoundError):
