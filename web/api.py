@@ -1,9 +1,17 @@
 """``/api/v1``: booking systems push bookings with their images and read decisions.
 
 Layer: ``web.api``. Token-authenticated (``Authorization: Bearer mgs_…``, tokens from
-``mugshot token add``); CSRF does not apply (no cookies are read). Documented in
+``mugshot token add NAME --agency A``); CSRF does not apply (no cookies are read). Documented in
 ``web/openapi.yaml``, served at ``/api/v1/openapi.yaml``. Errors are JSON
 ``{"error": "...", "field": "..."}`` and name the field; nothing is stored on any error.
+
+A token acts for its agencies only (``retention.accounts.tokens``): a push for another agency is
+refused before anything is looked up (403), and every read goes through
+``tokens.visible_record``. A record of another agency, an unknown id and a purged record get
+the very same answer (``NO_SUCH_RECORD``: status, body and headers), and a push that cannot be
+stored — a different booking under that number, or a destroyed one — gets one answer too
+(``NOT_STORABLE``): a token cannot learn what another agency holds or what was destroyed. Any
+new endpoint that reads a record must use ``visible_record`` and ``_no_such_record``.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from retention.accounts import tokens
+from retention.accounts.tokens import TokenGrant
 from retention.db.models import Record
 from retention.engine.decisions import PackResolver
 from retention.errors import ImageRejectedError, ManifestError
@@ -29,6 +38,15 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F")
 OPENAPI = Path(__file__).with_name("openapi.yaml")
 MAX_IMAGES = 10
+NO_SUCH_RECORD = "no such record"
+NOT_STORABLE = (
+    "this booking cannot be stored: the agency already holds a different or a destroyed record "
+    "under this booking number"
+)
+NO_AGENCY = (
+    "this token acts for no agency (it was issued before tokens had agencies): ask for a new "
+    "one, issued with `mugshot token add NAME --agency AGENCY`"
+)
 
 
 def _error(status: int, message: str, field: str | None = None) -> tuple[Response, int]:
@@ -38,8 +56,21 @@ def _error(status: int, message: str, field: str | None = None) -> tuple[Respons
     return jsonify(body), status
 
 
+def _no_such_record() -> tuple[Response, int]:
+    """The one answer for a record this token may not read: unknown, another agency's or
+    purged."""
+    return _error(404, NO_SUCH_RECORD)
+
+
+def _grant() -> TokenGrant:
+    grant = g.api_token
+    assert isinstance(grant, TokenGrant)
+    return grant
+
+
 def token_required(view: F) -> F:
-    """Refuse (401) a request without a live bearer token; the token is ``g.api_token``."""
+    """Refuse (401) a request without a live bearer token; the token (a ``TokenGrant``, with
+    its agencies) is ``g.api_token``."""
 
     @wraps(view)  # type: ignore[arg-type]
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -68,7 +99,8 @@ def openapi() -> Response:
 def push_record() -> tuple[Response, int]:
     """Push one booking: form field ``booking`` (JSON object with the manifest columns) and one
     or more files ``images``. 201 with the record id and its decision; 200 if the identical
-    booking is already stored; 409 if it is stored with other data or was purged."""
+    booking is already stored; 409 (one answer) if it is stored with other data or was purged;
+    403 if the booking's agency is not one of the token's."""
     services = get_services()
     raw = request.form.get("booking")
     if not raw:
@@ -98,7 +130,11 @@ def push_record() -> tuple[Response, int]:
         return _error(400, str(exc), field if field in ALL_COLUMNS else None)
     except ImageRejectedError as exc:
         return _error(400, f"images: {exc}", "images")
-    token = g.api_token
+    token = _grant()
+    if not token.may_write(booking.agency):
+        if not token.agencies:
+            return _error(403, NO_AGENCY, "agency")
+        return _error(403, "this token may not store bookings of that agency", "agency")
     with services.readers() as session:
         resolver = PackResolver(session)
     prepared = bookings.prepare(
@@ -121,12 +157,14 @@ def push_record() -> tuple[Response, int]:
                     prepared, fingerprint=existing.import_fingerprint, status=existing.status
                 )
                 if refusal is not None:
-                    return _error(409, refusal)
+                    # Conflicting or purged: one answer, so a push cannot probe for purges.
+                    return _error(409, NOT_STORABLE)
                 return jsonify({"id": existing.id, "status": "already_present"}), 200
             bookings.stage_many(session, [prepared], now=clock_now, actor=f"api:{token.name}")
             bookings.write_blobs(services.store, [prepared])
     except DBIntegrityError:
-        return _error(409, "this booking was stored by another request at the same moment")
+        # Stored by another request at the same moment: pushing again answers 200 or 409.
+        return _error(409, NOT_STORABLE)
     decision = prepared.decision.to_json() if prepared.decision else None
     return jsonify({"id": prepared.record_id, "status": "created", "decision": decision}), 201
 
@@ -134,11 +172,12 @@ def push_record() -> tuple[Response, int]:
 @bp.get("/records/<record_id>/decision")
 @token_required
 def record_decision(record_id: str) -> tuple[Response, int]:
-    """The stored decision of a record: next action, due date, rule, citation, purposes."""
+    """The stored decision of a record of the token's agencies: next action, due date, rule,
+    citation, purposes. Unknown, another agency's and purged records: one 404."""
     with get_services().readers() as session:
-        record = session.get(Record, record_id) if len(record_id) == 32 else None
+        record = tokens.visible_record(session, _grant(), record_id)
         if record is None:
-            return _error(404, "no such record")
+            return _no_such_record()
         return (
             jsonify(
                 {

@@ -12,16 +12,18 @@ Layer: ``web.auth``. The blueprint ``bp`` (name ``auth``) serves ``/staff/login`
 - ``signed_in_user()`` — the same inside a ``login_required`` view, never ``None`` (it aborts
   with 401 where no one is signed in, which ``login_required`` already prevents).
 
-The session cookie is signed, not encrypted, so it holds only ids, timestamps and a keyed
-fingerprint of the account's credentials. The role is read from the database on every request:
-a role change, deactivation or TOTP reset takes effect on the user's next click.
+Sessions are held on the server (``retention.accounts.sessions``): the signed session cookie
+carries only a random session id — never a user id, role or timestamp the server would trust —
+and the database holds that id's SHA-256 with the account, the sign-in time and the last
+activity. Sign-out, deactivation, a new password or TOTP secret, the idle timeout and the
+12-hour limit delete the row, so a copy of the cookie is dead from then on. The id is replaced
+at the code step (the one issued after the password never becomes the signed-in one). The
+account and its role are read from the database on every request: a role change takes effect
+on the user's next click.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -43,10 +45,12 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
+from retention.accounts import sessions as staff_sessions
 from retention.accounts import users
+from retention.accounts.sessions import SessionPolicy
 from retention.accounts.users import LockoutPolicy
 from retention.audit import chain as audit
-from retention.db.models import Role, User
+from retention.db.models import Role
 from retention.engine.authority import Person
 from web.security import rate_limited
 from web.services import get_services, now
@@ -71,7 +75,10 @@ SESSION_EXPIRED = "Your session ended after a period of inactivity. Please sign 
 _RESTART = frozenset(
     {users.Outcome.OK, users.Outcome.LOCKED, users.Outcome.INACTIVE, users.Outcome.UNKNOWN_USER}
 )
-_PENDING = "pending"
+# Keys of the signed session cookie: the id of a signed-in session, of a sign-in waiting for
+# its code, and the staff page to return to after signing in.
+_SID = "sid"
+_PENDING = "pending_sid"
 _NEXT = "next"
 
 
@@ -97,15 +104,13 @@ class StaffUser:
 # -- session helpers ----------------------------------------------------------------------
 
 
-def _ts(value: dt.datetime) -> float:
-    return value.timestamp()
-
-
-def _fingerprint(user: User) -> str:
-    """A keyed digest of the credentials: a TOTP reset or a new password ends old sessions."""
-    key = current_app.config["SECRET_KEY"]
-    msg = f"{user.id}|{user.password_hash}|{(user.totp_sealed or b'').hex()}".encode()
-    return hmac.new(key, msg, hashlib.sha256).hexdigest()[:32]
+def session_policy() -> SessionPolicy:
+    """The app's session lifetimes (idle, absolute, between password and code)."""
+    return SessionPolicy(
+        idle=current_app.config["MUGSHOT_SESSION_IDLE"],
+        max_age=current_app.config["MUGSHOT_SESSION_MAX_AGE"],
+        pending=current_app.config["MUGSHOT_LOGIN_PENDING"],
+    )
 
 
 def _lockout() -> LockoutPolicy:
@@ -125,29 +130,43 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def _end_session() -> None:
+    """Forget the browser's session: a fresh cookie (and CSRF token) for what comes next. The
+    server-side rows are ended by the caller."""
     g.pop("staff_user", None)
     session.clear()
 
 
+def _load_user() -> StaffUser | None:
+    """The account behind the cookie's session id, if that session is live on the server."""
+    sid = session.get(_SID)
+    if sid is None:
+        return None
+    moment = now()
+    services = get_services()
+    with services.readers() as db:
+        found = staff_sessions.check(
+            db, sid, state=staff_sessions.State.ACTIVE, now=moment, policy=session_policy()
+        )
+    account = found.account
+    if account is None:
+        if found.check is staff_sessions.Check.EXPIRED:
+            with services.sessions() as db, db.begin():
+                staff_sessions.end(db, sid)
+        _end_session()
+        if found.check is staff_sessions.Check.EXPIRED:
+            flash(SESSION_EXPIRED, "info")
+        return None
+    if found.needs_touch:
+        with services.sessions() as db, db.begin():
+            staff_sessions.touch(db, str(sid), now=moment)
+    return StaffUser(id=account.id, username=account.username, role=account.role)
+
+
 def current_user() -> StaffUser | None:
     """The signed-in staff member, or None (loaded once per request, role from the database)."""
-    if "staff_user" in g:
-        return cast(StaffUser | None, g.staff_user)
-    found: StaffUser | None = None
-    uid = session.get("uid")
-    if isinstance(uid, str):
-        with get_services().readers() as db:
-            user = db.get(User, uid)
-            if (
-                user is not None
-                and user.active
-                and hmac.compare_digest(str(session.get("fp", "")), _fingerprint(user))
-            ):
-                found = StaffUser(id=user.id, username=user.username, role=Role(user.role))
-        if found is None:
-            session.clear()
-    g.staff_user = found
-    return found
+    if "staff_user" not in g:
+        g.staff_user = _load_user()
+    return cast(StaffUser | None, g.staff_user)
 
 
 def signed_in_user() -> StaffUser:
@@ -197,19 +216,11 @@ def _audit_refusal(user: StaffUser) -> None:
 
 @bp.before_app_request
 def _enforce_timeouts() -> None:
-    """End idle or over-long staff sessions; refresh the idle clock on every request."""
-    if request.endpoint == "static" or "uid" not in session:
+    """Check the staff session on every request (an idle or over-long one ends on the server,
+    activity restarts the idle clock). The booking-system API reads no cookie."""
+    if request.endpoint == "static" or request.blueprint == "api" or _SID not in session:
         return
-    moment = _ts(now())
-    idle: dt.timedelta = current_app.config["MUGSHOT_SESSION_IDLE"]
-    max_age: dt.timedelta = current_app.config["MUGSHOT_SESSION_MAX_AGE"]
-    seen = float(session.get("seen", 0))
-    started = float(session.get("auth_at", 0))
-    if moment - seen > idle.total_seconds() or moment - started > max_age.total_seconds():
-        _end_session()
-        flash(SESSION_EXPIRED, "info")
-        return
-    session["seen"] = moment
+    current_user()
 
 
 @bp.app_context_processor
@@ -218,6 +229,20 @@ def _inject_user() -> dict[str, Any]:
 
 
 # -- views ----------------------------------------------------------------------------------
+
+
+def _start_over(*, expired: bool) -> Response:
+    """Back to the password step, ending a pending sign-in on the server."""
+    pending = session.get(_PENDING)
+    if pending is not None:
+        with get_services().sessions() as db, db.begin():
+            staff_sessions.end(db, pending)
+    next_target = _safe_next(session.get(_NEXT))
+    _end_session()
+    if next_target:
+        session[_NEXT] = next_target
+    flash(PENDING_EXPIRED if expired else LOGIN_FAILED, "error")
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -237,16 +262,28 @@ def login() -> ResponseReturnValue:
             errors["password"] = "Enter your password."  # noqa: S105 (a message, not a secret)
         if not errors:
             moment = now()
+            policy = session_policy()
             with get_services().sessions() as db, db.begin():
                 result = users.authenticate_password(
                     db, username=username, password=password, now=moment, policy=_lockout()
                 )
-            if result.user is not None:
-                user = result.user
-                pending = {"uid": user.id, "at": _ts(moment), "fp": _fingerprint(user)}
+                pending_id = None
+                if result.user is not None:
+                    # Whatever this browser held before ends here, on the server too.
+                    for old in (session.get(_SID), session.get(_PENDING)):
+                        staff_sessions.end(db, old)
+                    staff_sessions.prune(db, now=moment, policy=policy)
+                    pending_id = staff_sessions.start(
+                        db,
+                        user_id=result.user.id,
+                        state=staff_sessions.State.PENDING,
+                        now=moment,
+                        policy=policy,
+                    )
+            if pending_id is not None:
                 next_target = _safe_next(session.get(_NEXT))
                 _end_session()  # a fresh session (and CSRF token) for the new state
-                session[_PENDING] = pending
+                session[_PENDING] = pending_id
                 if next_target:
                     session[_NEXT] = next_target
                 return redirect(url_for("auth.totp"))
@@ -260,14 +297,14 @@ def login() -> ResponseReturnValue:
 def totp() -> ResponseReturnValue:
     """Second step: the 6-digit code from the authenticator app (within 5 minutes)."""
     pending = session.get(_PENDING)
-    window: dt.timedelta = current_app.config["MUGSHOT_LOGIN_PENDING"]
-    if not isinstance(pending, dict) or (
-        _ts(now()) - float(pending.get("at", 0)) > window.total_seconds()
-    ):
-        session.pop(_PENDING, None)
-        if pending is not None:
-            flash(PENDING_EXPIRED, "error")
+    if pending is None:
         return redirect(url_for("auth.login"))
+    services = get_services()
+    with services.readers() as db:
+        user_id = staff_sessions.pending_user(db, pending, now=now(), policy=session_policy())
+    if user_id is None:
+        # Too slow, or the account was deactivated or given new credentials meanwhile.
+        return _start_over(expired=True)
     errors: dict[str, str] = {}
     if request.method == "POST":
         code = request.form.get("code", "").strip().replace(" ", "")
@@ -277,38 +314,45 @@ def totp() -> ResponseReturnValue:
             errors["code"] = "The code is 6 digits, for example 123456."
         else:
             moment = now()
-            with get_services().sessions() as db, db.begin():
+            signed_in: str | None = None
+            with services.sessions() as db, db.begin():
                 result = users.verify_totp(
                     db,
-                    user_id=str(pending["uid"]),
+                    user_id=user_id,
                     code=code,
-                    keyring=get_services().keyring,
+                    keyring=services.keyring,
                     now=moment,
                     policy=_lockout(),
                 )
-            fingerprint = _fingerprint(result.user) if result.user is not None else ""
-            if result.ok and hmac.compare_digest(fingerprint, str(pending.get("fp", ""))):
+                if result.ok:
+                    # The pending id ends; the signed-in session gets a new one (fixation).
+                    signed_in = staff_sessions.promote(
+                        db, pending, now=moment, policy=session_policy()
+                    )
+            if signed_in is not None:
                 next_target = _safe_next(session.get(_NEXT))
                 _end_session()
-                session.update(uid=str(pending["uid"]), fp=fingerprint)
-                session.update(auth_at=_ts(moment), seen=_ts(moment))
+                session[_SID] = signed_in
                 return redirect(next_target or url_for(current_app.config["MUGSHOT_STAFF_HOME"]))
-            if result.outcome in _RESTART:
-                # Locked meanwhile, deactivated, or credentials changed: start from the password.
-                _end_session()
-                flash(LOGIN_FAILED, "error")
-                return redirect(url_for("auth.login"))
+            if result.ok or result.outcome in _RESTART:
+                # Locked meanwhile, deactivated, or the sign-in timed out: from the password.
+                return _start_over(expired=result.ok)
             errors["code"] = CODE_FAILED
     return render_template("auth/totp.html", errors=errors), 401 if errors else 200
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
-    """Sign out (POST with a CSRF token, so no other site can sign a clerk out)."""
+    """Sign out (POST with a CSRF token, so no other site can sign a clerk out). The session
+    ends on the server: a copy of the cookie no longer opens anything."""
     user = current_user()
-    if user is not None:
+    sid, pending = session.get(_SID), session.get(_PENDING)
+    if user is not None or sid is not None or pending is not None:
         with get_services().sessions() as db, db.begin():
-            users.record_logout(db, user_id=user.id, username=user.username, now=now())
+            staff_sessions.end(db, sid)
+            staff_sessions.end(db, pending)
+            if user is not None:
+                users.record_logout(db, user_id=user.id, username=user.username, now=now())
     _end_session()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))

@@ -17,6 +17,9 @@ count and the audit entry.
   ``LOCKOUT_DURATION``. A wrong password and an unknown username cost the same scrypt work and
   produce the same outcome, so the answer never reveals whether an account exists.
 
+Deactivating an account, and replacing its password (``set_password``) or TOTP secret, ends
+its open sessions on the server (``retention.accounts.sessions``) in the same transaction.
+
 Four eyes: where a step needs a second person (approving a hold, confirming its release, a
 mass purge, enacting a pack), ``authenticate_second_person`` signs that person in with password
 and code at once — through the same checks, failure counts, lockout and audit entries as the
@@ -43,6 +46,7 @@ from sqlalchemy.orm import Session
 
 # TOTP_INTERVAL, hash_password, provisioning_uri and verify_password are part of this module's
 # API (the CLI, the sign-in pages and tests use them from here).
+from retention.accounts import sessions as staff_sessions
 from retention.accounts.credentials import (
     MAX_PASSWORD_LENGTH,
     dummy_verify,
@@ -257,20 +261,43 @@ def create_user(
 def reset_totp(
     session: Session, *, username: str, keyring: Keyring, actor: str, now: dt.datetime
 ) -> tuple[User, str]:
-    """Give the account a new TOTP secret (the old one stops working); returns the secret."""
+    """Give the account a new TOTP secret (the old one stops working, and so do the account's
+    open sessions); returns the secret."""
     user = _require(session, username)
     secret = pyotp.random_base32()
     user.totp_sealed = seal_secret(keyring, user.id, secret)
     user.last_totp_step = None
+    ended = staff_sessions.end_all(session, user.id)
     _audit(
         session,
         "user.totp_reset",
         user.id,
         actor=actor,
         now=now,
-        details={"username": user.username},
+        details={"username": user.username, "sessions_ended": ended},
     )
     return user, secret
+
+
+def set_password(
+    session: Session, *, username: str, password: str, actor: str, now: dt.datetime
+) -> User:
+    """Replace the account's password (the policy applies) and end its open sessions. The
+    failure count and any lock are left as they are: a new password is no way around a
+    lockout."""
+    user = _require(session, username)
+    check_password_policy(password, username=user.username)
+    user.password_hash = hash_password(password)
+    ended = staff_sessions.end_all(session, user.id)
+    _audit(
+        session,
+        "user.password_reset",
+        user.id,
+        actor=actor,
+        now=now,
+        details={"username": user.username, "sessions_ended": ended},
+    )
+    return user
 
 
 def set_role(
@@ -295,18 +322,21 @@ def set_role(
 
 
 def deactivate(session: Session, *, username: str, actor: str, now: dt.datetime) -> User:
-    """Disable the account: it can no longer sign in and its open sessions end."""
+    """Disable the account: it can no longer sign in and its open sessions end (their rows are
+    deleted in the same transaction)."""
     user = _require(session, username)
     if not user.active:
+        staff_sessions.end_all(session, user.id)
         return user
     user.active = False
+    ended = staff_sessions.end_all(session, user.id)
     _audit(
         session,
         "user.deactivated",
         user.id,
         actor=actor,
         now=now,
-        details={"username": user.username},
+        details={"username": user.username, "sessions_ended": ended},
     )
     return user
 

@@ -1,4 +1,5 @@
-"""``mugshot user ...`` commands: create staff accounts, list them, reset TOTP, change roles.
+"""``mugshot user ...`` commands: create staff accounts, list them, reset password or TOTP,
+deactivate, change roles.
 
 Layer: ``retention.cli`` (CLI edge). Imports ``retention.cli.context`` and the layers below
 ``retention.cli`` (``retention.accounts``, ``retention.db``); no other command module. Reads
@@ -40,7 +41,7 @@ def _fmt(value: dt.datetime | None) -> str:
 
 @click.group("user")
 def user() -> None:
-    """Staff accounts: add, list, reset TOTP, deactivate, change role."""
+    """Staff accounts: add, list, reset password or TOTP, deactivate, change role."""
 
 
 @user.command("add")
@@ -113,8 +114,34 @@ def reset_totp(ctx: click.Context, username: str) -> None:
             now=utcnow(),
         )
         name = account.username
-    click.echo(f"TOTP reset for {name}; the old authenticator entry no longer works")
+    click.echo(
+        f"TOTP reset for {name}; the old authenticator entry no longer works "
+        "and its open sessions have ended"
+    )
     _show_secret(name, secret)
+
+
+@user.command("reset-password")
+@click.argument("username")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the new password from the first line of standard input instead of prompting.",
+)
+@click.pass_context
+def reset_password(ctx: click.Context, username: str, password_stdin: bool) -> None:
+    """Give the account a new password; its open sessions end."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    settings = settings_of(ctx)
+    with services_of(ctx) as services, services.sessions() as session, session.begin():
+        account = users.set_password(
+            session, username=username, password=password, actor=settings.actor, now=utcnow()
+        )
+        name = account.username
+    click.echo(f"password of {name} replaced; its open sessions have ended")
 
 
 @user.command("deactivate")

@@ -447,6 +447,36 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None]
 
 
+class ApiTokenAgency(Base):
+    """An agency whose records an API token may create and read (a token without any such row
+    — one issued before tokens had agencies — may neither)."""
+
+    __tablename__ = "api_token_agencies"
+
+    token_id: Mapped[str] = mapped_column(
+        String(ID_LEN), ForeignKey("api_tokens.id", ondelete="CASCADE"), primary_key=True
+    )
+    agency: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class StaffSession(Base):
+    """A staff sign-in held on the server: the cookie carries a random id, this row only its
+    SHA-256. ``state`` is ``pending`` between the password and the code, then ``active``; the
+    row is deleted when the session ends (sign-out, timeout, deactivation, new credentials)."""
+
+    __tablename__ = "staff_sessions"
+
+    id_sha256: Mapped[str] = mapped_column(String(HASH_LEN), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(ID_LEN), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    state: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    # created_at + the absolute limit of its state: the end however active it is.
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
 class RequestState(StrEnum):
     """The removal-request state machine (DESIGN.md)."""
 
