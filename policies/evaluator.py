@@ -268,7 +268,9 @@ def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
     candidates = _policy_yields_to_statute(candidates)
     # A destruction duty already due that a hold or counsel's review keeps from being carried
     # out: until it is, the record serves evidence and legal claims only (narrowed below).
-    overdue_duty = any(c.hold and c.due_on <= today for c in candidates)
+    held_back = [c.due_on for c in candidates if c.hold]
+    narrow_from = min(held_back) if held_back else None
+    overdue_duty = narrow_from is not None and narrow_from <= today
     if any(c.action is Action.PURGE for c in candidates):
         # Reviewing whether to keep data already scheduled for destruction is moot; reviews that
         # guard a purge (unknown facts, unverified figures, hold conflicts) stay.
@@ -298,8 +300,9 @@ def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
     following = min(later, key=lambda c: (c.due_on, -c.rank)) if later else None
     reply = _governing_answer(answers)
     purposes = _purposes(pack, facts, winner, today).difference(denied)
+    narrowed = pack.purposes_for(facts.holder, facts.legal_basis)[1].difference(denied)
     if overdue_duty:
-        purposes = purposes & pack.purposes_for(facts.holder, facts.legal_basis)[1]
+        purposes = narrowed
 
     return Decision(
         action=winner.action,
@@ -315,6 +318,8 @@ def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
         respond_basis=reply.basis if reply is not None else None,
         extension=reply.extension if reply is not None else None,
         respond_rule=f"{pack.id}/{reply.rule.id}" if reply is not None else None,
+        purposes_narrow_from=narrow_from,
+        narrowed=narrowed if narrow_from is not None else frozenset(),
         next_action=following.action if following is not None else None,
         next_due_on=following.due_on if following is not None else None,
         facts_used=_facts_used(winner, facts),
