@@ -5,21 +5,27 @@ randomness: the same pack, facts and day always give the same decision.
 
 How a decision is reached (RULES.md §8, written down in ``docs/policies.md``):
 
-1. Every rule in force on ``today`` is matched against the facts (true, false, or unknown when
-   a fact it needs is unknown). A match contributes its denied purposes, its response deadline
-   and — if it has an action and its trigger event has happened — a *candidate*: an action and
-   the date it falls due (trigger + period under the rule's calendar; a rule with a response
-   deadline and no period falls due with that deadline, a timely extension included).
+1. Every rule is matched against the facts (true, false, or unknown when a fact it needs is
+   unknown). A match contributes its denied purposes (if its text is in force on ``today``), its
+   response deadline and — if it has an action, its trigger event has happened and the text in
+   force on that event is this rule's — a *candidate*: an action and the date it falls due
+   (trigger + period under the rule's calendar; a rule with a response deadline and no period
+   falls due with that deadline, a timely extension included). A due date outside the text's
+   window, a figure not in force on the event, or an unknown commencement makes it a review.
+   Statutory deadlines win over service targets.
 2. Candidates are adjusted: an unknown match becomes a review due on the trigger date (§8.7); a
    rule using an unverified parameter becomes a review (§8.7); under a legal hold a purge becomes
    a restriction (§8.1), or a review when the rule is a mandatory destruction the statute does
    not subordinate to that kind of hold (§8.2); a review due on or before ``reviewed_on`` has
-   been done; a policy-presumption purge yields to a statute that keeps or locks the data (§8.6);
+   been done; erasures a subject's restriction request prevails over are dropped (GDPR Art 18);
+   a policy-presumption purge yields to a statute that keeps or locks the data (§8.6);
    once a purge is scheduled, plain keep-or-not reviews (periodic, MoPI…) are moot and dropped.
 3. The decision is the most severe candidate already due (purge > review of a conflict >
    restrict > review > retain; of two due purges the earlier), else the earliest upcoming one
    (§8.3: the earlier deadline wins). The fallback rule is always a candidate, so no record is
    kept without a review date (LED Art 5 / DPA 2018 s.39).
+4. Purposes come from the holder and legal basis; from the day a held-back destruction duty
+   falls due they narrow to evidence and legal claims.
 """
 
 from __future__ import annotations

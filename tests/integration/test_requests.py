@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from policies.vocabulary import HoldKind, Jurisdiction, RequestKind
-from retention.db.models import AuditEntry, Certificate, RemovalRequest
-from retention.engine import changes
+from policies.vocabulary import Action, HoldKind, Jurisdiction, RequestKind, RestrictionGround
+from retention.db.models import AuditEntry, Certificate, Record, RemovalRequest, RequestMatch
+from retention.engine import changes, decisions
 from retention.engine.authority import Person
 from retention.engine.reasons import ReasonError
 from retention.jobs import rotation
@@ -345,3 +345,67 @@ def test_key_rotation_rewraps_request_keys_too(services: Services) -> None:
             s, services.keyring, req, actor="a", reason=READ_WHY, now=FIXED_NOW
         )
         assert opened["name"]
+
+
+def test_a_matched_restriction_request_and_its_ground_decide_the_record(
+    services: Services, tmp_path: Path
+) -> None:
+    """DPA 2018 s.47 / GDPR Art 18(1)(c): once a restriction request is matched to a record it
+    (with its ground) is a fact of that record, so every later evaluation — a sweep after the
+    approval — keeps deciding by it and the record is restricted, not left to erasure rules;
+    refused, it no longer counts."""
+    record_id = ingest(services, tmp_path, [review_due("RG1")])["RG1"]
+    claims = filing.Claims(name=CLAIMED_NAME, date_of_birth=dt.date(1990, 2, 3), contact="x@y.z")
+    with services.sessions() as s, s.begin(), pytest.raises(filing.RequestError, match="only a"):
+        filing.file_request(
+            s,
+            services.keyring,
+            services.store,
+            claims=claims,
+            kind=RequestKind.ERASURE,
+            jurisdiction=Jurisdiction.GB_ENG,
+            grounds=["acquitted"],
+            evidence=None,
+            now=FIXED_NOW,
+            restriction_ground=RestrictionGround.LEGAL_CLAIMS,
+        )
+    with services.sessions() as s, s.begin():
+        req, _ = filing.file_request(
+            s,
+            services.keyring,
+            services.store,
+            claims=claims,
+            kind=RequestKind.RESTRICTION,
+            jurisdiction=Jurisdiction.GB_ENG,
+            grounds=["acquitted"],
+            evidence=None,
+            now=FIXED_NOW,
+            restriction_ground=RestrictionGround.LEGAL_CLAIMS,
+        )
+        request_id = req.id
+        s.add(
+            RequestMatch(
+                request_id=request_id,
+                record_id=record_id,
+                matched_by="clerk:ann",
+                matched_at=FIXED_NOW,
+            )
+        )
+    with services.readers() as s:
+        record = s.get_one(Record, record_id)
+        facts = decisions.facts_for(s, record)
+        assert (facts.restriction_requested_on, facts.restriction_ground) == (
+            FIXED_NOW.date(),
+            "legal_claims",
+        )
+        decision = decisions.evaluate_only(s, record, FIXED_NOW.date())
+    assert (decision.action, decision.rule) == (
+        Action.RESTRICT,
+        "gb-eng-custody-images/s47-restriction-request",
+    )
+    with services.sessions() as s, s.begin():
+        workflow.deny(s, request_id, actor="clerk:ann", reasons="Not the person.", now=FIXED_NOW)
+    with services.readers() as s:
+        record = s.get_one(Record, record_id)
+        assert decisions.facts_for(s, record).restriction_requested_on is None
+        assert decisions.evaluate_only(s, record, FIXED_NOW.date()).action is not Action.RESTRICT
