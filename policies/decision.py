@@ -27,7 +27,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from policies.vocabulary import Action, Purpose
+from policies.vocabulary import Action, DeadlineBasis, ExtensionStatus, Purpose
 
 FactValue = str | int | bool | date | None
 
@@ -46,6 +46,16 @@ class Decision:
     purposes: frozenset[Purpose] = frozenset()
     retain_until: date | None = None
     respond_by: date | None = None
+    # Whether ``respond_by`` is a statute's deadline or the agency's service target ("we aim to
+    # answer by"), whether it can be or was extended, and the rule that set it.
+    respond_basis: DeadlineBasis | None = None
+    extension: ExtensionStatus | None = None
+    respond_rule: str | None = None
+    # From this day a destruction duty that a hold or counsel's review holds back is overdue,
+    # and the record serves evidence and legal claims only (``purposes`` narrows on the day; a
+    # stored decision is narrowed by whoever reads it later: ``narrowed_purposes``).
+    purposes_narrow_from: date | None = None
+    narrowed: frozenset[Purpose] = frozenset()
     next_action: Action | None = None
     next_due_on: date | None = None
     facts_used: tuple[tuple[str, FactValue], ...] = ()
@@ -63,6 +73,11 @@ class Decision:
             "due_on": self.due_on.isoformat(),
             "retain_until": _iso(self.retain_until),
             "respond_by": _iso(self.respond_by),
+            "respond_basis": self.respond_basis.value if self.respond_basis else None,
+            "extension": self.extension.value if self.extension else None,
+            "respond_rule": self.respond_rule,
+            "purposes_narrow_from": _iso(self.purposes_narrow_from),
+            "narrowed_purposes": sorted(p.value for p in self.narrowed),
             "next_action": self.next_action.value if self.next_action is not None else None,
             "next_due_on": _iso(self.next_due_on),
             "purposes": sorted(p.value for p in self.purposes),
@@ -73,6 +88,20 @@ class Decision:
             "explanation": self.explanation,
             "facts_used": {name: _value(v) for name, v in self.facts_used},
         }
+
+
+def narrowed_purposes(trace: dict[str, Any], today: date) -> list[str]:
+    """The purposes a stored decision (``Decision.to_json()``) permits on ``today``: once its
+    ``purposes_narrow_from`` day has come, only the narrowed set (evidence, legal claims); once
+    its purge is due, none (a sweep that failed to act must not leave the record usable)."""
+    purposes = list(trace.get("purposes") or [])
+    due = trace.get("due_on")
+    if trace.get("action") == Action.PURGE.value and due and date.fromisoformat(due) <= today:
+        return []
+    start = trace.get("purposes_narrow_from")
+    if start and date.fromisoformat(start) <= today:
+        return list(trace.get("narrowed_purposes") or [])
+    return purposes
 
 
 def _iso(day: date | None) -> str | None:

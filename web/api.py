@@ -25,6 +25,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
+from policies.decision import narrowed_purposes
 from retention.accounts import tokens
 from retention.accounts.tokens import TokenGrant
 from retention.db.models import Record
@@ -187,7 +188,11 @@ def record_decision(record_id: str) -> tuple[Response, int]:
                     "next_action_due": record.next_action_due.isoformat()
                     if record.next_action_due
                     else None,
-                    "permitted_purposes": record.permitted_purposes or [],
+                    # Narrowed on the day a held-back destruction duty falls due, and emptied
+                    # once a purge is due, even if no sweep has acted yet (issue 16 item 3).
+                    "permitted_purposes": narrowed_purposes(record.decision_trace, now().date())
+                    if record.decision_trace
+                    else record.permitted_purposes or [],
                     "decision": record.decision_trace,
                     "evaluated_on": record.evaluated_on.isoformat()
                     if record.evaluated_on

@@ -30,6 +30,7 @@ from policies import (
     evaluate,
     load_pack,
 )
+from policies.checks import window_warnings
 from retention.cli.context import (
     credentials_stdin_option,
     refuse_same_person,
@@ -79,6 +80,8 @@ def check(file_or_pack: tuple[str, ...]) -> None:
             click.echo(f"{item}: INVALID ({len(exc.problems)} problem(s))", err=True)
             continue
         click.echo(f"{item}: ok ({pack.id} {pack.version}, {len(pack.rules)} rules)")
+        for warning in window_warnings(pack):
+            click.echo(f"{item}: warning: {warning}")
     if bad:
         sys.exit(1)
 

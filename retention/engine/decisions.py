@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from policies import Decision, Facts, Pack, compile_pack, evaluate, pack_for_jurisdiction
+from policies import Decision, Facts, Pack, Request, compile_pack, evaluate, pack_for_jurisdiction
 from policies.vocabulary import (
     Action,
     DataKind,
@@ -28,8 +28,20 @@ from policies.vocabulary import (
     LegalBasis,
     OffenceClass,
     Outcome,
+    RequestKind,
+    RestrictionGround,
 )
-from retention.db.models import Consent, EnactedPack, HoldState, LegalHold, Record, RecordStatus
+from retention.db.models import (
+    Consent,
+    EnactedPack,
+    HoldState,
+    LegalHold,
+    Record,
+    RecordStatus,
+    RemovalRequest,
+    RequestMatch,
+    RequestState,
+)
 
 
 class PackResolver:
@@ -99,6 +111,11 @@ class RecordFacts:
     consent_given_on: dt.date | None = None
     consent_withdrawn_on: dt.date | None = None
     consent_expires_on: dt.date | None = None
+    # The subject's restriction request matched to this record and not refused (GDPR Art 18,
+    # DPA 2018 s.47, LED Art 16(3)): it must keep deciding the record after approval, or a
+    # sweep would purge under an erasure rule the subject did not ask for.
+    restriction_requested_on: dt.date | None = None
+    restriction_ground: str | None = None
 
     def to_facts(self) -> Facts:
         """The evaluator's frozen ``Facts``."""
@@ -124,6 +141,15 @@ class RecordFacts:
             legal_hold=self.legal_hold,
             hold_kind=HoldKind(self.hold_kind) if self.hold_kind else None,
             exceptional_reason=self.exceptional_reason,
+            request=Request(
+                kind=RequestKind.RESTRICTION,
+                received_on=self.restriction_requested_on,
+                restriction_ground=RestrictionGround(self.restriction_ground)
+                if self.restriction_ground
+                else None,
+            )
+            if self.restriction_requested_on is not None
+            else None,
         )
 
 
@@ -150,10 +176,32 @@ def facts_for_batch(session: Session, records: Sequence[Record]) -> dict[str, Re
         .order_by(Consent.given_on, Consent.created_at)
     ).scalars():
         consents[consent.record_id] = consent  # the latest wins
-    return {r.id: _record_facts(r, holds.get(r.id, []), consents.get(r.id)) for r in records}
+    restrictions: dict[str, tuple[dt.date, str | None]] = {}
+    for record_id, received, ground in session.execute(
+        select(
+            RequestMatch.record_id, RemovalRequest.received_on, RemovalRequest.restriction_ground
+        )
+        .join(RemovalRequest, RemovalRequest.id == RequestMatch.request_id)
+        .where(
+            RequestMatch.record_id.in_(ids),
+            RemovalRequest.kind == RequestKind.RESTRICTION.value,
+            RemovalRequest.state != RequestState.DENIED.value,
+        )
+        .order_by(RemovalRequest.received_on, RemovalRequest.id)
+    ):
+        restrictions[record_id] = (received, ground)  # the latest wins
+    return {
+        r.id: _record_facts(r, holds.get(r.id, []), consents.get(r.id), restrictions.get(r.id))
+        for r in records
+    }
 
 
-def _record_facts(record: Record, hold_kinds: list[str], consent: Consent | None) -> RecordFacts:
+def _record_facts(
+    record: Record,
+    hold_kinds: list[str],
+    consent: Consent | None,
+    restriction: tuple[dt.date, str | None] | None = None,
+) -> RecordFacts:
     return RecordFacts(
         id=record.id,
         jurisdiction=record.jurisdiction,
@@ -174,6 +222,8 @@ def _record_facts(record: Record, hold_kinds: list[str], consent: Consent | None
         consent_given_on=consent.given_on if consent else None,
         consent_withdrawn_on=consent.withdrawn_on if consent else None,
         consent_expires_on=consent.expires_on if consent else None,
+        restriction_requested_on=restriction[0] if restriction else None,
+        restriction_ground=restriction[1] if restriction else None,
     )
 
 

@@ -50,3 +50,58 @@ def test_constraint_names_follow_the_convention(settings: Settings) -> None:
         assert fks == {"fk_images_record_id_records", "fk_images_derived_from_images"}
     finally:
         engine.dispose()
+
+
+def test_revision_0013_marks_old_deadlines_statutory_and_gives_open_us_requests_a_target(
+    settings: Settings,
+) -> None:
+    """Migration 0013 (issue 13 item 1): deadlines stored before it all came from statutes; open
+    requests that had none (California: no statute sets one) get the 30-day service target, while
+    an English request whose s.54(2) clock is stopped and a closed request keep none."""
+    engine = make_engine(settings)
+    rows = [
+        ("gb-open", "GB-ENG", "under_review", "2026-11-21"),
+        ("gb-info", "GB-ENG", "needs_info", None),
+        ("ca-open", "US-CA", "received", None),
+        ("ca-done", "US-CA", "completed", None),
+    ]
+    try:
+        upgrade(engine, "0006")
+        with engine.begin() as conn:
+            for n, (rid, where, state, due) in enumerate(rows):
+                conn.execute(
+                    text(
+                        "INSERT INTO removal_requests (id, reference_sha256, kind, jurisdiction,"
+                        " grounds, state, received_on, respond_by, created_at, updated_at) VALUES"
+                        " (:id, :ref, 'erasure', :j, '[]', :state, :received, :due, :at, :at)"
+                    ),
+                    {
+                        "id": rid.ljust(32, "0"),
+                        "ref": str(n) * 64,
+                        "j": where,
+                        "state": state,
+                        "received": "2026-10-21",
+                        "due": due,
+                        "at": "2026-10-21 12:00:00+00:00",
+                    },
+                )
+        upgrade(engine)
+        with engine.connect() as conn:
+            got = {
+                r[0].rstrip("0"): (str(r[1]) if r[1] else None, r[2])
+                for r in conn.execute(
+                    text("SELECT id, respond_by, deadline_basis FROM removal_requests")
+                )
+            }
+        assert got == {
+            "gb-open": ("2026-11-21", "statutory"),
+            "gb-info": (None, None),
+            "ca-open": ("2026-11-20", "service_target"),
+            "ca-done": (None, None),
+        }
+        downgrade(engine, "0006")
+        with engine.connect() as conn:
+            kept = dict(conn.execute(text("SELECT id, respond_by FROM removal_requests")).all())
+        assert {k.rstrip("0"): (str(v) if v else None) for k, v in kept.items()}["ca-open"] is None
+    finally:
+        engine.dispose()
