@@ -56,6 +56,7 @@ def hold_place(
         rec = records.resolve(session, services.keyring, ref, agency)
         placed = changes.place_hold(
             session,
+            services.keyring,
             rec.id,
             kind=HoldKind(kind),
             reason=reason,

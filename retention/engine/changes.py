@@ -29,9 +29,10 @@ from retention.db.models import (
     RecordStatus,
 )
 from retention.db.rows import locked
-from retention.engine import decisions
+from retention.engine import decisions, sealing
 from retention.engine.authority import same_person
 from retention.errors import FactError, HoldError
+from retention.keys.keyring import Keyring
 
 
 def lock_record(session: Session, record_id: str) -> Record:
@@ -64,11 +65,8 @@ def reevaluate_and_audit(
         object_type=object_type,
         object_id=object_id,
         rule=decision.rule,
-        details={
-            **details,
-            "next_action": decision.action.value,
-            "due_on": decision.due_on.isoformat(),
-        },
+        # No dates or facts: an audit entry outlives the record it names (see the tombstone).
+        details={**details, "next_action": decision.action.value},
     )
     return decision
 
@@ -126,7 +124,7 @@ def set_outcome(
         action="record.outcome_set",
         object_type="record",
         object_id=record.id,
-        details={"from": before[0], "to": outcome.value},
+        details={},
     )
 
 
@@ -164,7 +162,7 @@ def record_consent(
         action="consent.recorded",
         object_type="record",
         object_id=record.id,
-        details={"consent_id": consent.id, "purposes": consent.purposes},
+        details={"consent_id": consent.id, "purposes": len(consent.purposes)},
     )
 
 
@@ -207,7 +205,7 @@ def withdraw_consent(
         action="consent.withdrawn",
         object_type="record",
         object_id=record.id,
-        details={"consent_id": consent.id, "on": on.isoformat()},
+        details={"consent_id": consent.id},
     )
 
 
@@ -254,6 +252,7 @@ def _hold_changed(
 
 def place_hold(
     session: Session,
+    keyring: Keyring,
     record_id: str,
     *,
     kind: HoldKind,
@@ -262,17 +261,27 @@ def place_hold(
     actor: str,
     now: dt.datetime,
 ) -> LegalHold:
-    """Place a hold; it blocks purge at once, before anyone approves it (fail safe)."""
+    """Place a hold; it blocks purge at once, before anyone approves it (fail safe). The reason
+    and case reference are sealed under the record's data key."""
     if not reason.strip():
         raise HoldError("a hold needs a reason")
     record = lock_record(session, record_id)
+    key = sealing.record_key(session, keyring, record.id)
+    hold_id = uuid.uuid4().hex
+    case = (case_reference or "").strip() or None
     hold = LegalHold(
-        id=uuid.uuid4().hex,
+        id=hold_id,
         record_id=record.id,
         kind=kind.value,
         state=HoldState.PENDING.value,
-        reason=reason.strip(),
-        case_reference=case_reference,
+        reason_sealed=sealing.seal(
+            key, record.id, sealing.row_field("legal_holds", hold_id, "reason"), reason.strip()
+        ),
+        case_reference_sealed=sealing.seal(
+            key, record.id, sealing.row_field("legal_holds", hold_id, "case_reference"), case
+        )
+        if case
+        else None,
         placed_by=actor,
         placed_at=now,
     )

@@ -30,6 +30,7 @@ from policies.vocabulary import (
     Outcome,
 )
 from retention.db.models import Consent, EnactedPack, HoldState, LegalHold, Record, RecordStatus
+from retention.errors import FactError
 
 
 class PackResolver:
@@ -154,19 +155,27 @@ def facts_for_batch(session: Session, records: Sequence[Record]) -> dict[str, Re
 
 
 def _record_facts(record: Record, hold_kinds: list[str], consent: Consent | None) -> RecordFacts:
+    holder, kind, outcome, basis = (
+        record.holder,
+        record.data_kind,
+        record.outcome,
+        record.legal_basis,
+    )
+    if holder is None or kind is None or outcome is None or basis is None:
+        raise FactError(f"record {record.id} is a tombstone: it has no facts to evaluate")
     return RecordFacts(
         id=record.id,
         jurisdiction=record.jurisdiction,
-        holder=record.holder,
-        data_kind=record.data_kind,
+        holder=holder,
+        data_kind=kind,
         captured_on=record.captured_on,
         arrest_date=record.arrest_date,
         age_at_capture=record.age_at_capture,
         offence_class=record.offence_class,
         mopi_group=record.mopi_group,
-        outcome=record.outcome,
+        outcome=outcome,
         outcome_on=record.outcome_on,
-        legal_basis=record.legal_basis,
+        legal_basis=basis,
         reviewed_on=record.reviewed_on,
         exceptional_reason=record.exceptional_reason,
         legal_hold=bool(hold_kinds),

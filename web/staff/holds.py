@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from policies.vocabulary import HoldKind
-from retention.db.models import HoldState, LegalHold, Record, Role
-from retention.engine import changes, records
+from retention.db.models import HoldState, LegalHold, Record, Role, booking_ref
+from retention.engine import changes, records, sealing
 from web.auth import login_required, signed_in_user
 from web.services import get_services, now
 from web.staff.forms import run_action
@@ -29,16 +29,29 @@ MAX_CASE_REF = 120
 
 
 def _holds() -> list[Any]:
-    """Holds not released, newest first, with their record's booking number (one query)."""
-    with get_services().readers() as db:
-        return list(
-            db.execute(
-                select(LegalHold, Record.booking_number, Record.agency)
+    """Holds not released, newest first, with their record's booking short form (the number is
+    sealed; the page needs no identity) and the case reference opened (staff's own note)."""
+    services = get_services()
+    with services.readers() as db:
+        opener = sealing.Opener(db, services.keyring)
+        return [
+            (
+                hold,
+                booking_ref(bidx),
+                agency,
+                opener.record(
+                    hold.record_id,
+                    sealing.row_field("legal_holds", hold.id, "case_reference"),
+                    hold.case_reference_sealed,
+                ),
+            )
+            for hold, bidx, agency in db.execute(
+                select(LegalHold, Record.booking_bidx, Record.agency)
                 .join(Record, Record.id == LegalHold.record_id)
                 .where(LegalHold.state != HoldState.RELEASED.value)
                 .order_by(LegalHold.placed_at.desc(), LegalHold.id)
             ).all()
-        )
+        ]
 
 
 def _page(
@@ -95,6 +108,7 @@ def place() -> ResponseReturnValue:
         record = records.resolve(db, services.keyring, form["record"])
         hold = changes.place_hold(
             db,
+            services.keyring,
             record.id,
             kind=HoldKind(form["kind"]),
             reason=form["reason"],

@@ -22,7 +22,7 @@ Lists use keyset pagination (``web.staff.paging``).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import (
@@ -37,16 +37,19 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from retention.db.models import (
     Certificate,
     ImageKind,
+    LegalHold,
     Record,
     RecordStatus,
     ReviewDecision,
     Role,
+    SecondApproval,
 )
-from retention.engine import certificates, gallery, records
+from retention.engine import certificates, gallery, records, sealing
 from retention.engine import reviews as review_decisions
 from retention.engine.authority import same_person
 from retention.engine.purge import delete_blobs
@@ -58,7 +61,8 @@ from retention.errors import (
     RestrictedError,
     RetentionError,
 )
-from retention.keys.indexes import booking_index, name_dob_index
+from retention.keys.indexes import name_dob_index
+from retention.keys.keyring import Keyring
 from retention.services import Services
 from web.auth import login_required, signed_in_user
 from web.services import get_services, now
@@ -127,7 +131,7 @@ def search() -> ResponseReturnValue:
         keyring = get_services().keyring
         stmt = select(Record)
         if form["booking"]:
-            stmt = stmt.where(Record.booking_bidx == booking_index(keyring, form["booking"]))
+            stmt = stmt.where(records.booking_filter(keyring, form["booking"]))
         if form["name"] and dob is not None:
             stmt = stmt.where(Record.name_dob_bidx == name_dob_index(keyring, form["name"], dob))
         if form["status"]:
@@ -188,6 +192,50 @@ def reviews() -> ResponseReturnValue:
 # -- record detail --------------------------------------------------------------------------
 
 
+def _notes(
+    db: Session,
+    keyring: Keyring,
+    record: Record,
+    holds: Sequence[LegalHold],
+    reviews: Sequence[ReviewDecision],
+    waiting: SecondApproval | None,
+) -> dict[str, Any]:
+    """The staff notes of the record page, opened: they are sealed under the record's data key
+    (gone with it on purge). Staff's own reasons, not the subject's identity or photo: shown to
+    everyone who may open the page, like before sealing, without an audit entry."""
+    opener = sealing.Opener(db, keyring)
+    rid = record.id
+    return {
+        "restriction": opener.record(
+            rid, sealing.record_field("restriction"), record.restriction_sealed
+        ),
+        "waiting": opener.record(
+            rid, sealing.row_field("second_approvals", waiting.id, "reason"), waiting.reason_sealed
+        )
+        if waiting is not None
+        else None,
+        "holds": {
+            h.id: (
+                opener.record(
+                    rid, sealing.row_field("legal_holds", h.id, "reason"), h.reason_sealed
+                ),
+                opener.record(
+                    rid,
+                    sealing.row_field("legal_holds", h.id, "case_reference"),
+                    h.case_reference_sealed,
+                ),
+            )
+            for h in holds
+        },
+        "reviews": {
+            d.id: opener.record(
+                rid, sealing.row_field("review_decisions", d.id, "reason"), d.reason_sealed
+            )
+            for d in reviews
+        },
+    }
+
+
 def _render_detail(
     record_id: str,
     *,
@@ -217,6 +265,7 @@ def _render_detail(
             ).scalars()
         )
         waiting = review_decisions.waiting_review(db, record.id)
+        notes = _notes(db, services.keyring, record, view.holds, review_history, waiting)
     disclosed = gallery.disclosures(services, record.id)
     can_show_photo = (
         staff_can_see
@@ -235,6 +284,7 @@ def _render_detail(
         certificate=certificate,
         disclosures=disclosed,
         review_history=review_history,
+        notes=notes,
         can_show_photo=can_show_photo,
         can_review=staff_can_see
         and waiting is None
@@ -347,7 +397,7 @@ def _second_person(record_id: str, *, confirm: bool) -> ResponseReturnValue:
                 )
             else:
                 review_decisions.refuse_review(
-                    db, record_id, supervisor=person, reason=reason, now=now()
+                    db, services.keyring, record_id, supervisor=person, reason=reason, now=now()
                 )
     except RetentionError as exc:
         return _render_detail(
