@@ -297,6 +297,14 @@ class LegalHold(Base):
     release_requested_at: Mapped[dt.datetime | None]
     released_by: Mapped[str | None] = mapped_column(String(64))
     released_at: Mapped[dt.datetime | None]
+    # When a supervisor should look at the hold again (is the case still open?); a hold whose
+    # day has come heads the holds list until a supervisor reviews it and sets the next one.
+    review_on: Mapped[dt.date | None] = mapped_column(index=True)
+    # The comments of the approver, of the person asking for release and of the one confirming
+    # it, each sealed under the record's data key like the reason.
+    approval_comment_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    release_request_comment_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    release_comment_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class AuditEntry(Base):

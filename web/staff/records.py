@@ -39,6 +39,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from policies.vocabulary import HoldKind
 from retention.db.models import (
     Certificate,
     ImageKind,
@@ -66,7 +67,7 @@ from retention.keys.keyring import Keyring
 from retention.services import Services
 from web.auth import login_required, signed_in_user
 from web.services import get_services, now
-from web.staff import labels
+from web.staff import holdform, labels
 from web.staff.forms import date_arg, service_error
 from web.staff.paging import Page, fetch_page, paginate, parse_cursor
 from web.staff.photos import (
@@ -244,8 +245,10 @@ def _render_detail(
     status: int = 200,
     photo: ShownPhoto | None = None,
     photo_field: ReasonField | None = None,
+    hold_form: holdform.PlaceForm | None = None,
 ) -> ResponseReturnValue:
-    """The record page; ``photo`` is embedded only by the photo POST that decrypted it."""
+    """The record page; ``photo`` is embedded only by the photo POST that decrypted it;
+    ``hold_form`` is a refused place-a-hold form, shown again with its errors."""
     user = signed_in_user()
     staff_can_see = user.role in (Role.CLERK, Role.SUPERVISOR)
     services = get_services()
@@ -303,6 +306,8 @@ def _render_detail(
         values=values or {},
         today=now().date(),
         decision_facts=labels.decision_facts,
+        hold_form=hold_form,
+        hold_kinds=[k.value for k in HoldKind],
         history_line=labels.history_line,
     ), status
 
@@ -474,3 +479,25 @@ def certificate(record_id: str) -> ResponseReturnValue:
     response.mimetype = "application/json"
     response.headers["Content-Disposition"] = f'attachment; filename="certificate-{cert.id}.json"'
     return response
+
+
+@bp.post("/<record_id>/hold")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def place_hold(record_id: str) -> ResponseReturnValue:
+    """Place a hold on this record from its page (no booking number to retype); back to the
+    page, where the new hold is listed."""
+    user = signed_in_user()
+    form = holdform.read_place_form(now().date())
+    if form.values["record"] != record_id:
+        abort(400)
+    if form.errors:
+        return _render_detail(record_id, hold_form=form, status=400)
+    try:
+        hold_id = holdform.place_from(form, user.actor)
+    except RetentionError as exc:
+        failed = holdform.PlaceForm(form.values, form.review_on, {"record": str(exc)})
+        return _render_detail(record_id, hold_form=failed, status=409)
+    flash(holdform.PLACED.format(hold_id[:8]), "message")
+    return redirect(
+        url_for("staff_records.detail", record_id=record_id) + "#holds-heading", code=303
+    )
