@@ -94,7 +94,7 @@ for _group in (
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """Create the data directory and keyring, and migrate the database to the latest schema."""
-    from retention.db.schema import upgrade
+    from retention.db.schema import compact, has_plaintext_columns, upgrade
     from retention.db.sessions import make_engine
     from retention.keys.keyring import Keyring
     from retention.keys.kms import key_provider
@@ -109,8 +109,13 @@ def init(ctx: click.Context) -> None:
         ring = Keyring.load(settings.keyring_file)  # refuses a malformed or world-readable one
     engine = make_engine(settings)
     try:
+        had_plaintext = has_plaintext_columns(engine)
         # Revisions that seal values stored in plaintext (0007) need the keys.
         upgrade(engine, keyring=key_provider(settings, ring, now=utcnow()))
+        if had_plaintext:
+            # The sealed values' old plaintext rows linger until the tables are rewritten.
+            compact(engine)
+            click.echo("sealed booking numbers and free text; tables rewritten (compacted)")
     finally:
         engine.dispose()
     store = open_blob_store(

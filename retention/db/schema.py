@@ -11,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 
 import migrations
 
@@ -34,6 +34,45 @@ def upgrade(engine: Engine, revision: str = "head", *, keyring: object | None = 
     """
     attributes: dict[str, object] = {"keyring": keyring} if keyring is not None else {}
     _run(engine, lambda cfg: command.upgrade(cfg, revision), attributes)
+
+
+# Tables whose rows held plaintext before revision 0007 sealed it (their old row versions linger
+# in free pages or dead tuples until the table is rewritten).
+SEALED_BY_0007 = (
+    "records",
+    "legal_holds",
+    "review_decisions",
+    "request_matches",
+    "second_approvals",
+    "removal_requests",
+    "provenance_events",
+)
+
+
+def has_plaintext_columns(engine: Engine) -> bool:
+    """True while the schema predates the sealing revision (``records.booking_number`` exists)."""
+    insp = inspect(engine)
+    if not insp.has_table("records"):
+        return False
+    return "booking_number" in {c["name"] for c in insp.get_columns("records")}
+
+
+def compact(engine: Engine) -> None:
+    """Rewrite the tables 0007 sealed so their old plaintext row versions leave the files:
+    SQLite ``VACUUM`` (and a WAL checkpoint that truncates the WAL), PostgreSQL
+    ``VACUUM FULL`` of those tables (new files; the old ones are unlinked). Backups and WAL
+    segments written before keep the plaintext until they expire."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            # Outside any transaction: the DBAPI connection is in autocommit mode
+            # (``retention.db.sessions``); SQLAlchemy's begin would wrap it in one.
+            raw: Any = conn.connection.dbapi_connection
+            raw.execute("VACUUM")
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in SEALED_BY_0007:
+            conn.exec_driver_sql(f"VACUUM FULL {table}")
 
 
 def downgrade(engine: Engine, revision: str) -> None:

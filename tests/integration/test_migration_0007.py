@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import inspect, select
+from sqlalchemy.engine import make_url
 
 from retention.db.models import (
     LegalHold,
@@ -18,7 +20,13 @@ from retention.db.models import (
     ReviewDecision,
     SecondApproval,
 )
-from retention.db.schema import downgrade, upgrade
+from retention.db.schema import (
+    SEALED_BY_0007,
+    compact,
+    downgrade,
+    has_plaintext_columns,
+    upgrade,
+)
 from retention.db.sessions import make_engine, make_session_factory
 from retention.engine import sealing
 from retention.keys import crypto
@@ -172,8 +180,9 @@ def test_0007_seals_every_plaintext_value_and_drops_the_columns(settings: Settin
         # Without the keys it refuses and changes nothing.
         with pytest.raises(RuntimeError, match="needs the keyring"):
             upgrade(engine)
-        assert "booking_number" in {c["name"] for c in inspect(engine).get_columns("records")}
+        assert has_plaintext_columns(engine)
         upgrade(engine, keyring=ring)
+        assert not has_plaintext_columns(engine)
         columns = {c["name"] for c in inspect(engine).get_columns("records")}
         assert {"booking_number", "offence", "restriction_reason"}.isdisjoint(columns)
         dump = _all_text(settings)
@@ -236,12 +245,53 @@ def test_0007_seals_every_plaintext_value_and_drops_the_columns(settings: Settin
                 )
                 == OLD_TEXT["approval"]
             )
+        # `mugshot init` then rewrites those tables: the old row versions leave the files.
+        compact(engine)
+        engine.dispose()
+        raw = _table_bytes(settings)
+        assert b"MPS" in raw  # the scan reads the tables' real bytes
+        for value in OLD_TEXT.values():
+            assert value.encode() not in raw, value
         # Going back would need the plaintext it destroyed: refused, nothing changed.
         with pytest.raises(RuntimeError, match="cannot be downgraded"):
             downgrade(engine, "0006")
         assert "offence_sealed" in {c["name"] for c in inspect(engine).get_columns("records")}
     finally:
         engine.dispose()
+
+
+def _table_bytes(settings: Settings) -> bytes:
+    """The raw bytes of the database file (SQLite, with any WAL) or of the heap and TOAST files
+    of the tables 0007 sealed (PostgreSQL, read as the cluster's OS user)."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        db = Path(url.database or "")
+        return b"".join(p.read_bytes() for p in (db, Path(f"{db}-wal")) if p.exists())
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CHECKPOINT")
+            data_dir = Path(conn.exec_driver_sql("SHOW data_directory").scalar_one())
+            paths = [
+                conn.execute(
+                    sa.text("SELECT pg_relation_filepath(CAST(:t AS regclass))"), {"t": table}
+                ).scalar_one()
+                for table in SEALED_BY_0007
+            ] + list(
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_relation_filepath(reltoastrelid) FROM pg_class "
+                        "WHERE relname = ANY(:names) AND reltoastrelid <> 0"
+                    ),
+                    {"names": list(SEALED_BY_0007)},
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
+    try:
+        return b"".join((data_dir / p).read_bytes() for p in paths)
+    except OSError as exc:
+        pytest.fail(f"cannot read PostgreSQL's table files ({exc}): run as the cluster's owner")
 
 
 def test_0007_does_not_need_keys_on_an_empty_database(settings: Settings) -> None:
