@@ -147,3 +147,65 @@ def create_staff(
             now=now,
         )
         return user.username, secret
+
+
+def booking_numbers(services: Services) -> dict[str, str]:
+    """Booking number -> record id of every live record, read the way staff reveal them (the
+    number is sealed with the identity; tombstones hold none)."""
+    from sqlalchemy import select
+
+    from retention.db.models import Record
+    from retention.engine import sealing
+
+    out: dict[str, str] = {}
+    with services.readers() as s:
+        for r in s.execute(select(Record)).scalars():
+            if r.identity_sealed is None:
+                continue
+            key = sealing.record_key(s, services.keyring, r.id)
+            out[sealing.open_identity(key, r)["booking_number"]] = r.id
+    return out
+
+
+def record_id_of(services: Services, booking: str) -> str:
+    """The id of the record with this booking number (through the blind index)."""
+    from sqlalchemy import select
+
+    from retention.db.models import Record
+    from retention.keys.indexes import booking_index
+
+    with services.readers() as s:
+        return s.execute(
+            select(Record.id).where(Record.booking_bidx == booking_index(services.keyring, booking))
+        ).scalar_one()
+
+
+def audit_reason(services: Services, seq: int) -> str | None:
+    """The stated reason of an audit entry, opened from its sealed note."""
+    from retention.engine import sealing
+
+    with services.readers() as s:
+        return sealing.audit_reasons(s, services.keyring, [seq]).get(seq)
+
+
+def opened(
+    services: Services, owner_type: str, owner_id: str, field: str, sealed: bytes | None
+) -> str | None:
+    """A sealed column opened (``owner_type`` "record" or "request")."""
+    from retention.engine import sealing
+
+    with services.readers() as s:
+        return sealing.Opener(s, services.keyring).text(owner_type, owner_id, field, sealed)
+
+
+def decision_reasons(services: Services, req: object) -> str | None:
+    """A removal request's decision reasons, opened (sealed under the request's key)."""
+    from retention.engine import sealing
+
+    return opened(
+        services,
+        sealing.REQUEST,
+        req.id,  # type: ignore[attr-defined]
+        sealing.request_field("decision_reasons"),
+        req.decision_reasons_sealed,  # type: ignore[attr-defined]
+    )

@@ -40,6 +40,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from policies.vocabulary import Jurisdiction, RequestKind
 from retention.db.models import Certificate, RemovalRequest, RequestState
+from retention.engine import sealing
 from retention.requests import filing, workflow
 from web.security import rate_limited
 from web.services import get_services, now
@@ -222,6 +223,10 @@ def _status_view(req: RemovalRequest, reference: str) -> dict[str, Any]:
     services = get_services()
     with services.readers() as db:
         certs = workflow.certificates_for(db, req)
+        # The requester's own request: its decision reasons are sealed under its key.
+        reasons = sealing.Opener(db, services.keyring).request(
+            req.id, sealing.request_field("decision_reasons"), req.decision_reasons_sealed
+        )
     return {
         "reference": reference,
         "state": STATE_TEXT.get(req.state, req.state),
@@ -230,7 +235,7 @@ def _status_view(req: RemovalRequest, reference: str) -> dict[str, Any]:
         "respond_by": req.respond_by,
         # An approval waiting for its second person is not a decision yet: its reasons (which
         # may say "destroyed") are shown once it is confirmed.
-        "reasons": None if req.state == RequestState.CONFIRMING.value else req.decision_reasons,
+        "reasons": None if req.state == RequestState.CONFIRMING.value else reasons,
         "certificates": [c.id for c in certs],
         "kind": dict(KINDS).get(req.kind, req.kind),
     }

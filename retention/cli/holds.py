@@ -1,4 +1,4 @@
-"""``mugshot hold place|approve|release|list``: legal holds, under four eyes.
+"""``mugshot hold place|approve|release|review|list``: legal holds, under four eyes.
 
 The second person — the approver, and the one who confirms a release — is a supervisor who signs
 in on the spot (``retention.cli.context.second_person``), not a name: ``--actor`` alone never
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from policies.vocabulary import HoldKind
 from retention.cli.context import (
     next_step,
+    parse_date,
     second_person,
     second_person_options,
     services_of,
@@ -39,6 +40,11 @@ def hold() -> None:
 @click.option("--reason", required=True)
 @click.option("--case", "case_reference", default=None)
 @click.option("--agency", default=None)
+@click.option(
+    "--review-on",
+    default=None,
+    help="YYYY-MM-DD: the day a supervisor should look at the hold again.",
+)
 @click.pass_context
 def hold_place(
     ctx: click.Context,
@@ -47,6 +53,7 @@ def hold_place(
     reason: str,
     case_reference: str | None,
     agency: str | None,
+    review_on: str | None,
 ) -> None:
     """Place a hold; it blocks purge at once, pending a second person's approval."""
     from retention.engine import changes
@@ -56,12 +63,14 @@ def hold_place(
         rec = records.resolve(session, services.keyring, ref, agency)
         placed = changes.place_hold(
             session,
+            services.keyring,
             rec.id,
             kind=HoldKind(kind),
             reason=reason,
             case_reference=case_reference,
             actor=settings.actor,
             now=utcnow(),
+            review_on=parse_date(review_on, "--review-on"),
         )
     click.echo(f"hold {placed.id} placed (pending approval by someone other than {settings.actor})")
 
@@ -84,9 +93,14 @@ def _hold_now(session: Session, hold_id: str, *, lock: bool = False) -> LegalHol
     "The supervisor approving, who signs in here (default: the --actor). Never the "
     "account that placed the hold.",
 )
+@click.option("--comment", default=None, help="The approver's comment (sealed, audited).")
 @click.pass_context
 def hold_approve(
-    ctx: click.Context, hold_id: str, approved_by: str | None, credentials_stdin: bool
+    ctx: click.Context,
+    hold_id: str,
+    approved_by: str | None,
+    credentials_stdin: bool,
+    comment: str | None,
 ) -> None:
     """Approve a pending hold: a supervisor other than the placer signs in (password and TOTP
     code) and becomes its approver."""
@@ -109,7 +123,14 @@ def hold_approve(
             credentials_stdin=credentials_stdin,
         )
         with services.sessions() as session, session.begin():
-            changes.approve_hold(session, hold_id, actor=approver, now=utcnow())
+            changes.approve_hold(
+                session,
+                hold_id,
+                actor=approver,
+                now=utcnow(),
+                comment=comment,
+                keyring=services.keyring,
+            )
     click.echo(f"hold {hold_id} approved by {approver}")
 
 
@@ -120,9 +141,14 @@ def hold_approve(
     "On the confirming call: the supervisor confirming, who signs in here (default: the "
     "--actor). Never the account that asked for the release.",
 )
+@click.option("--comment", default=None, help="Why release it (sealed, audited).")
 @click.pass_context
 def hold_release(
-    ctx: click.Context, hold_id: str, confirm_by: str | None, credentials_stdin: bool
+    ctx: click.Context,
+    hold_id: str,
+    confirm_by: str | None,
+    credentials_stdin: bool,
+    comment: str | None,
 ) -> None:
     """Ask for a hold's release (as the --actor); run again to confirm it, as a supervisor
     other than the one who asked, who signs in (password and TOTP code)."""
@@ -148,7 +174,14 @@ def hold_release(
                         f"the release of hold {hold_id} was requested meanwhile; run again, "
                         "signed in as a second person, to confirm it"
                     )
-                changes.release_hold(session, hold_id, actor=settings.actor, now=utcnow())
+                changes.release_hold(
+                    session,
+                    hold_id,
+                    actor=settings.actor,
+                    now=utcnow(),
+                    comment=comment,
+                    keyring=services.keyring,
+                )
             click.echo(f"release of hold {hold_id} requested; a second person must confirm it")
             return
         confirmer = second_person(
@@ -161,9 +194,39 @@ def hold_release(
             credentials_stdin=credentials_stdin,
         )
         with services.sessions() as session, session.begin():
-            _, decision = changes.release_hold(session, hold_id, actor=confirmer, now=utcnow())
+            _, decision = changes.release_hold(
+                session,
+                hold_id,
+                actor=confirmer,
+                now=utcnow(),
+                comment=comment,
+                keyring=services.keyring,
+            )
     after = f"; {next_step(decision)}" if decision is not None else ""
     click.echo(f"hold {hold_id} released by {confirmer}{after}")
+
+
+@hold.command("review")
+@click.argument("hold_id")
+@click.option("--comment", required=True, help="Why the hold still stands (sealed, audited).")
+@click.option("--next-review-on", default=None, help="YYYY-MM-DD: the next review (omit for none).")
+@click.pass_context
+def hold_review(ctx: click.Context, hold_id: str, comment: str, next_review_on: str | None) -> None:
+    """Record that the hold was looked at again and still stands; set the next review date."""
+    from retention.engine import changes
+
+    settings = settings_of(ctx)
+    with services_of(ctx) as services, services.sessions() as session, session.begin():
+        changes.review_hold(
+            session,
+            services.keyring,
+            hold_id,
+            comment=comment,
+            next_review_on=parse_date(next_review_on, "--next-review-on"),
+            actor=settings.actor,
+            now=utcnow(),
+        )
+    click.echo(f"hold {hold_id} reviewed; next review {next_review_on or 'none'}")
 
 
 @hold.command("list")
@@ -183,4 +246,5 @@ def hold_list(ctx: click.Context, ref: str | None, agency: str | None) -> None:
             click.echo(
                 f"{h.id}  record {h.record_id}  {h.kind:<10} {h.state:<8} placed by {h.placed_by}"
                 + (f"  release requested by {asked}" if asked else "")
+                + (f"  review on {h.review_on.isoformat()}" if h.review_on else "")
             )

@@ -94,21 +94,28 @@ for _group in (
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """Create the data directory and keyring, and migrate the database to the latest schema."""
-    from retention.db.schema import upgrade
+    from retention.db.schema import compact, has_plaintext_columns, upgrade
     from retention.db.sessions import make_engine
     from retention.keys.keyring import Keyring
+    from retention.keys.kms import key_provider
 
     settings = settings_of(ctx)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     created = False
     if not settings.keyring_file.exists():
-        Keyring.create(settings.keyring_file, utcnow())
+        ring = Keyring.create(settings.keyring_file, utcnow())
         created = True
     else:
-        Keyring.load(settings.keyring_file)  # refuses a malformed or world-readable keyring
+        ring = Keyring.load(settings.keyring_file)  # refuses a malformed or world-readable one
     engine = make_engine(settings)
     try:
-        upgrade(engine)
+        had_plaintext = has_plaintext_columns(engine)
+        # Revisions that seal values stored in plaintext (0007) need the keys.
+        upgrade(engine, keyring=key_provider(settings, ring, now=utcnow()))
+        if had_plaintext:
+            # The sealed values' old plaintext rows linger until the tables are rewritten.
+            compact(engine)
+            click.echo("sealed booking numbers and free text; tables rewritten (compacted)")
     finally:
         engine.dispose()
     store = open_blob_store(
@@ -222,14 +229,14 @@ def demo_cmd(ctx: click.Context, count: int, seed: int) -> None:
         sys.exit(1)
     from sqlalchemy import select
 
-    from retention.db.models import Record
+    from retention.db.models import Record, booking_ref
 
     with services_of(ctx) as services, services.readers() as session:
         samples = session.execute(
-            select(Record.booking_number).order_by(Record.created_at, Record.id).limit(3)
+            select(Record.booking_bidx).order_by(Record.created_at, Record.id).limit(3)
         ).scalars()
         for booking in samples:
-            click.echo(f"try: mugshot record show {booking}")
+            click.echo(f"try: mugshot record show {booking_ref(booking)}")
 
 
 # -- scheduler and status -------------------------------------------------------------------

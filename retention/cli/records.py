@@ -17,7 +17,7 @@ import click
 from policies.vocabulary import Purpose
 from retention.cli.context import echo_json, iso, parse_date, services_of, settings_of, utcnow
 from retention.db.models import ImageKind
-from retention.engine import records
+from retention.engine import records, sealing
 
 
 @click.group()
@@ -28,18 +28,25 @@ def record() -> None:
 @record.command("show")
 @click.argument("ref")
 @click.option("--agency", default=None, help="Agency, when a booking number is not unique.")
-@click.option("--reveal", is_flag=True, help="Decrypt identity fields (audited; needs --reason).")
+@click.option(
+    "--reveal",
+    is_flag=True,
+    help="Decrypt the booking number, identity fields and offence (audited; needs --reason).",
+)
 @click.option("--reason", default="", help="Why the identity is revealed (recorded in the audit).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def record_show(
     ctx: click.Context, ref: str, agency: str | None, reveal: bool, reason: str, as_json: bool
 ) -> None:
-    """Metadata, legal basis, images and provenance timeline of a record (by booking or id)."""
+    """Metadata, legal basis, images and provenance timeline of a record (by booking number,
+    its short form ``bk-…`` or id). The booking shows as its short form: the number itself is
+    sealed with the identity and printed only with ``--reveal`` (audited)."""
     settings = settings_of(ctx)
     with services_of(ctx) as services, services.sessions() as session, session.begin():
         rec = records.resolve(session, services.keyring, ref, agency)
         v = records.view(session, rec)
+        opener = sealing.Opener(session, services.keyring)
         identity = None
         if reveal:
             identity = records.reveal_identity(
@@ -47,7 +54,7 @@ def record_show(
             )
         doc: dict[str, Any] = {
             "id": rec.id,
-            "booking_number": rec.booking_number,
+            "booking": rec.booking_ref,
             "agency": rec.agency,
             "jurisdiction": rec.jurisdiction,
             "holder": rec.holder,
@@ -57,7 +64,6 @@ def record_show(
             "arrest_date": iso(rec.arrest_date),
             "captured_on": iso(rec.captured_on),
             "age_at_capture": rec.age_at_capture,
-            "offence": rec.offence,
             "offence_class": rec.offence_class,
             "mopi_group": rec.mopi_group,
             "outcome": rec.outcome,
@@ -83,7 +89,16 @@ def record_show(
                 for i in v.images
             ],
             "holds": [
-                {"id": h.id, "kind": h.kind, "state": h.state, "case_reference": h.case_reference}
+                {
+                    "id": h.id,
+                    "kind": h.kind,
+                    "state": h.state,
+                    "case_reference": opener.record(
+                        rec.id,
+                        sealing.row_field("legal_holds", h.id, "case_reference"),
+                        h.case_reference_sealed,
+                    ),
+                }
                 for h in v.holds
             ],
             "consents": [
@@ -117,7 +132,7 @@ def record_show(
 def _print_record(doc: dict[str, Any]) -> None:
     click.echo(f"Record {doc['id']}  [{doc['status']}]")
     for key in (
-        "booking_number",
+        "booking",
         "agency",
         "jurisdiction",
         "holder",
@@ -126,7 +141,6 @@ def _print_record(doc: dict[str, Any]) -> None:
         "arrest_date",
         "captured_on",
         "age_at_capture",
-        "offence",
         "offence_class",
         "mopi_group",
         "outcome",
@@ -238,7 +252,12 @@ def record_why(
                 "status": "purged",
                 "purged_at": iso(rec.purged_at),
             }
-            doc["last_decision"] = rec.decision_trace
+            # The tombstone keeps the rule or decision that purged it, not the trace.
+            doc["purged_by"] = {
+                "rule": rec.decision_rule,
+                "pack": rec.policy_pack,
+                "version": rec.policy_version,
+            }
         else:
             decision = decisions.evaluate_only(session, rec, today)
             sched = decisions.schedule_for(decision, status=rec.status)

@@ -43,7 +43,7 @@ def review_list(ctx: click.Context, limit: int) -> None:
         ).scalars()
         for r in rows:
             click.echo(
-                f"{r.id}  {r.booking_number or '':<18} {r.jurisdiction:<7} due {r.review_due_on}  "
+                f"{r.id}  {r.booking_ref:<18} {r.jurisdiction:<7} due {r.review_due_on}  "
                 f"{r.decision_rule}"
             )
 
@@ -128,7 +128,12 @@ def _second(
         with services.sessions() as session, session.begin():
             if not confirm:
                 reviews.refuse_review(
-                    session, record_id, supervisor=person, reason=reason, now=utcnow()
+                    session,
+                    services.keyring,
+                    record_id,
+                    supervisor=person,
+                    reason=reason,
+                    now=utcnow(),
                 )
                 click.echo(f"refused by {name}; the record stays in review")
                 return

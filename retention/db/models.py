@@ -3,10 +3,14 @@
 Layer: ``retention.db``. Schema changes go through a reviewed Alembic revision in
 ``migrations/versions``; ``tests/integration/test_migrations.py`` fails when the two drift.
 
-What is never stored here in plaintext: subject identity (name, date of birth, state id —
-sealed in ``Record.identity_sealed`` under the record's data key), data keys (wrapped by a
-key-encryption-key version) and images (sealed blobs in the blob store). Exact lookup uses
-blind indexes: HMACs of normalised values under a separate index key.
+What is never stored here in plaintext: subject identity (name, date of birth, state id and
+the booking number — sealed in ``Record.identity_sealed`` under the record's data key), free text
+that can hold personal data (offence description, restriction reason, staff reasons on holds,
+reviews, matches and second approvals, request decisions, the reasons of audited reads — each a
+``*_sealed`` column under the data key of the record or request it belongs to, see
+``retention.engine.sealing``), data keys (wrapped by a key-encryption-key version) and images
+(sealed blobs in the blob store). Exact lookup uses blind indexes: HMACs of normalised values
+under a separate index key.
 """
 
 from __future__ import annotations
@@ -112,6 +116,15 @@ class HoldState(StrEnum):
     RELEASED = "released"
 
 
+BOOKING_REF_PREFIX = "bk-"
+BOOKING_REF_HEX = 10
+
+
+def booking_ref(booking_bidx: str) -> str:
+    """The short form of a booking blind index (see ``Record.booking_ref``)."""
+    return BOOKING_REF_PREFIX + booking_bidx[:BOOKING_REF_HEX]
+
+
 class Record(Base):
     """One booking (arrest event) and its legal state; a tombstone once purged."""
 
@@ -125,24 +138,24 @@ class Record(Base):
 
     id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
     agency: Mapped[str] = mapped_column(String(64))
-    # Plain booking number for staff views; cleared on purge. The blind index survives in the
-    # tombstone so that a destroyed booking can never be imported again by mistake.
-    booking_number: Mapped[str | None] = mapped_column(String(64))
+    # The booking number itself is sealed with the identity fields; its blind index survives in
+    # the tombstone so that a destroyed booking can never be imported again by mistake.
     booking_bidx: Mapped[str] = mapped_column(String(HASH_LEN), index=True)
     jurisdiction: Mapped[str] = mapped_column(String(8))
-    holder: Mapped[str] = mapped_column(String(24))
-    data_kind: Mapped[str] = mapped_column(String(24))
+    # Facts: nullable because a tombstone keeps none of them (``retention.engine.purge``).
+    holder: Mapped[str | None] = mapped_column(String(24))
+    data_kind: Mapped[str | None] = mapped_column(String(24))
     arrest_date: Mapped[dt.date | None]
     captured_on: Mapped[dt.date | None]
-    offence: Mapped[str | None] = mapped_column(String(200))
+    offence_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     offence_class: Mapped[str | None] = mapped_column(String(16))
     mopi_group: Mapped[int | None]
     age_at_capture: Mapped[int | None]
-    outcome: Mapped[str] = mapped_column(String(24))
+    outcome: Mapped[str | None] = mapped_column(String(24))
     outcome_on: Mapped[dt.date | None]
-    legal_basis: Mapped[str] = mapped_column(String(16))
+    legal_basis: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(12), default=RecordStatus.ACTIVE.value)
-    restriction_reason: Mapped[str | None] = mapped_column(String(200))
+    restriction_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     next_action: Mapped[str | None] = mapped_column(String(12))
     next_action_due: Mapped[dt.date | None]
     decision_rule: Mapped[str | None] = mapped_column(String(120))
@@ -174,6 +187,13 @@ class Record(Base):
 
     def __repr__(self) -> str:
         return f"<Record {self.id} {self.jurisdiction} {self.status}>"
+
+    @property
+    def booking_ref(self) -> str:
+        """The booking's short form for screens that need no identity: ``bk-`` and the first 10
+        hex digits of its blind index (a keyed HMAC: it names the booking without revealing it,
+        and ``mugshot record show`` and the staff search accept it)."""
+        return booking_ref(self.booking_bidx)
 
 
 class DataKey(Base):
@@ -213,7 +233,7 @@ class Image(Base):
     width: Mapped[int]
     height: Mapped[int]
     # HMAC of the plaintext under the index key: detects duplicates without a dictionary attack.
-    content_hmac: Mapped[str] = mapped_column(String(HASH_LEN))
+    content_hmac: Mapped[str | None] = mapped_column(String(HASH_LEN))  # cleared on purge
     # SHA-256 of the sealed blob, quoted by deletion certificates.
     sealed_sha256: Mapped[str] = mapped_column(String(HASH_LEN))
     created_at: Mapped[dt.datetime]
@@ -267,8 +287,8 @@ class LegalHold(Base):
     record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(12), default=HoldState.PENDING.value)
-    reason: Mapped[str] = mapped_column(Text)
-    case_reference: Mapped[str | None] = mapped_column(String(120))
+    reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    case_reference_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     placed_by: Mapped[str] = mapped_column(String(64))
     placed_at: Mapped[dt.datetime]
     approved_by: Mapped[str | None] = mapped_column(String(64))
@@ -277,6 +297,14 @@ class LegalHold(Base):
     release_requested_at: Mapped[dt.datetime | None]
     released_by: Mapped[str | None] = mapped_column(String(64))
     released_at: Mapped[dt.datetime | None]
+    # When a supervisor should look at the hold again (is the case still open?); a hold whose
+    # day has come heads the holds list until a supervisor reviews it and sets the next one.
+    review_on: Mapped[dt.date | None] = mapped_column(index=True)
+    # The comments of the approver, of the person asking for release and of the one confirming
+    # it, each sealed under the record's data key like the reason.
+    approval_comment_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    release_request_comment_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    release_comment_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class AuditEntry(Base):
@@ -295,6 +323,21 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(HASH_LEN))
     hash: Mapped[str] = mapped_column(String(HASH_LEN), unique=True)
+
+
+class AuditNote(Base):
+    """The stated reason of an audited act, sealed under the data key of the record or request
+    it concerns: the audit entry itself carries only the reason's length and keyed hash, so the
+    chain holds no free text, and a purge (which deletes the key and these rows) shreds it."""
+
+    __tablename__ = "audit_notes"
+
+    audit_seq: Mapped[int] = mapped_column(
+        ForeignKey("audit_entries.seq"), primary_key=True, autoincrement=False
+    )
+    owner_type: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[str] = mapped_column(String(ID_LEN), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AuditHead(Base):
@@ -317,7 +360,7 @@ class ReviewDecision(Base):
     id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
     record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
     decision: Mapped[str] = mapped_column(String(24))
-    reason: Mapped[str] = mapped_column(Text)
+    reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     decided_by: Mapped[str] = mapped_column(String(64))
     decided_at: Mapped[dt.datetime]
 
@@ -535,7 +578,7 @@ class RemovalRequest(Base):
     evidence_blob: Mapped[str | None] = mapped_column(String(ID_LEN), index=True)
     evidence_media_type: Mapped[str | None] = mapped_column(String(32))
     evidence_bytes: Mapped[int | None]
-    decision_reasons: Mapped[str | None] = mapped_column(Text)
+    decision_reasons_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[dt.datetime | None]
     completed_at: Mapped[dt.datetime | None]
@@ -569,10 +612,10 @@ class RequestMatch(Base):
     source: Mapped[str] = mapped_column(String(12), default=MatchSource.CANDIDATE.value)
     same_identity: Mapped[bool] = mapped_column(default=True)
     needs_confirmation: Mapped[bool] = mapped_column(default=False)
-    reason: Mapped[str | None] = mapped_column(Text)
+    reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     confirmed_by: Mapped[str | None] = mapped_column(String(64))
     confirmed_at: Mapped[dt.datetime | None]
-    confirm_reason: Mapped[str | None] = mapped_column(Text)
+    confirm_reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     @property
     def pending(self) -> bool:
@@ -604,9 +647,10 @@ class ApprovalState(StrEnum):
 class SecondApproval(Base):
     """A destruction (or exceptional keep) one person asked for and a second must confirm.
 
-    ``subject_type``/``subject_id`` name the request or record; ``action`` what confirming will
-    do (``request.approve``, ``review.purge``, ``review.keep_exceptional``); ``details`` the
-    plan the first person saw (ids and counts only). The first person's reason is in ``reason``.
+        ``subject_type``/``subject_id`` name the request or record; ``action`` what confirming will
+        do (``request.approve``, ``review.purge``, ``review.keep_exceptional``); ``details`` the
+        plan the first person saw (ids and counts only). The first person's reason is sealed in
+    ``reason_sealed`` under the subject's data key.
     """
 
     __tablename__ = "second_approvals"
@@ -617,10 +661,10 @@ class SecondApproval(Base):
     subject_id: Mapped[str] = mapped_column(String(ID_LEN))
     action: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(12))
-    reason: Mapped[str] = mapped_column(Text)
+    reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     requested_by: Mapped[str] = mapped_column(String(64))
     requested_at: Mapped[dt.datetime]
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[dt.datetime | None]
-    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decision_reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)

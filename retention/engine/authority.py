@@ -1,8 +1,9 @@
 """Who may destroy what: the second-person rule and the safety belt, one place for every path.
 
-Layer: ``retention.engine``. Imports the models and ``policies`` only. DESIGN.md invariant 9: no
-record is destroyed except by its rule or by two different people, on every path (sweep,
-request, review, API, CLI), and every purge path passes the same safety belt.
+Layer: ``retention.engine``. Imports the models, ``policies`` and ``sealing`` (reasons are
+sealed). DESIGN.md invariant 9: no record is destroyed except by its rule or by two different
+people, on every path (sweep, request, review, API, CLI), and every purge path passes the same
+safety belt.
 
 - A purge the rules already require (the record's decision today is *purge*, due today or
   earlier) needs one person — or none, for the scheduled sweep.
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session
 from policies import Decision
 from policies.vocabulary import Action
 from retention.db.models import ApprovalState, Record, RecordStatus, Role, SecondApproval
+from retention.engine import sealing
 from retention.engine.reasons import stated_reason
 from retention.errors import AuthorityError
 from retention.settings import Settings
@@ -106,12 +108,18 @@ def settle(
     confirmed: bool,
     supervisor: Person,
     reason: str,
+    key: bytes,
     now: dt.datetime,
 ) -> None:
-    """Record the second person's answer on a pending approval (the caller checked who)."""
+    """Record the second person's answer on a pending approval (the caller checked who); the
+    reason is sealed under ``key``, the data key of the approval's subject."""
+    text = stated_reason(reason, "reason for confirming" if confirmed else "reason for refusing")
     approval.state = (ApprovalState.CONFIRMED if confirmed else ApprovalState.REFUSED).value
     approval.decided_by = supervisor.username
     approval.decided_at = now
-    approval.decision_reason = stated_reason(
-        reason, "reason for confirming" if confirmed else "reason for refusing"
+    approval.decision_reason_sealed = sealing.seal(
+        key,
+        approval.subject_id,
+        sealing.row_field("second_approvals", approval.id, "decision_reason"),
+        text,
     )

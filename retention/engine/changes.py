@@ -29,9 +29,10 @@ from retention.db.models import (
     RecordStatus,
 )
 from retention.db.rows import locked
-from retention.engine import decisions
+from retention.engine import decisions, sealing
 from retention.engine.authority import same_person
 from retention.errors import FactError, HoldError
+from retention.keys.keyring import Keyring
 
 
 def lock_record(session: Session, record_id: str) -> Record:
@@ -64,11 +65,8 @@ def reevaluate_and_audit(
         object_type=object_type,
         object_id=object_id,
         rule=decision.rule,
-        details={
-            **details,
-            "next_action": decision.action.value,
-            "due_on": decision.due_on.isoformat(),
-        },
+        # No dates or facts: an audit entry outlives the record it names (see the tombstone).
+        details={**details, "next_action": decision.action.value},
     )
     return decision
 
@@ -126,7 +124,7 @@ def set_outcome(
         action="record.outcome_set",
         object_type="record",
         object_id=record.id,
-        details={"from": before[0], "to": outcome.value},
+        details={},
     )
 
 
@@ -164,7 +162,7 @@ def record_consent(
         action="consent.recorded",
         object_type="record",
         object_id=record.id,
-        details={"consent_id": consent.id, "purposes": consent.purposes},
+        details={"consent_id": consent.id, "purposes": len(consent.purposes)},
     )
 
 
@@ -207,7 +205,7 @@ def withdraw_consent(
         action="consent.withdrawn",
         object_type="record",
         object_id=record.id,
-        details={"consent_id": consent.id, "on": on.isoformat()},
+        details={"consent_id": consent.id},
     )
 
 
@@ -215,7 +213,13 @@ def withdraw_consent(
 
 
 def _audit_hold(
-    session: Session, hold: LegalHold, action: str, *, actor: str, now: dt.datetime
+    session: Session,
+    hold: LegalHold,
+    action: str,
+    *,
+    actor: str,
+    now: dt.datetime,
+    **details: Any,
 ) -> None:
     """An audit entry about a hold that leaves its record's facts as they are."""
     audit.append(
@@ -225,7 +229,7 @@ def _audit_hold(
         action=action,
         object_type="hold",
         object_id=hold.id,
-        details={"record_id": hold.record_id},
+        details={"record_id": hold.record_id, **details},
     )
 
 
@@ -254,6 +258,7 @@ def _hold_changed(
 
 def place_hold(
     session: Session,
+    keyring: Keyring,
     record_id: str,
     *,
     kind: HoldKind,
@@ -261,42 +266,135 @@ def place_hold(
     case_reference: str | None,
     actor: str,
     now: dt.datetime,
+    review_on: dt.date | None = None,
 ) -> LegalHold:
-    """Place a hold; it blocks purge at once, before anyone approves it (fail safe)."""
+    """Place a hold; it blocks purge at once, before anyone approves it (fail safe). The reason
+    and case reference are sealed under the record's data key. ``review_on`` is the day a
+    supervisor should look at it again (the holds list puts it first from that day)."""
     if not reason.strip():
         raise HoldError("a hold needs a reason")
+    if review_on is not None and review_on <= now.date():
+        raise HoldError("a hold's review date must be in the future")
     record = lock_record(session, record_id)
+    key = sealing.record_key(session, keyring, record.id)
+    hold_id = uuid.uuid4().hex
+    case = (case_reference or "").strip() or None
     hold = LegalHold(
-        id=uuid.uuid4().hex,
+        id=hold_id,
         record_id=record.id,
         kind=kind.value,
         state=HoldState.PENDING.value,
-        reason=reason.strip(),
-        case_reference=case_reference,
+        reason_sealed=sealing.seal(
+            key, record.id, sealing.row_field("legal_holds", hold_id, "reason"), reason.strip()
+        ),
+        case_reference_sealed=sealing.seal(
+            key, record.id, sealing.row_field("legal_holds", hold_id, "case_reference"), case
+        )
+        if case
+        else None,
         placed_by=actor,
         placed_at=now,
+        review_on=review_on,
     )
     session.add(hold)
     _hold_changed(session, record, hold, "hold.placed", actor=actor, now=now, kind=kind.value)
     return hold
 
 
-def approve_hold(session: Session, hold_id: str, *, actor: str, now: dt.datetime) -> LegalHold:
-    """A second person approves a pending hold."""
+def _hold_comment(
+    session: Session,
+    keyring: Keyring | None,
+    hold: LegalHold,
+    column: str,
+    comment: str | None,
+) -> tuple[bytes | None, dict[str, Any]]:
+    """A supervisor's comment on a hold, sealed under the record's data key for ``column``,
+    and what the audit entry says of it (length and keyed hash, never the text)."""
+    text = (comment or "").strip()
+    if not text:
+        return None, {}
+    if keyring is None:
+        raise HoldError("a hold comment is sealed: pass the keyring")
+    key = sealing.record_key(session, keyring, hold.record_id)
+    sealed = sealing.seal(
+        key, hold.record_id, sealing.row_field("legal_holds", hold.id, column), text
+    )
+    return sealed, sealing.reason_digest(keyring, text)
+
+
+def approve_hold(
+    session: Session,
+    hold_id: str,
+    *,
+    actor: str,
+    now: dt.datetime,
+    comment: str | None = None,
+    keyring: Keyring | None = None,
+) -> LegalHold:
+    """A second person approves a pending hold, with an optional comment (sealed)."""
     hold = locked(session, LegalHold, hold_id, "hold")
     if hold.state != HoldState.PENDING.value:
         raise HoldError(f"hold {hold.id} is {hold.state}, not pending")
     if same_person(actor, hold.placed_by):
         raise HoldError("the person who placed a hold cannot approve it")
+    sealed, digest = _hold_comment(session, keyring, hold, "approval_comment", comment)
     hold.state = HoldState.ACTIVE.value
     hold.approved_by = actor
     hold.approved_at = now
-    _audit_hold(session, hold, "hold.approved", actor=actor, now=now)
+    hold.approval_comment_sealed = sealed
+    _audit_hold(session, hold, "hold.approved", actor=actor, now=now, **digest)
+    return hold
+
+
+def review_hold(
+    session: Session,
+    keyring: Keyring,
+    hold_id: str,
+    *,
+    comment: str,
+    next_review_on: dt.date | None,
+    actor: str,
+    now: dt.datetime,
+) -> LegalHold:
+    """A supervisor looked at a hold again and keeps it: the comment (why it still stands) is
+    sealed, audited by digest, and the next review date set (or cleared)."""
+    hold = locked(session, LegalHold, hold_id, "hold")
+    if hold.state == HoldState.RELEASED.value:
+        raise HoldError(f"hold {hold.id} is already released")
+    if not comment.strip():
+        raise HoldError("say why the hold still stands")
+    if next_review_on is not None and next_review_on <= now.date():
+        raise HoldError("the next review date must be in the future")
+    hold.review_on = next_review_on
+    # The comment is sealed in the entry's audit note (a hold's reviews are a history).
+    sealing.append_with_reason(
+        session,
+        keyring,
+        key=sealing.record_key(session, keyring, hold.record_id),
+        owner_type=sealing.RECORD,
+        owner_id=hold.record_id,
+        reason=comment.strip(),
+        now=now,
+        actor=actor,
+        action="hold.reviewed",
+        object_type="hold",
+        object_id=hold.id,
+        details={
+            "record_id": hold.record_id,
+            "next_review_on": next_review_on.isoformat() if next_review_on else None,
+        },
+    )
     return hold
 
 
 def release_hold(
-    session: Session, hold_id: str, *, actor: str, now: dt.datetime
+    session: Session,
+    hold_id: str,
+    *,
+    actor: str,
+    now: dt.datetime,
+    comment: str | None = None,
+    keyring: Keyring | None = None,
 ) -> tuple[LegalHold, Decision | None]:
     """Ask for a hold's release, or — by a second person — confirm it.
 
@@ -307,15 +405,20 @@ def release_hold(
     if hold.state == HoldState.RELEASED.value:
         raise HoldError(f"hold {hold.id} is already released")
     if hold.release_requested_by is None:
+        sealed, digest = _hold_comment(session, keyring, hold, "release_request_comment", comment)
         hold.release_requested_by = actor
         hold.release_requested_at = now
-        _audit_hold(session, hold, "hold.release_requested", actor=actor, now=now)
+        hold.release_request_comment_sealed = sealed
+        _audit_hold(session, hold, "hold.release_requested", actor=actor, now=now, **digest)
         return hold, None
     if same_person(actor, hold.release_requested_by):
         raise HoldError("the person who asked for a release cannot also confirm it")
+    sealed, digest = _hold_comment(session, keyring, hold, "release_comment", comment)
     record = lock_record(session, hold.record_id)
     hold.state = HoldState.RELEASED.value
     hold.released_by = actor
     hold.released_at = now
-    decision = _hold_changed(session, record, hold, "hold.released", actor=actor, now=now)
+    hold.release_comment_sealed = sealed
+    hold.review_on = None
+    decision = _hold_changed(session, record, hold, "hold.released", actor=actor, now=now, **digest)
     return hold, decision

@@ -42,6 +42,7 @@ from retention.db.models import (
     RequestMatch,
     RequestState,
 )
+from retention.errors import FactError
 
 
 class PackResolver:
@@ -202,19 +203,27 @@ def _record_facts(
     consent: Consent | None,
     restriction: tuple[dt.date, str | None] | None = None,
 ) -> RecordFacts:
+    holder, kind, outcome, basis = (
+        record.holder,
+        record.data_kind,
+        record.outcome,
+        record.legal_basis,
+    )
+    if holder is None or kind is None or outcome is None or basis is None:
+        raise FactError(f"record {record.id} is a tombstone: it has no facts to evaluate")
     return RecordFacts(
         id=record.id,
         jurisdiction=record.jurisdiction,
-        holder=record.holder,
-        data_kind=record.data_kind,
+        holder=holder,
+        data_kind=kind,
         captured_on=record.captured_on,
         arrest_date=record.arrest_date,
         age_at_capture=record.age_at_capture,
         offence_class=record.offence_class,
         mopi_group=record.mopi_group,
-        outcome=record.outcome,
+        outcome=outcome,
         outcome_on=record.outcome_on,
-        legal_basis=record.legal_basis,
+        legal_basis=basis,
         reviewed_on=record.reviewed_on,
         exceptional_reason=record.exceptional_reason,
         legal_hold=bool(hold_kinds),

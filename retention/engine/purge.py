@@ -4,10 +4,10 @@ Layer: ``retention.engine``.
 
 In one transaction: refuse if any hold is pending or active (invariant 3, on every path), delete
 the record's data key (from that commit on, every blob and sealed field of the record is noise),
-clear every sealed field and blind index except the booking's (so a destroyed booking is never
-re-imported), mark the record purged, append the audit entry and sign the certificate that
-quotes it. The blobs are deleted by the caller *after* the commit — a crash in between leaves
-only blobs that no key can open, which ``janitor`` removes.
+reduce the record to its tombstone (``tombstone``: every path — the sweep, a request's approval,
+a review — goes through it), append the audit entry and sign the certificate that quotes it.
+The blobs are deleted by the caller *after* the commit — a crash in between leaves only blobs
+that no key can open, which ``janitor`` removes.
 """
 
 from __future__ import annotations
@@ -22,13 +22,19 @@ from sqlalchemy.orm import Session
 
 from retention.audit import chain as audit
 from retention.db.models import (
+    AuditNote,
     Certificate,
+    Consent,
     DataKey,
     HoldState,
     Image,
     LegalHold,
+    ProvenanceEvent,
     Record,
     RecordStatus,
+    RequestMatch,
+    ReviewDecision,
+    SecondApproval,
 )
 from retention.engine import certificates
 from retention.errors import HoldError
@@ -122,14 +128,7 @@ def purge_records(
         if missing:
             raise HoldError(f"record {missing[0]} has no data key but is not marked purged")
         session.execute(delete(DataKey).where(DataKey.record_id.in_(ids)))
-        session.execute(
-            update(Image)
-            .where(Image.record_id.in_(ids))
-            .values(destroyed_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        for record in records:
-            _tombstone(record, now)
+        tombstone(session, items, now)
     session.flush()
     events = [
         audit.Event(
@@ -167,23 +166,123 @@ def purge_records(
     return purged
 
 
-def _tombstone(record: Record, now: dt.datetime) -> None:
-    """Clear everything of a record but its opaque id, agency, jurisdiction and booking index."""
-    record.status = RecordStatus.PURGED.value
-    record.purged_at = now
-    record.updated_at = now
-    record.identity_sealed = None
-    record.name_dob_bidx = None
-    record.state_id_bidx = None
-    record.booking_number = None
-    record.offence = None
-    record.import_fingerprint = None
-    record.restriction_reason = None
-    record.next_action = None
-    record.next_action_due = None
-    record.review_due_on = None
-    record.review_queued_at = None
-    record.permitted_purposes = []
+# Every column of a record that a tombstone clears (all but the ones named in ``tombstone``).
+_CLEARED = {
+    "holder": None,
+    "data_kind": None,
+    "arrest_date": None,
+    "captured_on": None,
+    "offence_sealed": None,
+    "offence_class": None,
+    "mopi_group": None,
+    "age_at_capture": None,
+    "outcome": None,
+    "outcome_on": None,
+    "legal_basis": None,
+    "restriction_sealed": None,
+    "next_action": None,
+    "next_action_due": None,
+    "decision_trace": None,
+    "permitted_purposes": None,
+    "evaluated_on": None,
+    "review_due_on": None,
+    "review_queued_at": None,
+    "reviewed_on": None,
+    "exceptional_reason": False,
+    "identity_sealed": None,
+    "name_dob_bidx": None,
+    "state_id_bidx": None,
+    "import_fingerprint": None,
+    "source_system": None,
+}
+
+
+def tombstone(
+    session: Session, items: Sequence[tuple[Record, Mapping[str, Any]]], now: dt.datetime
+) -> None:
+    """Reduce records (whose data keys the caller deletes in the same transaction) to their
+    tombstones — the one function every purge path uses.
+
+    A tombstone keeps the opaque id, agency, jurisdiction, booking blind index (so the booking
+    is never imported again), ``status`` purged, the purge time (``purged_at``; ``created_at``
+    and ``updated_at`` become it too) and the rule or decision that purged it
+    (``decision_rule``, ``policy_pack``, ``policy_version``); the certificate row names the
+    record. Everything else goes: every other column of the record; consents, holds (only
+    released ones can remain), review decisions and second-person approvals of the record;
+    the sealed reasons of its matches to removal requests and of its audited reads; its
+    images' keyed content hashes; and of its provenance events only the kind, the image id
+    and the day remain (operator, device, place and every detail removed).
+    """
+    ids = [record.id for record, _ in items]
+    for record, reason in items:
+        for column, value in _CLEARED.items():
+            setattr(record, column, value)
+        record.status = RecordStatus.PURGED.value
+        record.purged_at = now
+        record.created_at = now
+        record.updated_at = now
+        record.decision_rule = _purged_by(reason)
+        record.policy_pack = _text(reason.get("pack"), 64)
+        record.policy_version = _text(reason.get("pack_version"), 32)
+    for table in (Consent, LegalHold, ReviewDecision):
+        session.execute(
+            delete(table)
+            .where(table.record_id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+    session.execute(
+        delete(SecondApproval)
+        .where(SecondApproval.subject_type == "record", SecondApproval.subject_id.in_(ids))
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        delete(AuditNote)
+        .where(AuditNote.owner_type == "record", AuditNote.owner_id.in_(ids))
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(RequestMatch)
+        .where(RequestMatch.record_id.in_(ids))
+        .values(reason_sealed=None, confirm_reason_sealed=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Image)
+        .where(Image.record_id.in_(ids))
+        .values(destroyed_at=now, content_hmac=None)
+        .execution_options(synchronize_session=False)
+    )
+    # Provenance keeps what happened and on which day; who, where, with what and how is gone.
+    events = session.execute(
+        select(ProvenanceEvent.id, ProvenanceEvent.occurred_at).where(
+            ProvenanceEvent.record_id.in_(ids)
+        )
+    ).all()
+    if events:
+        session.execute(
+            update(ProvenanceEvent),
+            [
+                {"id": event_id, "occurred_at": _day(at), "actor": REDACTED, "details": {}}
+                for event_id, at in events
+            ],
+            execution_options={"synchronize_session": False},
+        )
+
+
+REDACTED = "-"
+
+
+def _day(at: dt.datetime) -> dt.datetime:
+    return dt.datetime.combine(at.astimezone(dt.UTC).date(), dt.time(), tzinfo=dt.UTC)
+
+
+def _text(value: object, limit: int) -> str | None:
+    return str(value)[:limit] if value else None
+
+
+def _purged_by(reason: Mapping[str, Any]) -> str:
+    """The rule that purged a record, else the decision (``review``, a request's approval)."""
+    return str(reason.get("decision") or reason.get("rule") or "purge")[:120]
 
 
 def delete_blobs(store: BlobStore, keys: Sequence[str]) -> None:

@@ -2,21 +2,26 @@
 
 Layer: ``retention.engine``. Every decrypting read (identity reveal, image export or view) appends
 exactly one audit entry and one provenance event in the caller's transaction, and requires a
-stated reason.
+stated reason — sealed under the record's data key (``sealing.append_with_reason``); the entry
+and the event carry only its length, keyed hash and the entry's sequence number.
+
+A record is found by id, by booking number (through its blind index) or by the booking's short
+form ``bk-`` + the first hex digits of that index (``Record.booking_ref``), which screens show
+where identity is not needed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from retention.audit import chain as audit
 from retention.db.models import (
+    BOOKING_REF_PREFIX,
     Consent,
     DataKey,
     Image,
@@ -27,6 +32,7 @@ from retention.db.models import (
     Record,
     RecordStatus,
 )
+from retention.engine import sealing
 from retention.engine.reasons import ReasonError, stated_reason
 from retention.errors import KeyShreddedError, NotFoundError, RestrictedError, RetentionError
 from retention.keys import crypto
@@ -35,6 +41,7 @@ from retention.keys.keyring import Keyring
 from retention.storage.interface import BlobStore
 
 MAX_REASON = 200
+_HEX = re.compile(r"[0-9a-f]{10,64}")
 
 
 def find_by_booking(
@@ -47,30 +54,43 @@ def find_by_booking(
     return list(session.execute(stmt.order_by(Record.agency)).scalars())
 
 
+def booking_filter(keyring: Keyring, value: str) -> ColumnElement[bool]:
+    """The condition for records whose booking is ``value``: its short form (``bk-…``, matched
+    on the blind index's leading digits) or the number itself (through the blind index)."""
+    digits = value.strip().lower().removeprefix(BOOKING_REF_PREFIX)
+    if value.strip().lower().startswith(BOOKING_REF_PREFIX) and _HEX.fullmatch(digits):
+        return Record.booking_bidx.startswith(digits, autoescape=True)
+    return Record.booking_bidx == booking_index(keyring, value)
+
+
+def find_by_ref(session: Session, ref: str, agency: str | None = None) -> list[Record]:
+    """Records whose booking short form (``bk-0123456789``) is ``ref``."""
+    digits = ref.strip().lower().removeprefix(BOOKING_REF_PREFIX)
+    if not ref.strip().lower().startswith(BOOKING_REF_PREFIX) or not _HEX.fullmatch(digits):
+        return []
+    stmt = select(Record).where(Record.booking_bidx.startswith(digits, autoescape=True))
+    if agency:
+        stmt = stmt.where(Record.agency == agency)
+    return list(session.execute(stmt.order_by(Record.agency)).scalars())
+
+
 def resolve(session: Session, keyring: Keyring, ref: str, agency: str | None = None) -> Record:
-    """A record by id or by booking number; refuses an ambiguous booking number."""
+    """A record by id, booking short form or booking number; refuses an ambiguous one."""
     by_id = session.get(Record, ref) if len(ref) == 32 else None
     if by_id is not None:
         return by_id
-    matches = find_by_booking(session, keyring, ref, agency)
+    matches = find_by_ref(session, ref, agency) or find_by_booking(session, keyring, ref, agency)
     if not matches:
         raise NotFoundError(f"no record with id or booking number {ref!r}")
     if len(matches) > 1:
         agencies = ", ".join(r.agency for r in matches)
-        raise RetentionError(
-            f"booking number {ref!r} exists at several agencies ({agencies}); pass --agency"
-        )
+        raise RetentionError(f"that booking exists at several agencies ({agencies}); pass --agency")
     return matches[0]
 
 
 def data_key(session: Session, keyring: Keyring, record: Record) -> bytes:
     """Unwrap the record's data key; ``KeyShreddedError`` once it was destroyed."""
-    row = session.execute(
-        select(DataKey).where(DataKey.record_id == record.id)
-    ).scalar_one_or_none()
-    if row is None:
-        raise KeyShreddedError(f"record {record.id} was purged: its data key no longer exists")
-    return keyring.unwrap(row.wrapped, key_id=row.id, version=row.kek_version)
+    return sealing.record_key(session, keyring, record.id)
 
 
 def _reason(reason: str) -> str:
@@ -91,13 +111,29 @@ def reveal_identity(
     reason: str,
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """Decrypt the subject's identity fields (audited)."""
+    """Decrypt the subject's identity fields — booking number, name, date of birth, state id —
+    and the offence description (audited)."""
     why = _reason(reason)
     if record.identity_sealed is None:
         raise KeyShreddedError(f"record {record.id} holds no identity fields (purged)")
     key = data_key(session, keyring, record)
-    identity: dict[str, Any] = json.loads(
-        crypto.open_field(key, record.identity_sealed, record_id=record.id, field="identity")
+    identity = sealing.open_identity(key, record)
+    if record.offence_sealed is not None:
+        identity["offence"] = sealing.unseal(
+            key, record.id, sealing.record_field("offence"), record.offence_sealed
+        )
+    entry = sealing.append_with_reason(
+        session,
+        keyring,
+        key=key,
+        owner_type=sealing.RECORD,
+        owner_id=record.id,
+        reason=why,
+        now=now,
+        actor=actor,
+        action="record.identity_revealed",
+        object_type="record",
+        object_id=record.id,
     )
     session.add(
         ProvenanceEvent(
@@ -105,17 +141,8 @@ def reveal_identity(
             kind=ProvenanceKind.VIEWED.value,
             occurred_at=now,
             actor=actor,
-            details={"what": "identity", "reason": why},
+            details={"what": "identity", "audit_seq": entry["seq"]},
         )
-    )
-    audit.append(
-        session,
-        now=now,
-        actor=actor,
-        action="record.identity_revealed",
-        object_type="record",
-        object_id=record.id,
-        details={"reason": why},
     )
     return identity
 
@@ -159,7 +186,21 @@ def read_image(
     key = data_key(session, keyring, record)
     plaintext = crypto.open_blob(key, store.get(image.id), record_id=record.id, image_id=image.id)
     event_kind = ProvenanceKind.DISCLOSED if disclosed_to else ProvenanceKind.VIEWED
-    details: dict[str, Any] = {"reason": why, "purpose": purpose}
+    entry = sealing.append_with_reason(
+        session,
+        keyring,
+        key=key,
+        owner_type=sealing.RECORD,
+        owner_id=record.id,
+        reason=why,
+        now=now,
+        actor=actor,
+        action="image.exported" if disclosed_to else "image.viewed",
+        object_type="image",
+        object_id=image.id,
+        details={"record_id": record.id, "purpose": purpose},
+    )
+    details: dict[str, Any] = {"purpose": purpose, "audit_seq": entry["seq"]}
     if disclosed_to:
         details["to"] = disclosed_to
     session.add(
@@ -171,15 +212,6 @@ def read_image(
             actor=actor,
             details=details,
         )
-    )
-    audit.append(
-        session,
-        now=now,
-        actor=actor,
-        action="image.exported" if disclosed_to else "image.viewed",
-        object_type="image",
-        object_id=image.id,
-        details={"record_id": record.id, "reason": why, "purpose": purpose},
     )
     return image, plaintext
 

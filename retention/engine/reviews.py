@@ -27,7 +27,7 @@ from retention.db.models import (
     ReviewDecision,
     SecondApproval,
 )
-from retention.engine import decisions
+from retention.engine import decisions, sealing
 from retention.engine.authority import Person, require_second_person, rule_says_purge, settle
 from retention.engine.changes import lock_record, reevaluate_and_audit
 from retention.engine.purge import Purged, held, purge_record
@@ -101,12 +101,19 @@ def decide_review(
     if outcome is ReviewOutcome.PURGE and held(session, record.id):
         raise HoldError(f"record {record.id} is under a legal hold and cannot be purged")
     today = now.date()
+    key = sealing.record_key(session, keyring, record.id)
+    decision_id = uuid.uuid4().hex
     session.add(
         ReviewDecision(
-            id=uuid.uuid4().hex,
+            id=decision_id,
             record_id=record.id,
             decision=outcome.value,
-            reason=reason.strip(),
+            reason_sealed=sealing.seal(
+                key,
+                record.id,
+                sealing.row_field("review_decisions", decision_id, "reason"),
+                reason.strip(),
+            ),
             decided_by=actor,
             decided_at=now,
         )
@@ -114,13 +121,19 @@ def decide_review(
     if outcome in SECOND_PERSON:
         current = decisions.evaluate_only(session, record, today)
         if outcome is not ReviewOutcome.PURGE or not rule_says_purge(current, today):
+            approval_id = uuid.uuid4().hex
             waiting = SecondApproval(
-                id=uuid.uuid4().hex,
+                id=approval_id,
                 subject_type="record",
                 subject_id=record.id,
                 action=SECOND_PERSON[outcome],
                 state=ApprovalState.PENDING.value,
-                reason=reason.strip(),
+                reason_sealed=sealing.seal(
+                    key,
+                    record.id,
+                    sealing.row_field("second_approvals", approval_id, "reason"),
+                    reason.strip(),
+                ),
                 details={"rule": current.rule, "action": current.action.value},
                 requested_by=actor,
                 requested_at=now,
@@ -170,7 +183,9 @@ def _apply(
         return ReviewResult(None, purged)
     if outcome is ReviewOutcome.RESTRICT:
         record.status = RecordStatus.RESTRICTED.value
-        record.restriction_reason = "review decision"
+        record.restriction_sealed = sealing.seal_for_record(
+            session, keyring, record.id, sealing.record_field("restriction"), "review decision"
+        )
     details: dict[str, str] = {"decision": outcome.value}
     if confirmed_by is not None:
         details["confirmed_by"] = confirmed_by
@@ -207,7 +222,8 @@ def confirm_review(
     """A supervisor who did not make the decision confirms it; now it takes effect (a purge's
     certificate names both people)."""
     waiting = _second(session, record_id, supervisor, "this review decision")
-    settle(waiting, confirmed=True, supervisor=supervisor, reason=reason, now=now)
+    key = sealing.record_key(session, keyring, record_id)
+    settle(waiting, confirmed=True, supervisor=supervisor, reason=reason, key=key, now=now)
     outcome = next(o for o, action in SECOND_PERSON.items() if action == waiting.action)
     return _apply(
         session,
@@ -222,11 +238,18 @@ def confirm_review(
 
 
 def refuse_review(
-    session: Session, record_id: str, *, supervisor: Person, reason: str, now: dt.datetime
+    session: Session,
+    keyring: Keyring,
+    record_id: str,
+    *,
+    supervisor: Person,
+    reason: str,
+    now: dt.datetime,
 ) -> None:
     """A supervisor refuses the decision: nothing happens and the record stays in review."""
     waiting = _second(session, record_id, supervisor, "refusing this review decision")
-    settle(waiting, confirmed=False, supervisor=supervisor, reason=reason, now=now)
+    key = sealing.record_key(session, keyring, record_id)
+    settle(waiting, confirmed=False, supervisor=supervisor, reason=reason, key=key, now=now)
     audit.append(
         session,
         now=now,

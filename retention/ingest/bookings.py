@@ -36,6 +36,7 @@ from retention.db.models import (
     Record,
     RecordStatus,
 )
+from retention.engine import sealing
 from retention.engine.decisions import RecordFacts, schedule_for
 from retention.ingest.manifest import Booking
 from retention.keys import crypto
@@ -91,6 +92,7 @@ class PreparedBooking:
     kek_version: int
     wrapped_key: bytes
     identity_sealed: bytes
+    offence_sealed: bytes | None
     images: tuple[SealedImage, ...] = field(default=())
     decision: Decision | None = None
     evaluated_on: dt.date | None = None
@@ -184,14 +186,12 @@ def prepare(
     key_id = uuid.uuid4().hex
     data_key = crypto.new_data_key()
     kek_version, wrapped = keyring.wrap(data_key, key_id=key_id)
-    identity = json.dumps(
-        {
-            "name": booking.name,
-            "date_of_birth": booking.date_of_birth.isoformat(),
-            "state_id": booking.state_id,
-        },
-        sort_keys=True,
-    ).encode()
+    identity = {
+        "booking_number": booking.booking_number,
+        "name": booking.name,
+        "date_of_birth": booking.date_of_birth.isoformat(),
+        "state_id": booking.state_id,
+    }
     sealed_images: list[SealedImage] = []
     content_hmacs: list[str] = []
     for ordinal, checked in enumerate(images):
@@ -238,9 +238,12 @@ def prepare(
         key_id=key_id,
         kek_version=kek_version,
         wrapped_key=wrapped,
-        identity_sealed=crypto.seal_field(
-            data_key, identity, record_id=record_id, field="identity"
-        ),
+        identity_sealed=sealing.seal_identity(data_key, record_id, identity),
+        offence_sealed=sealing.seal(
+            data_key, record_id, sealing.record_field("offence"), booking.offence
+        )
+        if booking.offence
+        else None,
         images=tuple(sealed_images),
         decision=decision,
         evaluated_on=today if decision is not None else None,
@@ -322,7 +325,6 @@ def stage_many(
                 details={
                     "agency": p.booking.agency,
                     "jurisdiction": p.booking.jurisdiction.value,
-                    "legal_basis": p.booking.legal_basis.value,
                     "images": sum(1 for i in p.images if i.kind is ImageKind.ORIGINAL),
                     "source": p.source.kind,
                     "line": p.source.line,
@@ -356,14 +358,13 @@ def _record_row(p: PreparedBooking, now: dt.datetime) -> dict[str, Any]:
     return decided | {
         "id": p.record_id,
         "agency": b.agency,
-        "booking_number": b.booking_number,
         "booking_bidx": p.booking_bidx,
         "jurisdiction": b.jurisdiction.value,
         "holder": b.holder.value,
         "data_kind": b.data_kind.value,
         "arrest_date": b.arrest_date,
         "captured_on": b.captured_at.date(),
-        "offence": b.offence,
+        "offence_sealed": p.offence_sealed,
         "offence_class": b.offence_class.value,
         "mopi_group": b.mopi_group,
         "age_at_capture": b.age_at_capture,

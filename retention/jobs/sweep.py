@@ -378,7 +378,9 @@ def _decide(
         return
     if sched.action == Action.RESTRICT.value:
         record.status = RecordStatus.RESTRICTED.value
-        record.restriction_reason = decision.rule[:200]
+        # The rule that restricts it is ``decision_rule``; a restriction's own text
+        # (``restriction_sealed``) is for reasons people give, which the sweep has none of.
+        record.restriction_sealed = None
         record.updated_at = now
         decisions.apply_decision(record, decision, today)
         batch.events.append(
@@ -400,7 +402,7 @@ def _decide(
             object_type="record",
             object_id=record.id,
             rule=decision.rule,
-            details={"due_on": sched.due_on.isoformat()},
+            details={},
         )
     )
     report.counts["review_queued"] += 1

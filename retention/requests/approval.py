@@ -33,7 +33,7 @@ from retention.db.models import (
     RequestState,
     SecondApproval,
 )
-from retention.engine import decisions
+from retention.engine import decisions, sealing
 from retention.engine.authority import (
     DEFAULT_LIMITS,
     Limits,
@@ -174,19 +174,24 @@ def approve(
             "the match; confirm or remove them before approving"
         )
     text = (reasons.strip() or "Your request was approved.")[:MAX_TEXT]
+    key = sealing.request_key(keyring, req)
+    sealed_text = sealing.seal(key, req.id, sealing.request_field("decision_reasons"), text)
     if not the_plan.needs_second_person:
         move_state(session, req, RequestState.APPROVED, actor=actor, now=now, allowed=OPEN)
-        req.decision_reasons = text
+        req.decision_reasons_sealed = sealed_text
         req.decided_by = actor
         req.decided_at = now
         return _carry_out(session, keyring, req, actor=actor, confirmed_by=None, now=now)
+    approval_id = uuid.uuid4().hex
     waiting = SecondApproval(
-        id=uuid.uuid4().hex,
+        id=approval_id,
         subject_type="request",
         subject_id=req.id,
         action="request.approve",
         state=ApprovalState.PENDING.value,
-        reason=text,
+        reason_sealed=sealing.seal(
+            key, req.id, sealing.row_field("second_approvals", approval_id, "reason"), text
+        ),
         details={
             "purge": [p.record.id for p in the_plan.purges],
             "outside_rule": [
@@ -211,7 +216,7 @@ def approve(
             "over_belt": the_plan.over_belt,
         },
     )
-    req.decision_reasons = text
+    req.decision_reasons_sealed = sealed_text
     req.decided_by = actor
     req.decided_at = now
     return Approval([], [], [], waiting)
@@ -262,7 +267,7 @@ def confirm(
             f"since the approval, {len(extra)} more record(s) would be purged (first: "
             f"{extra[0]}); refuse this approval so the request can be approved again"
         )
-    _answer(session, req, waiting, supervisor, reason, now, confirmed=True)
+    _answer(session, keyring, req, waiting, supervisor, reason, now, confirmed=True)
     return _carry_out(
         session, keyring, req, actor=supervisor.username, confirmed_by=supervisor.username, now=now
     )
@@ -270,6 +275,7 @@ def confirm(
 
 def _answer(
     session: Session,
+    keyring: Keyring,
     req: RemovalRequest,
     waiting: SecondApproval,
     supervisor: Person,
@@ -279,7 +285,8 @@ def _answer(
     confirmed: bool,
 ) -> None:
     """Record the second person's answer and move the request: approved, or back under review."""
-    settle(waiting, confirmed=confirmed, supervisor=supervisor, reason=reason, now=now)
+    key = sealing.request_key(keyring, req)
+    settle(waiting, confirmed=confirmed, supervisor=supervisor, reason=reason, key=key, now=now)
     move_state(
         session,
         req,
@@ -294,12 +301,18 @@ def _answer(
 
 
 def refuse(
-    session: Session, request_id: str, *, supervisor: Person, reason: str, now: dt.datetime
+    session: Session,
+    keyring: Keyring,
+    request_id: str,
+    *,
+    supervisor: Person,
+    reason: str,
+    now: dt.datetime,
 ) -> None:
     """The second person refuses: nothing is destroyed and the request is back under review."""
     req = lock_request(session, request_id)
     waiting = _second(session, req, supervisor, "refusing this approval")
-    _answer(session, req, waiting, supervisor, reason, now, confirmed=False)
+    _answer(session, keyring, req, waiting, supervisor, reason, now, confirmed=False)
     req.decided_by = None
     req.decided_at = None
 
@@ -324,7 +337,13 @@ def _carry_out(
         wants_purge = req.kind != RequestKind.RESTRICTION.value
         if record.id in held or not wants_purge or decision.action is Action.RESTRICT:
             record.status = RecordStatus.RESTRICTED.value
-            record.restriction_reason = f"request {req.id}"[:200]
+            record.restriction_sealed = sealing.seal_for_record(
+                session,
+                keyring,
+                record.id,
+                sealing.record_field("restriction"),
+                f"request {req.id}",
+            )
             record.updated_at = now
             decisions.apply_decision(record, decision, today)
             restricted.append(record.id)

@@ -48,7 +48,7 @@ from retention.db.models import (
     RequestMatch,
     RequestState,
 )
-from retention.engine import decisions
+from retention.engine import decisions, sealing
 from retention.engine.reasons import stated_reason
 from retention.errors import NotFoundError, RetentionError
 from retention.keys import crypto
@@ -309,14 +309,18 @@ def open_claims(
     claims: dict[str, Any] = json.loads(
         crypto.open_field(key, req.claims_sealed, record_id=req.id, field="claims")
     )
-    audit.append(
+    sealing.append_with_reason(
         session,
+        keyring,
+        key=key,
+        owner_type=sealing.REQUEST,
+        owner_id=req.id,
+        reason=why,
         now=now,
         actor=actor,
         action="request.claims_viewed",
         object_type="request",
         object_id=req.id,
-        details={"reason": why},
     )
     return claims
 
@@ -336,20 +340,22 @@ def evidence(
     why = stated_reason(reason)
     if req.evidence_blob is None or req.evidence_media_type is None:
         raise NotFoundError(f"request {req.id} has no evidence")
+    key = request_key(keyring, req)
     data = crypto.open_blob(
-        request_key(keyring, req),
-        store.get(req.evidence_blob),
-        record_id=req.id,
-        image_id=req.evidence_blob,
+        key, store.get(req.evidence_blob), record_id=req.id, image_id=req.evidence_blob
     )
-    audit.append(
+    sealing.append_with_reason(
         session,
+        keyring,
+        key=key,
+        owner_type=sealing.REQUEST,
+        owner_id=req.id,
+        reason=why,
         now=now,
         actor=actor,
         action="request.evidence_viewed",
         object_type="request",
         object_id=req.id,
-        details={"reason": why},
     )
     return req.evidence_media_type, data
 

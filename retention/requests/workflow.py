@@ -32,6 +32,7 @@ from retention.db.models import (
     RequestState,
 )
 from retention.db.rows import locked
+from retention.engine import sealing
 from retention.engine.authority import (
     DEFAULT_LIMITS,
     Limits,
@@ -162,14 +163,19 @@ def search(
                     request_id=req.id, record_id=record.id, searched_by=actor, searched_at=now
                 )
             )
-    audit.append(
+    sealing.append_with_reason(
         session,
+        keyring,
+        key=sealing.request_key(keyring, req),
+        owner_type=sealing.REQUEST,
+        owner_id=req.id,
+        reason=why,
         now=now,
         actor=actor,
         action="request.searched",
         object_type="request",
         object_id=req.id,
-        details={"by": used, "hits": len(found), "reason": why},
+        details={"by": used, "hits": len(found)},
     )
     return found
 
@@ -198,6 +204,7 @@ def _match_row(session: Session, request_id: str, record_id: str) -> RequestMatc
 
 def match(
     session: Session,
+    keyring: Keyring,
     request_id: str,
     record_id: str,
     *,
@@ -258,7 +265,13 @@ def match(
         source=source.value,
         same_identity=same,
         needs_confirmation=needs,
-        reason=why,
+        reason_sealed=sealing.seal_for_record(
+            session,
+            keyring,
+            record_id,
+            sealing.row_field("request_matches", f"{req.id}/{record_id}", "reason"),
+            why,
+        ),
     )
     session.add(row)
     if req.state == RequestState.RECEIVED.value:
@@ -291,6 +304,7 @@ def match(
 
 def confirm_match(
     session: Session,
+    keyring: Keyring,
     request_id: str,
     record_id: str,
     *,
@@ -306,7 +320,13 @@ def confirm_match(
     require_second_person(supervisor, already=[row.matched_by], what="this match")
     row.confirmed_by = supervisor.username
     row.confirmed_at = now
-    row.confirm_reason = stated_reason(reason, "reason for confirming the match")
+    row.confirm_reason_sealed = sealing.seal_for_record(
+        session,
+        keyring,
+        record_id,
+        sealing.row_field("request_matches", f"{req.id}/{record_id}", "confirm_reason"),
+        stated_reason(reason, "reason for confirming the match"),
+    )
     audit.append(
         session,
         now=now,
@@ -320,7 +340,14 @@ def confirm_match(
 
 
 def unmatch(
-    session: Session, request_id: str, record_id: str, *, actor: str, reason: str, now: dt.datetime
+    session: Session,
+    keyring: Keyring,
+    request_id: str,
+    record_id: str,
+    *,
+    actor: str,
+    reason: str,
+    now: dt.datetime,
 ) -> None:
     """Take a match back (a wrong match, or a pending one a supervisor will not confirm)."""
     why = stated_reason(reason, "reason for removing the match")
@@ -331,14 +358,19 @@ def unmatch(
     if row is None:
         raise RequestError(f"record {record_id} is not matched to this request")
     session.delete(row)
-    audit.append(
+    sealing.append_with_reason(
         session,
+        keyring,
+        key=sealing.request_key(keyring, req),
+        owner_type=sealing.REQUEST,
+        owner_id=req.id,
+        reason=why,
         now=now,
         actor=actor,
         action="request.unmatched",
         object_type="request",
         object_id=req.id,
-        details={"record_id": record_id, "reason": why},
+        details={"record_id": record_id},
     )
 
 
@@ -354,7 +386,13 @@ def pending_matches(session: Session, req: RemovalRequest) -> list[RequestMatch]
 
 
 def ask_for_information(
-    session: Session, request_id: str, *, actor: str, message: str, now: dt.datetime
+    session: Session,
+    keyring: Keyring,
+    request_id: str,
+    *,
+    actor: str,
+    message: str,
+    now: dt.datetime,
 ) -> None:
     """Ask the requester for more information; the response clock waits for the answer
     where the law says it runs from the relevant time (DPA 2018 s.54(2))."""
@@ -371,7 +409,9 @@ def ask_for_information(
     )
     req.info_requested_on = now.date()
     req.info_received_on = None
-    req.decision_reasons = message.strip()[:MAX_TEXT]
+    req.decision_reasons_sealed = sealing.seal_for_request(
+        keyring, req, sealing.request_field("decision_reasons"), message.strip()[:MAX_TEXT]
+    )
     _set_deadline(session, req, now.date())
 
 
@@ -393,7 +433,7 @@ def answer(
         key, json.dumps(claims).encode(), record_id=req.id, field="claims"
     )
     req.info_received_on = now.date()
-    req.decision_reasons = None
+    req.decision_reasons_sealed = None
     _set_deadline(session, req, now.date())
     move_state(
         session,
@@ -475,13 +515,23 @@ def extend(
     return terms
 
 
-def deny(session: Session, request_id: str, *, actor: str, reasons: str, now: dt.datetime) -> None:
+def deny(
+    session: Session,
+    keyring: Keyring,
+    request_id: str,
+    *,
+    actor: str,
+    reasons: str,
+    now: dt.datetime,
+) -> None:
     """Refuse the request; the reasons are shown to the requester."""
     if not reasons.strip():
         raise RequestError("reasons: a refusal must give its reasons")
     req = lock_request(session, request_id)
     move_state(session, req, RequestState.DENIED, actor=actor, now=now, allowed=OPEN)
-    req.decision_reasons = reasons.strip()[:MAX_TEXT]
+    req.decision_reasons_sealed = sealing.seal_for_request(
+        keyring, req, sealing.request_field("decision_reasons"), reasons.strip()[:MAX_TEXT]
+    )
     req.decided_by = actor
     req.decided_at = now
 

@@ -91,7 +91,6 @@ def fill(
                     {
                         "id": rid,
                         "agency": "BENCH",
-                        "booking_number": f"B-{n:08d}",
                         "booking_bidx": f"{n:064x}",
                         "jurisdiction": "US-CA" if is_due else "GB-ENG",
                         "holder": "law_enforcement",

@@ -21,7 +21,7 @@ from retention.requests import filing
 from retention.services import Services
 from retention.storage.interface import BlobStore
 from tests.conftest import FIXED_NOW
-from tests.helpers import clock_at, jpeg_bytes, row, write_manifest
+from tests.helpers import booking_numbers, clock_at, jpeg_bytes, row, write_manifest
 
 TODAY = FIXED_NOW.date()
 
@@ -74,12 +74,7 @@ def ingest(services: Services, folder: Path, rows: list[dict[str, str]]) -> dict
     manifest = write_manifest(folder / f"m{len(list(folder.glob('m*.csv')))}.csv", rows)
     report = import_manifest(manifest, services, actor="test:import", clock=clock_at(FIXED_NOW))
     assert not report.rejected, report.rejected
-    with services.readers() as s:
-        return {
-            r.booking_number: r.id
-            for r in s.execute(select(Record)).scalars()
-            if r.booking_number is not None
-        }
+    return booking_numbers(services)
 
 
 def file_request(

@@ -67,7 +67,6 @@ def add_bare_record(
         Record(
             id=rid,
             agency="TEST",
-            booking_number=f"SECRET-BOOKING-{rid[:6]}",
             booking_bidx=rid * 2,
             jurisdiction="GB-ENG",
             holder="law_enforcement",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from retention.cli.main import cli
 from retention.db.models import AuditEntry, ProvenanceEvent, Record
+from retention.engine import sealing
 from retention.services import open_services
 from retention.settings import Settings
 from tests.helpers import backend_env, jpeg_bytes, row, write_manifest
@@ -105,8 +107,13 @@ def test_record_show_hides_identity_unless_revealed_with_a_reason(
     _imported(tmp_path, env)
     shown = run(env, "record", "show", "mps77")
     assert shown.exit_code == 0, shown.output
-    assert "MPS-77" in shown.output
+    # The number is sealed with the identity: the short form of its blind index stands for it.
+    assert "MPS-77" not in shown.output
+    short = re.search(r"booking\s+(bk-[0-9a-f]{10})", shown.output)
+    assert short is not None, shown.output
     assert "Rowan" not in shown.output
+    again = run(env, "record", "show", short.group(1), "--json")
+    assert json.loads(again.output)["booking"] == short.group(1)
     for kind in ("captured", "imported", "derived"):
         assert kind in shown.output
     assert "record.identity_revealed" not in _audit_actions(settings)
@@ -121,9 +128,11 @@ def test_record_show_hides_identity_unless_revealed_with_a_reason(
     revealed = run(env, "record", "show", "MPS-77", "--reveal", "--reason", why, "--json")
     doc = json.loads(revealed.output)
     assert doc["identity"] == {
+        "booking_number": "MPS-77",
         "name": "Rowan Example",
         "date_of_birth": "1991-04-05",
         "state_id": None,
+        "offence": "theft from a shop",
     }
     assert _audit_actions(settings).count("record.identity_revealed") == 1
     svc = open_services(settings)
@@ -131,11 +140,14 @@ def test_record_show_hides_identity_unless_revealed_with_a_reason(
         viewed = s.execute(
             select(ProvenanceEvent).where(ProvenanceEvent.kind == "viewed")
         ).scalar_one()
-        assert viewed.details == {"what": "identity", "reason": why}
         entry = s.execute(
             select(AuditEntry).where(AuditEntry.action == "record.identity_revealed")
         ).scalar_one()
+        assert viewed.details == {"what": "identity", "audit_seq": entry.seq}
+        assert entry.details["reason_chars"] == len(why)
+        assert why not in json.dumps(entry.details)
         assert "Rowan" not in json.dumps(entry.details)
+        assert sealing.audit_reasons(s, svc.keyring, [entry.seq]) == {entry.seq: why}
     svc.close()
 
 

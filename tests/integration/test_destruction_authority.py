@@ -66,7 +66,9 @@ def _file(services: Services, *, name: str = NAME, booking: str | None = None) -
 
 def _match(services: Services, request_id: str, record_id: str, **kw: object) -> RequestMatch:
     with services.sessions() as s, s.begin():
-        return workflow.match(s, request_id, record_id, actor=CLERK, now=FIXED_NOW, **kw)  # type: ignore[arg-type]
+        return workflow.match(
+            s, services.keyring, request_id, record_id, actor=CLERK, now=FIXED_NOW, **kw
+        )  # type: ignore[arg-type]
 
 
 def _matched_request(
@@ -171,11 +173,23 @@ def test_another_identity_needs_a_reason_and_a_supervisor_who_did_not_match_it(
     ]:
         with services.sessions() as s, s.begin(), pytest.raises(AuthorityError, match=message):
             workflow.confirm_match(
-                s, request_id, ids["GB-3"], supervisor=who, reason=WHY, now=FIXED_NOW
+                s,
+                services.keyring,
+                request_id,
+                ids["GB-3"],
+                supervisor=who,
+                reason=WHY,
+                now=FIXED_NOW,
             )
     with services.sessions() as s, s.begin():
         row = workflow.confirm_match(
-            s, request_id, ids["GB-3"], supervisor=SUPERVISOR, reason=WHY, now=FIXED_NOW
+            s,
+            services.keyring,
+            request_id,
+            ids["GB-3"],
+            supervisor=SUPERVISOR,
+            reason=WHY,
+            now=FIXED_NOW,
         )
         assert (row.pending, row.confirmed_by) == (False, "supervisor1")
 
@@ -240,7 +254,9 @@ def test_a_refused_second_approval_destroys_nothing_and_reopens_the_request(
     rid, request_id = _matched_request(services, tmp_path, review_due("GB-1"))
     _approve(services, request_id)
     with services.sessions() as s, s.begin():
-        approval.refuse(s, request_id, supervisor=SUPERVISOR, reason=WHY, now=FIXED_NOW)
+        approval.refuse(
+            s, services.keyring, request_id, supervisor=SUPERVISOR, reason=WHY, now=FIXED_NOW
+        )
     assert _request(services, request_id).state == "under_review"
     assert blobs_open(services, rid)
     with services.readers() as s:
@@ -432,7 +448,7 @@ def test_a_hold_cannot_be_placed_and_approved_by_one_person_under_two_spellings(
     rid = ingest(services, tmp_path, [review_due("GB-1")])["GB-1"]
     with services.sessions() as s, s.begin():
         hold = changes.place_hold(
-            s, rid, kind=HoldKind.EVIDENCE, reason="Exhibit in a pending trial",
+            s, services.keyring, rid, kind=HoldKind.EVIDENCE, reason="Exhibit in a pending trial",
             case_reference=None, actor="Clerk.Ann", now=FIXED_NOW,
         )  # fmt: skip
         hold_id = hold.id

@@ -109,7 +109,14 @@ def test_no_sequence_purges_a_held_record(
                 if kind == "place":
                     holds.append(
                         changes.place_hold(
-                            s, rid, kind=arg, reason="r", case_reference=None, actor=who, now=now
+                            s,
+                            services.keyring,
+                            rid,
+                            kind=arg,  # type: ignore[arg-type]
+                            reason="r",
+                            case_reference=None,
+                            actor=who,  # type: ignore[arg-type]
+                            now=now,
                         ).id  # type: ignore[arg-type]
                     )
                 elif kind == "approve" and holds:

@@ -15,7 +15,17 @@ from retention.ingest.importer import ImportReport, import_manifest
 from retention.keys import crypto
 from retention.services import Services
 from tests.conftest import FIXED_NOW
-from tests.helpers import MARKER, bomb_png, clock_at, jpeg_bytes, png_bytes, row, write_manifest
+from tests.helpers import (
+    MARKER,
+    bomb_png,
+    booking_numbers,
+    clock_at,
+    jpeg_bytes,
+    png_bytes,
+    record_id_of,
+    row,
+    write_manifest,
+)
 
 DISTINCT_NAME = "Quintessa Marchbanks-Oyelaran"
 DISTINCT_DOB = "1987-03-14"
@@ -98,7 +108,7 @@ def test_a_mixed_manifest_lands_exactly_the_good_rows(tmp_path: Path, services: 
         assert DISTINCT_NAME not in r.reason
 
     with services.sessions() as s:
-        stored = {r.booking_number: r for r in s.execute(select(Record)).scalars()}
+        stored = {b: s.get(Record, rid) for b, rid in booking_numbers(services).items()}
         assert set(stored) == {"MPS-1", "LAPD-9"}
         assert stored["LAPD-9"].jurisdiction == "US-CA"
         images = list(s.execute(select(Image)).scalars())
@@ -185,8 +195,7 @@ def test_a_purged_booking_is_never_imported_again(tmp_path: Path, services: Serv
         s.execute(text("DELETE FROM data_keys"))
         s.execute(
             text(
-                "UPDATE records SET status = 'purged', booking_number = NULL, "
-                "identity_sealed = NULL, name_dob_bidx = NULL"
+                "UPDATE records SET status = 'purged', identity_sealed = NULL, name_dob_bidx = NULL"
             )
         )
 
@@ -212,7 +221,8 @@ def test_no_plaintext_image_identity_or_key_is_at_rest(
     report = _run(_mixed_manifest(tmp_path), services)
     assert report.imported == 2
     with services.sessions() as s:
-        rec = s.execute(select(Record).where(Record.booking_number == "MPS-1")).scalar_one()
+        rec = s.get(Record, record_id_of(services, "MPS-1"))
+        assert rec is not None
         data_key = records.data_key(s, services.keyring, rec)
     needles = [
         MARKER,

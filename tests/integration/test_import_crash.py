@@ -53,7 +53,7 @@ def _assert_consistent(services: Services, expected_records: int | None = None) 
         recs = list(s.execute(select(Record)).scalars())
         if expected_records is not None:
             assert len(recs) == expected_records
-        bookings = [r.booking_number for r in recs]
+        bookings = [(r.agency, r.booking_bidx) for r in recs]
         assert len(bookings) == len(set(bookings))
         image_ids = set()
         for rec in recs:

@@ -15,7 +15,7 @@ from retention.ingest.importer import import_manifest
 from retention.jobs import rotation
 from retention.services import Services
 from tests.conftest import FIXED_NOW
-from tests.helpers import clock_at, jpeg_bytes, row, write_manifest
+from tests.helpers import clock_at, jpeg_bytes, record_id_of, row, write_manifest
 
 WHY = "Checking that the blob opens"
 
@@ -35,8 +35,10 @@ def two_records(tmp_path: Path, services: Services) -> tuple[Record, Record]:
     report = import_manifest(manifest, services, actor="t", clock=clock_at(FIXED_NOW))
     assert report.imported == 2
     with services.sessions() as s:
-        a = s.execute(select(Record).where(Record.booking_number == "A-1")).scalar_one()
-        b = s.execute(select(Record).where(Record.booking_number == "B-2")).scalar_one()
+        a = s.get(Record, record_id_of(services, "A-1"))
+        b = s.get(Record, record_id_of(services, "B-2"))
+        assert a is not None
+        assert b is not None
     return a, b
 
 

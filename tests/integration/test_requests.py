@@ -17,7 +17,7 @@ from retention.jobs import rotation
 from retention.requests import approval, filing, workflow
 from retention.services import Services
 from tests.conftest import FIXED_NOW
-from tests.helpers import clock_at
+from tests.helpers import audit_reason, clock_at, decision_reasons
 from tests.integration.engine_helpers import file_request, ingest, review_due, state, stored
 
 CLAIMED_NAME = "Marisol Quennell-Abara"
@@ -100,10 +100,14 @@ def test_claims_and_evidence_open_only_for_a_real_sentence(services: Services, r
         )
     with services.readers() as s:
         entries = s.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars().all()
-    assert [(e.action, e.details) for e in entries[-2:]] == [
-        ("request.claims_viewed", {"reason": READ_WHY}),
-        ("request.evidence_viewed", {"reason": READ_WHY}),
+    # Each entry: the reason's length and keyed hash; the text sealed under the request's key.
+    assert [(e.action, e.details["reason_chars"]) for e in entries[-2:]] == [
+        ("request.claims_viewed", len(READ_WHY)),
+        ("request.evidence_viewed", len(READ_WHY)),
     ]
+    assert entries[-1].details["reason_hmac"] == entries[-2].details["reason_hmac"]
+    assert READ_WHY not in str([e.details for e in entries])
+    assert [audit_reason(services, e.seq) for e in entries[-2:]] == [READ_WHY, READ_WHY]
 
 
 @pytest.mark.parametrize(
@@ -156,7 +160,9 @@ def test_approving_purges_matched_records_with_certificates_naming_the_request(
             s, services.keyring, request_id, actor="clerk:ann", reasons="", now=FIXED_NOW
         )
     with services.sessions() as s, s.begin():
-        workflow.match(s, request_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW)
+        workflow.match(
+            s, services.keyring, request_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW
+        )
     assert _req(services, request_id).state == "under_review"
     with services.sessions() as s, s.begin():
         waiting = approval.approve(
@@ -178,7 +184,7 @@ def test_approving_purges_matched_records_with_certificates_naming_the_request(
     assert state(services, ids["GB-1"]).status == "purged"
     assert state(services, ids["GB-2"]).status == "active"
     req = _req(services, request_id)
-    assert (req.state, req.decision_reasons) == ("completed", "Deleted.")
+    assert (req.state, decision_reasons(services, req)) == ("completed", "Deleted.")
     with services.readers() as s:
         certs = workflow.certificates_for(s, req)
         assert [c.record_id for c in certs] == [ids["GB-1"]]
@@ -193,6 +199,7 @@ def test_a_held_record_is_restricted_not_purged_when_its_request_is_approved(
     with services.sessions() as s, s.begin():
         changes.place_hold(
             s,
+            services.keyring,
             ids["GB-1"],
             kind=HoldKind.EVIDENCE,
             reason="trial",
@@ -202,7 +209,9 @@ def test_a_held_record_is_restricted_not_purged_when_its_request_is_approved(
         )
     request_id, _ = _file(services, booking="GB-1")
     with services.sessions() as s, s.begin():
-        workflow.match(s, request_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW)
+        workflow.match(
+            s, services.keyring, request_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW
+        )
         done = approval.approve(
             s, services.keyring, request_id, actor="clerk:ann", reasons="", now=FIXED_NOW
         )
@@ -218,10 +227,10 @@ def test_asking_for_information_pauses_the_clock_until_the_answer(services: Serv
     later = FIXED_NOW + dt.timedelta(days=10)
     with services.sessions() as s, s.begin():
         workflow.ask_for_information(
-            s, request_id, actor="clerk:ann", message="Which arrest?", now=later
+            s, services.keyring, request_id, actor="clerk:ann", message="Which arrest?", now=later
         )
     asked = _req(services, request_id)
-    assert (asked.state, asked.decision_reasons) == ("needs_info", "Which arrest?")
+    assert (asked.state, decision_reasons(services, asked)) == ("needs_info", "Which arrest?")
     answered_at = FIXED_NOW + dt.timedelta(days=20)
     with services.sessions() as s, s.begin():
         workflow.answer(s, services.keyring, reference, text="The 2020 one.", now=answered_at)
@@ -314,11 +323,15 @@ def test_a_california_request_gets_a_service_target_that_is_not_extended(
 def test_a_denial_needs_reasons(services: Services) -> None:
     request_id, _ = _file(services)
     with services.sessions() as s, s.begin(), pytest.raises(filing.RequestError, match="reasons"):
-        workflow.deny(s, request_id, actor="clerk:ann", reasons=" ", now=FIXED_NOW)
+        workflow.deny(
+            s, services.keyring, request_id, actor="clerk:ann", reasons=" ", now=FIXED_NOW
+        )
     with services.sessions() as s, s.begin():
-        workflow.deny(s, request_id, actor="clerk:ann", reasons="Convicted.", now=FIXED_NOW)
+        workflow.deny(
+            s, services.keyring, request_id, actor="clerk:ann", reasons="Convicted.", now=FIXED_NOW
+        )
     req = _req(services, request_id)
-    assert (req.state, req.decision_reasons) == ("denied", "Convicted.")
+    assert (req.state, decision_reasons(services, req)) == ("denied", "Convicted.")
     with services.readers() as s:
         actions = [a for (a,) in s.execute(select(AuditEntry.action).order_by(AuditEntry.seq))]
     assert actions == ["request.received", "request.denied"]

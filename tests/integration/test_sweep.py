@@ -78,7 +78,7 @@ def test_a_due_purge_shreds_the_record_and_leaves_tombstone_audit_and_certificat
     assert report.counts["review_queued"] == 1
     p1 = state(services, mixed["CA-P1"])
     assert p1.status == "purged"
-    assert (p1.booking_number, p1.identity_sealed, p1.name_dob_bidx) == (None, None, None)
+    assert (p1.identity_sealed, p1.name_dob_bidx, p1.offence_sealed) == (None, None, None)
     assert p1.booking_bidx  # the tombstone still refuses a re-import
     assert not any(services.store.exists(i) for i in p1_images)
     with services.readers() as s:
@@ -184,6 +184,7 @@ def test_a_hold_turns_a_due_purge_into_restrict_and_release_purges_if_still_due(
     hold = _hold_op(
         services,
         changes.place_hold,
+        services.keyring,
         rid,
         kind=HoldKind.LITIGATION,
         reason="civil claim",
@@ -218,6 +219,7 @@ def test_no_path_purges_a_held_record(services: Services, mixed: dict[str, str])
     _hold_op(
         services,
         changes.place_hold,
+        services.keyring,
         rid,
         kind=HoldKind.EVIDENCE,
         reason="exhibit",

@@ -178,7 +178,7 @@ def test_status_shows_the_decision_and_a_certificate_that_verifies(
     with services.sessions() as db, db.begin():
         req = filing.by_reference(db, reference)
         assert req is not None
-        workflow.match(db, req.id, ids["GB-7"], actor="clerk:ann", now=FIXED_NOW)
+        workflow.match(db, services.keyring, req.id, ids["GB-7"], actor="clerk:ann", now=FIXED_NOW)
         approval.approve(
             db, services.keyring, req.id, actor="clerk:ann", reasons="Deleted.", now=FIXED_NOW
         )
@@ -230,7 +230,12 @@ def test_the_requester_answers_a_request_for_information(
         req = filing.by_reference(db, reference)
         assert req is not None
         workflow.ask_for_information(
-            db, req.id, actor="clerk:ann", message="Which arrest date?", now=FIXED_NOW
+            db,
+            services.keyring,
+            req.id,
+            actor="clerk:ann",
+            message="Which arrest date?",
+            now=FIXED_NOW,
         )
     shown = post_form(client, "/status", {"reference": reference}).get_data(as_text=True)
     assert "Which arrest date?" in shown

@@ -19,7 +19,12 @@ from retention.db.models import AuditEntry, HoldState, LegalHold, Record, Remova
 from retention.requests import filing
 from retention.services import Services
 from tests.conftest import FIXED_NOW
-from tests.integration.engine_helpers import ingest, purge_due, restrict_then_purge_later
+from tests.integration.engine_helpers import (
+    ingest,
+    purge_due,
+    restrict_then_purge_later,
+    stored,
+)
 from tests.web import csrf_token, html, post_form
 from tests.web.conftest import Login
 from web.staff import audit as staff_audit
@@ -33,10 +38,11 @@ NO_PACK = "a" * 64
 # users blueprints. Anonymous visitors are always sent to sign in; other roles get 403.
 ROUTES: list[tuple[str, str, set[Role]]] = [
     ("GET", "/staff/", set(ROLES)),
-    ("GET", "/staff/holds/", {Role.CLERK, Role.SUPERVISOR}),
+    ("GET", "/staff/holds/", {Role.CLERK, Role.SUPERVISOR, Role.AUDITOR}),
     ("POST", "/staff/holds/", {Role.CLERK, Role.SUPERVISOR}),
     ("POST", f"/staff/holds/{NO_HOLD}/approve", {Role.SUPERVISOR}),
     ("POST", f"/staff/holds/{NO_HOLD}/release", {Role.SUPERVISOR}),
+    ("POST", f"/staff/holds/{NO_HOLD}/review", {Role.SUPERVISOR}),
     ("GET", "/staff/audit/", {Role.AUDITOR, Role.SUPERVISOR, Role.ADMIN}),
     ("POST", "/staff/audit/verify", {Role.AUDITOR, Role.SUPERVISOR, Role.ADMIN}),
     ("POST", "/staff/audit/checkpoint", {Role.AUDITOR, Role.SUPERVISOR, Role.ADMIN}),
@@ -230,7 +236,8 @@ def test_holds_follow_the_four_eyes_rule_through_the_web(
     [hold] = _holds(services)
     assert (hold.record_id, hold.state, hold.placed_by) == (ids["CA-1"], "pending", clerk_name)
     listed = html(clerk.get("/staff/holds/"))
-    assert "CA-1" in listed
+    assert stored(services, Record, ids["CA-1"]).booking_ref in listed
+    assert "CA-1" not in listed
     assert hold.id in listed
 
     unknown = post_form(
@@ -240,27 +247,28 @@ def test_holds_follow_the_four_eyes_rule_through_the_web(
     assert "no record with id or booking number" in html(unknown)
 
     approve = f"/staff/holds/{hold.id}/approve"
-    assert post_form(sup1, "/staff/holds/", {}, action=approve).status_code == 302
+    ok = {"comment": "Checked the civil claim file, hold is needed"}
+    assert post_form(sup1, "/staff/holds/", ok, action=approve).status_code == 302
     hold = _hold(services, hold.id)
     assert (hold.state, hold.approved_by) == (HoldState.ACTIVE.value, sup1_name)
 
     # A supervisor cannot approve a hold they placed themselves.
     post_form(sup2, "/staff/holds/", {"record": ids["CA-1"], "kind": "subpoena", "reason": "S1"})
     [own] = [h for h in _holds(services) if h.id != hold.id]
-    refused = post_form(sup2, "/staff/holds/", {}, action=f"/staff/holds/{own.id}/approve")
+    refused = post_form(sup2, "/staff/holds/", ok, action=f"/staff/holds/{own.id}/approve")
     assert refused.status_code == 409
     assert "cannot approve" in html(refused)
     assert _hold(services, own.id).state == HoldState.PENDING.value
 
     # Release: asked for by one supervisor, confirmed by another, never by the same one.
     release = f"/staff/holds/{hold.id}/release"
-    assert post_form(sup1, "/staff/holds/", {}, action=release).status_code == 302
+    assert post_form(sup1, "/staff/holds/", ok, action=release).status_code == 302
     assert _hold(services, hold.id).release_requested_by == sup1_name
-    same = post_form(sup1, "/staff/holds/", {}, action=release)
+    same = post_form(sup1, "/staff/holds/", ok, action=release)
     assert same.status_code == 409
     assert "cannot also confirm" in html(same)
     assert _hold(services, hold.id).state == HoldState.ACTIVE.value
-    assert post_form(sup2, "/staff/holds/", {}, action=release).status_code == 302
+    assert post_form(sup2, "/staff/holds/", ok, action=release).status_code == 302
     released = _hold(services, hold.id)
     assert (released.state, released.released_by) == (HoldState.RELEASED.value, sup2_name)
     assert hold.id not in html(sup2.get("/staff/holds/"))

@@ -22,7 +22,7 @@ Lists use keyset pagination (``web.staff.paging``).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import (
@@ -37,16 +37,20 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from policies.vocabulary import HoldKind
 from retention.db.models import (
     Certificate,
     ImageKind,
+    LegalHold,
     Record,
     RecordStatus,
     ReviewDecision,
     Role,
+    SecondApproval,
 )
-from retention.engine import certificates, gallery, records
+from retention.engine import certificates, gallery, records, sealing
 from retention.engine import reviews as review_decisions
 from retention.engine.authority import same_person
 from retention.engine.purge import delete_blobs
@@ -58,11 +62,12 @@ from retention.errors import (
     RestrictedError,
     RetentionError,
 )
-from retention.keys.indexes import booking_index, name_dob_index
+from retention.keys.indexes import name_dob_index
+from retention.keys.keyring import Keyring
 from retention.services import Services
 from web.auth import login_required, signed_in_user
 from web.services import get_services, now
-from web.staff import labels
+from web.staff import holdform, labels
 from web.staff.forms import date_arg, service_error
 from web.staff.paging import Page, fetch_page, paginate, parse_cursor
 from web.staff.photos import (
@@ -127,7 +132,7 @@ def search() -> ResponseReturnValue:
         keyring = get_services().keyring
         stmt = select(Record)
         if form["booking"]:
-            stmt = stmt.where(Record.booking_bidx == booking_index(keyring, form["booking"]))
+            stmt = stmt.where(records.booking_filter(keyring, form["booking"]))
         if form["name"] and dob is not None:
             stmt = stmt.where(Record.name_dob_bidx == name_dob_index(keyring, form["name"], dob))
         if form["status"]:
@@ -188,6 +193,50 @@ def reviews() -> ResponseReturnValue:
 # -- record detail --------------------------------------------------------------------------
 
 
+def _notes(
+    db: Session,
+    keyring: Keyring,
+    record: Record,
+    holds: Sequence[LegalHold],
+    reviews: Sequence[ReviewDecision],
+    waiting: SecondApproval | None,
+) -> dict[str, Any]:
+    """The staff notes of the record page, opened: they are sealed under the record's data key
+    (gone with it on purge). Staff's own reasons, not the subject's identity or photo: shown to
+    everyone who may open the page, like before sealing, without an audit entry."""
+    opener = sealing.Opener(db, keyring)
+    rid = record.id
+    return {
+        "restriction": opener.record(
+            rid, sealing.record_field("restriction"), record.restriction_sealed
+        ),
+        "waiting": opener.record(
+            rid, sealing.row_field("second_approvals", waiting.id, "reason"), waiting.reason_sealed
+        )
+        if waiting is not None
+        else None,
+        "holds": {
+            h.id: (
+                opener.record(
+                    rid, sealing.row_field("legal_holds", h.id, "reason"), h.reason_sealed
+                ),
+                opener.record(
+                    rid,
+                    sealing.row_field("legal_holds", h.id, "case_reference"),
+                    h.case_reference_sealed,
+                ),
+            )
+            for h in holds
+        },
+        "reviews": {
+            d.id: opener.record(
+                rid, sealing.row_field("review_decisions", d.id, "reason"), d.reason_sealed
+            )
+            for d in reviews
+        },
+    }
+
+
 def _render_detail(
     record_id: str,
     *,
@@ -196,8 +245,10 @@ def _render_detail(
     status: int = 200,
     photo: ShownPhoto | None = None,
     photo_field: ReasonField | None = None,
+    hold_form: holdform.PlaceForm | None = None,
 ) -> ResponseReturnValue:
-    """The record page; ``photo`` is embedded only by the photo POST that decrypted it."""
+    """The record page; ``photo`` is embedded only by the photo POST that decrypted it;
+    ``hold_form`` is a refused place-a-hold form, shown again with its errors."""
     user = signed_in_user()
     staff_can_see = user.role in (Role.CLERK, Role.SUPERVISOR)
     services = get_services()
@@ -217,6 +268,7 @@ def _render_detail(
             ).scalars()
         )
         waiting = review_decisions.waiting_review(db, record.id)
+        notes = _notes(db, services.keyring, record, view.holds, review_history, waiting)
     disclosed = gallery.disclosures(services, record.id)
     can_show_photo = (
         staff_can_see
@@ -235,6 +287,7 @@ def _render_detail(
         certificate=certificate,
         disclosures=disclosed,
         review_history=review_history,
+        notes=notes,
         can_show_photo=can_show_photo,
         can_review=staff_can_see
         and waiting is None
@@ -253,6 +306,8 @@ def _render_detail(
         values=values or {},
         today=now().date(),
         decision_facts=labels.decision_facts,
+        hold_form=hold_form,
+        hold_kinds=[k.value for k in HoldKind],
         history_line=labels.history_line,
     ), status
 
@@ -347,7 +402,7 @@ def _second_person(record_id: str, *, confirm: bool) -> ResponseReturnValue:
                 )
             else:
                 review_decisions.refuse_review(
-                    db, record_id, supervisor=person, reason=reason, now=now()
+                    db, services.keyring, record_id, supervisor=person, reason=reason, now=now()
                 )
     except RetentionError as exc:
         return _render_detail(
@@ -424,3 +479,25 @@ def certificate(record_id: str) -> ResponseReturnValue:
     response.mimetype = "application/json"
     response.headers["Content-Disposition"] = f'attachment; filename="certificate-{cert.id}.json"'
     return response
+
+
+@bp.post("/<record_id>/hold")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def place_hold(record_id: str) -> ResponseReturnValue:
+    """Place a hold on this record from its page (no booking number to retype); back to the
+    page, where the new hold is listed."""
+    user = signed_in_user()
+    form = holdform.read_place_form(now().date())
+    if form.values["record"] != record_id:
+        abort(400)
+    if form.errors:
+        return _render_detail(record_id, hold_form=form, status=400)
+    try:
+        hold_id = holdform.place_from(form, user.actor)
+    except RetentionError as exc:
+        failed = holdform.PlaceForm(form.values, form.review_on, {"record": str(exc)})
+        return _render_detail(record_id, hold_form=failed, status=409)
+    flash(holdform.PLACED.format(hold_id[:8]), "message")
+    return redirect(
+        url_for("staff_records.detail", record_id=record_id) + "#holds-heading", code=303
+    )

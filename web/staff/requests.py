@@ -48,9 +48,10 @@ from sqlalchemy.orm import Session
 from retention.db.models import (
     ImageKind,
     RemovalRequest,
+    RequestMatch,
     Role,
 )
-from retention.engine import records
+from retention.engine import records, sealing
 from retention.engine.authority import Limits, same_person
 from retention.engine.purge import delete_blobs
 from retention.engine.reasons import ReasonError
@@ -143,6 +144,21 @@ def queue() -> ResponseReturnValue:
 # -- one request ------------------------------------------------------------------------------
 
 
+def _match_reasons(opener: sealing.Opener, m: RequestMatch) -> tuple[str | None, str | None]:
+    """A match's reason and its confirmation's, opened (sealed under the record's data key)."""
+    pair = f"{m.request_id}/{m.record_id}"
+    return (
+        opener.record(
+            m.record_id, sealing.row_field("request_matches", pair, "reason"), m.reason_sealed
+        ),
+        opener.record(
+            m.record_id,
+            sealing.row_field("request_matches", pair, "confirm_reason"),
+            m.confirm_reason_sealed,
+        ),
+    )
+
+
 def _render_detail(
     request_id: str,
     *,
@@ -164,10 +180,22 @@ def _render_detail(
         certificates = workflow.certificates_for(db, req)
         waiting = approval.waiting_approval(db, req.id)
         matchers = {c.match.matched_by for c in candidates if c.match is not None}
+        opener = sealing.Opener(db, services.keyring)
+        notes = {
+            "decision_reasons": opener.request(
+                req.id, sealing.request_field("decision_reasons"), req.decision_reasons_sealed
+            ),
+            "matches": {
+                c.record.id: _match_reasons(opener, c.match)
+                for c in candidates
+                if c.match is not None
+            },
+        }
     response = make_response(
         render_template(
             "staff/requests/detail.html",
             req=req,
+            notes=notes,
             shown=shown or Shown(),
             claims_sealed=req.claims_sealed is not None and req.wrapped_key is not None,
             candidates=candidates,
@@ -397,7 +425,14 @@ def match(request_id: str) -> ResponseReturnValue:
 
     def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
         row = workflow.match(
-            db, request_id, record_id, actor=actor, now=moment, reason=reason, limits=limits
+            db,
+            services.keyring,
+            request_id,
+            record_id,
+            actor=actor,
+            now=moment,
+            reason=reason,
+            limits=limits,
         )
         if row.pending:
             return (
@@ -418,7 +453,13 @@ def confirm_match(request_id: str, record_id: str) -> ResponseReturnValue:
 
     def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
         workflow.confirm_match(
-            db, request_id, record_id, supervisor=person, reason=reason, now=moment
+            db,
+            services.keyring,
+            request_id,
+            record_id,
+            supervisor=person,
+            reason=reason,
+            now=moment,
         )
         return f"Match of record {record_id[:8]} confirmed."
 
@@ -432,7 +473,9 @@ def remove_match(request_id: str, record_id: str) -> ResponseReturnValue:
     reason = request.form.get("reason", "")
 
     def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
-        workflow.unmatch(db, request_id, record_id, actor=actor, reason=reason, now=moment)
+        workflow.unmatch(
+            db, services.keyring, request_id, record_id, actor=actor, reason=reason, now=moment
+        )
         return f"Record {record_id[:8]} is no longer matched to the request."
 
     return _act(request_id, "remove-match", {"record_id": record_id, "reason": reason}, run)
@@ -534,7 +577,9 @@ def _second_person(request_id: str, *, confirm: bool) -> ResponseReturnValue:
 
     def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> Callable[[], str]:
         if not confirm:
-            approval.refuse(db, request_id, supervisor=person, reason=reason, now=moment)
+            approval.refuse(
+                db, services.keyring, request_id, supervisor=person, reason=reason, now=moment
+            )
             return lambda: (
                 "Approval refused; nothing was destroyed and the request is under review again."
             )
@@ -553,7 +598,7 @@ def deny(request_id: str) -> ResponseReturnValue:
     reasons = request.form.get("reasons", "")
 
     def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
-        workflow.deny(db, request_id, actor=actor, reasons=reasons, now=moment)
+        workflow.deny(db, services.keyring, request_id, actor=actor, reasons=reasons, now=moment)
         return "Request refused; the requester sees the reasons on their status page."
 
     return _act(request_id, "deny", {"reasons": reasons}, run)
@@ -566,7 +611,9 @@ def ask(request_id: str) -> ResponseReturnValue:
     message = request.form.get("message", "")
 
     def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
-        workflow.ask_for_information(db, request_id, actor=actor, message=message, now=moment)
+        workflow.ask_for_information(
+            db, services.keyring, request_id, actor=actor, message=message, now=moment
+        )
         return "The requester was asked for more information."
 
     return _act(request_id, "ask", {"message": message}, run)
