@@ -9,13 +9,26 @@ database and goes to the reject report with its line number and reason, while th
 land. Re-running a manifest skips rows already imported with the same data (a keyed fingerprint
 of every field and image), refuses a row whose booking is stored with different data or was
 purged, and — after a crash — imports what the crash lost, overwriting its half-written blobs.
+
+Image paths stay inside the manifest's folder. A path is resolved (symlinks followed) before
+anything is opened, and the file actually opened is checked again, so ``../``, absolute paths
+and symlinks that lead out are all one reject reason (``OUTSIDE``) that says nothing about
+whether such a file exists: the import is not an oracle for files elsewhere on the machine.
+Only paths inside the folder get the finer reasons (not found, a folder, not an image).
+
+The reject report is written for people who open it in a spreadsheet: a cell that starts with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with ``'`` so it is text,
+never a formula (CSV injection).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import hashlib
+import os
+import stat
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -68,8 +81,13 @@ class _Row:
     line: int
     booking_number: str
     booking: Booking | None
-    paths: list[Path]
+    paths: list[str]
     error: str | None
+
+
+OUTSIDE = "is not a file inside the manifest's folder (paths are relative to it; no symlinks out)"
+# A reject-report cell starting with one of these would be a formula in a spreadsheet.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def scan_manifest(path: Path) -> tuple[str, int]:
@@ -84,7 +102,6 @@ def scan_manifest(path: Path) -> tuple[str, int]:
 
 
 def _rows(path: Path, today: dt.date) -> Iterator[_Row]:
-    base = path.parent
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh, strict=True)
         check_header(reader.fieldnames)
@@ -106,31 +123,89 @@ def _rows(path: Path, today: dt.date) -> Iterator[_Row]:
             else:
                 try:
                     booking = parse_booking(raw, today=today)
-                    paths = [(base / p) for p in image_paths(raw)]
-                    yield _Row(line, booking_number, booking, paths, None)
+                    yield _Row(line, booking_number, booking, image_paths(raw), None)
                 except ManifestError as exc:
                     yield _Row(line, booking_number, None, [], str(exc))
             line = reader.line_num + 1
 
 
-def _read_and_check(paths: list[Path], settings: Settings) -> list[CheckedImage]:
+def _inside(folder: Path, relative: str) -> Path | None:
+    """``relative`` resolved against ``folder`` (already resolved), symlinks followed; None when
+    the result is not inside ``folder``. Decided from the path and the links alone, so it says
+    nothing about whether the target exists."""
+    if os.path.isabs(relative):
+        return None
+    try:
+        resolved = (folder / relative).resolve(strict=False)
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, an impossible name
+        return None
+    return resolved if resolved.is_relative_to(folder) else None
+
+
+def _opened_inside(fd: int, folder: Path, expected: Path) -> bool:
+    """True when the open file ``fd`` is the one checked inside ``folder``: a symlink swapped in
+    between the check and the open is caught here."""
+    proc = Path(f"/proc/self/fd/{fd}")
+    try:
+        actual = Path(os.readlink(proc))
+    except OSError:  # no /proc: the file must be the one the resolved path names
+        try:
+            st, want = os.fstat(fd), os.stat(expected)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == (want.st_dev, want.st_ino)
+    return actual.is_relative_to(folder)
+
+
+def read_image_file(folder: Path, relative: str, index: int, max_bytes: int) -> bytes:
+    """The bytes of image ``index`` at ``relative`` inside ``folder`` (the manifest's, resolved);
+    raises ``ManifestError`` or ``ImageRejectedError`` with the row's reason."""
+    where = f"column images: image {index}"
+    path = _inside(folder, relative)
+    if path is None:
+        raise ManifestError(f"{where} {OUTSIDE}")
+    name = f"{where} ({path.name})"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise ManifestError(f"{name} not found") from None
+    except IsADirectoryError:
+        raise ManifestError(f"{name} is a folder") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ManifestError(f"{where} {OUTSIDE}") from None
+        raise ManifestError(f"{name} unreadable ({exc.strerror})") from None
+    try:
+        if not _opened_inside(fd, folder, path):
+            raise ManifestError(f"{where} {OUTSIDE}")
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise ManifestError(f"{name} is a folder")
+        if not stat.S_ISREG(st.st_mode):
+            raise ManifestError(f"{name} is not a regular file")
+        if st.st_size > max_bytes:
+            raise ImageRejectedError(
+                f"image {index} ({path.name}): file is {st.st_size} bytes; the limit is {max_bytes}"
+            )
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise ManifestError(f"{name} unreadable ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+
+
+def _read_and_check(paths: list[str], folder: Path, settings: Settings) -> list[CheckedImage]:
     """Read and validate a row's images (runs on a worker thread; touches no database)."""
     checked: list[CheckedImage] = []
-    for index, p in enumerate(paths, start=1):
-        try:
-            data = p.read_bytes()
-        except FileNotFoundError:
-            raise ManifestError(f"column images: image {index} ({p.name}) not found") from None
-        except IsADirectoryError:
-            raise ManifestError(f"column images: image {index} ({p.name}) is a folder") from None
-        except OSError as exc:
-            raise ManifestError(
-                f"column images: image {index} ({p.name}) unreadable ({exc.strerror})"
-            ) from None
+    for index, relative in enumerate(paths, start=1):
+        data = read_image_file(folder, relative, index, settings.max_image_bytes)
         try:
             checked.extend(bookings.check_images([data], settings))
         except ImageRejectedError as exc:
-            raise ImageRejectedError(f"image {index} ({p.name}): {exc}") from None
+            name = Path(relative).name
+            raise ImageRejectedError(f"image {index} ({name}): {exc}") from None
     return checked
 
 
@@ -293,10 +368,13 @@ def import_manifest(
 
     # Pillow decodes and resizes with the GIL released, so threads keep both cores busy
     # (worker processes measured no faster and cost a spawn per import).
+    folder = path.parent.resolve()
     with committer, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
         for row in _rows(path, today):
             if row.error is None:
-                in_flight.append((row, pool.submit(_read_and_check, row.paths, services.settings)))
+                in_flight.append(
+                    (row, pool.submit(_read_and_check, row.paths, folder, services.settings))
+                )
             else:
                 in_flight.append((row, None))
             while len(in_flight) >= window:
@@ -323,10 +401,18 @@ def import_manifest(
     return report
 
 
+def neutralise(cell: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a ``'``."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
 def write_reject_report(report: ImportReport, path: Path) -> None:
-    """CSV of rejected rows: line, booking_number, reason."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    """CSV of rejected rows: line, booking_number, reason (mode 0600: it names bookings).
+    Every cell is neutralised against formula injection."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+        os.fchmod(fh.fileno(), 0o600)
         writer = csv.writer(fh)
         writer.writerow(["line", "booking_number", "reason"])
         for r in report.rejected:
-            writer.writerow([r.line, r.booking_number, r.reason])
+            writer.writerow([str(r.line), neutralise(r.booking_number), neutralise(r.reason)])
