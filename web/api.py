@@ -8,7 +8,6 @@ Layer: ``web.api``. Token-authenticated (``Authorization: Bearer mgs_…``, toke
 
 from __future__ import annotations
 
-import json
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,7 +15,9 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from policies.bounded import StructureError, loads_json
 from retention.accounts import tokens
 from retention.db.models import Record
 from retention.engine.decisions import PackResolver
@@ -29,6 +30,10 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F")
 OPENAPI = Path(__file__).with_name("openapi.yaml")
 MAX_IMAGES = 10
+# A booking is one flat object of at most 21 short columns (a few KiB): anything much larger or
+# nested at all is refused before it is parsed (``policies.bounded``).
+MAX_BOOKING_BYTES = 64 * 1024
+MAX_BOOKING_DEPTH = 2
 
 
 def _error(status: int, message: str, field: str | None = None) -> tuple[Response, int]:
@@ -57,6 +62,12 @@ def token_required(view: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_exc: RequestEntityTooLarge) -> tuple[Response, int]:
+    """A request body or form field over the limits: a JSON error like every other refusal."""
+    return _error(413, "the request is too large (see the limits in the API description)")
+
+
 @bp.get("/openapi.yaml")
 def openapi() -> Response:
     """The OpenAPI description of this API."""
@@ -74,14 +85,21 @@ def push_record() -> tuple[Response, int]:
     if not raw:
         return _error(400, "form field 'booking' (a JSON object) is required", "booking")
     try:
-        doc = json.loads(raw)
+        doc = loads_json(
+            raw, what="'booking'", max_bytes=MAX_BOOKING_BYTES, max_depth=MAX_BOOKING_DEPTH
+        )
+    except StructureError as exc:
+        return _error(400, f"{exc}: it must be one flat JSON object", "booking")
     except ValueError:
         return _error(400, "'booking' is not valid JSON", "booking")
     if not isinstance(doc, dict):
         return _error(400, "'booking' must be a JSON object", "booking")
     unknown = sorted(k for k in doc if k not in ALL_COLUMNS or k == "images")
     if unknown:
-        return _error(400, f"unknown field(s): {', '.join(unknown)}", unknown[0])
+        return _error(400, f"unknown field(s): {', '.join(unknown)[:300]}", unknown[0][:64])
+    nested = sorted(k for k, v in doc.items() if isinstance(v, dict | list))
+    if nested:
+        return _error(400, f"field {nested[0]} must be a string, number or null", nested[0])
     files = request.files.getlist("images")
     if not files:
         return _error(400, "at least one file 'images' is required", "images")
