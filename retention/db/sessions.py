@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from retention import files
 from retention.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -29,8 +30,8 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     """Create the process's engine for ``settings.database_url``."""
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+            _private_sqlite_files(Path(url.database))
         engine = create_engine(
             url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -39,6 +40,16 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _private_sqlite_files(database: Path) -> None:
+    """The database file exists, mode 0600, before SQLite opens it: SQLite creates its ``-wal``,
+    ``-shm`` and ``-journal`` files with the database file's own mode, so they are 0600 too.
+    Files an older version left wider are narrowed (the folder is created 0700)."""
+    files.make_private_dir(database.parent)
+    files.ensure_private_file(database)
+    for suffix in ("-wal", "-shm", "-journal"):
+        files.narrow_if_exists(database.with_name(database.name + suffix))
 
 
 def _configure_sqlite(engine: Engine) -> None:

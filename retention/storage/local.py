@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from retention.errors import BlobNotFoundError
-from retention.files import fsync_dir
+from retention.files import PRIVATE_DIR, fsync_dir, make_private_dir
 from retention.storage.interface import SHARD_CHARS, check_key
 
 
@@ -45,9 +45,9 @@ class LocalBlobStore:
 
     def ensure_layout(self) -> None:
         """Create every shard folder up front (``mugshot init``), so writes never mkdir."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.root)
         for n in range(16**SHARD_CHARS):
-            (self.root / f"{n:0{SHARD_CHARS}x}").mkdir(exist_ok=True)
+            (self.root / f"{n:0{SHARD_CHARS}x}").mkdir(mode=PRIVATE_DIR, exist_ok=True)
         fsync_dir(self.root)
 
     def _write(self, key: str, data: bytes, *, sync: bool) -> Path:
@@ -58,7 +58,7 @@ class LocalBlobStore:
         try:
             fd = os.open(tmp, flags, 0o600)
         except FileNotFoundError:
-            folder.mkdir(parents=True, exist_ok=True)
+            make_private_dir(folder)
             fsync_dir(folder.parent)
             fd = os.open(tmp, flags, 0o600)
         try:
