@@ -173,13 +173,24 @@ def import_(ctx: click.Context, manifest: Path, rejects: Path | None) -> None:
         f"{report.rows} rows: {report.imported} imported, {report.skipped} already present, "
         f"{len(report.rejected)} rejected"
     )
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if report.rejected:
         target = rejects or manifest.with_name(manifest.name + ".rejects.csv")
-        write_reject_report(report, target)
         _echo_rejected(report, 20)
         if len(report.rejected) > 20:
             click.echo(f"  … and {len(report.rejected) - 20} more", err=True)
-        click.echo(f"reject report: {target}", err=True)
+        try:
+            write_reject_report(report, target)
+        except OSError as exc:
+            click.echo(
+                f"the reject report {target} could not be written ({exc.strerror}); "
+                "choose another place with --rejects and re-run: rows already imported are "
+                "skipped",
+                err=True,
+            )
+        else:
+            click.echo(f"reject report: {target}", err=True)
         sys.exit(1)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from retention import files
@@ -24,6 +25,38 @@ from retention.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "mugshot_read_only"
+
+# SQLite's result codes for a full database or disk, and an I/O error on it (a failed WAL
+# write); PostgreSQL's SQLSTATE class 53 (insufficient resources: 53100 disk full).
+_SQLITE_FULL = 13
+_SQLITE_IOERR = 10
+_SQLITE_READONLY = 8
+_PG_INSUFFICIENT = "53"
+
+
+def database_fault(exc: BaseException) -> str | None:
+    """A clear message when ``exc`` is the database running out of disk (or, on SQLite, its
+    file failing or turning read-only), else None — what an import reports for the rows it
+    could not store, instead of a driver traceback."""
+    if not isinstance(exc, DBAPIError):
+        return None
+    orig = exc.orig
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        primary = int(code) & 0xFF
+        if primary == _SQLITE_FULL:
+            return "database is full (no space left on device)"
+        if primary == _SQLITE_IOERR:
+            return "database could not write to its file (disk I/O error: is the disk full?)"
+        if primary == _SQLITE_READONLY:
+            return "database is read-only (its file or folder cannot be written)"
+        return None
+    state = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+    if state == "53100":
+        return "database is full (PostgreSQL: no space left on device)"
+    if state.startswith(_PG_INSUFFICIENT):
+        return f"database is out of resources (PostgreSQL SQLSTATE {state})"
+    return None
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:

@@ -39,7 +39,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from retention.audit import chain as audit
+from retention.db import blobrefs
 from retention.db.models import Record, RecordStatus
+from retention.db.sessions import database_fault
 from retention.engine.decisions import PackResolver
 from retention.errors import ImageRejectedError, ManifestError, RetentionError
 from retention.ingest import bookings
@@ -47,6 +49,7 @@ from retention.ingest.manifest import Booking, check_header, image_paths, parse_
 from retention.services import Services
 from retention.settings import Settings
 from retention.storage.images import CheckedImage
+from retention.storage.interface import BlobStoreFull, BlobStoreReadOnly
 
 Clock = Callable[[], dt.datetime]
 
@@ -69,6 +72,9 @@ class ImportReport:
     skipped: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     manifest_sha256: str = ""
+    # What went wrong beyond single rows (a storage fault, a summary not audited), for the end
+    # of the summary; ids and messages only.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -209,6 +215,37 @@ def _read_and_check(paths: list[str], folder: Path, settings: Settings) -> list[
     return checked
 
 
+class _Fault(Exception):
+    """A storage fault that stopped a batch: its message is the rejected rows' reason."""
+
+
+def _store_fault(exc: Exception) -> _Fault | None:
+    """The reason for rows the blob store could not take (full, read-only, unreachable,
+    misconfigured), or None when ``exc`` is not a store fault."""
+    then = "row not imported"
+    if isinstance(exc, BlobStoreFull):
+        return _Fault(f"{exc.strerror}; {then} — free space on the store, then re-run the import")
+    if isinstance(exc, BlobStoreReadOnly):
+        return _Fault(f"{exc.strerror}; {then} — make the store writable, then re-run the import")
+    if isinstance(exc, OSError):  # BlobStoreUnavailable and any other failing disk or network
+        return _Fault(f"blob store unavailable ({type(exc).__name__}); {then}, re-run the import")
+    if isinstance(exc, RetentionError):  # a missing bucket, denied access (S3)
+        return _Fault(
+            f"{exc}; {then} — fix the blob store (MUGSHOT_BLOB_STORE; `mugshot init` creates a "
+            "missing bucket), then re-run the import"
+        )
+    return None
+
+
+def _database_fault(exc: BaseException) -> _Fault | None:
+    reason = database_fault(exc)
+    if reason is None:
+        return None
+    return _Fault(
+        f"{reason}; row not imported — free space for the database, then re-run the import"
+    )
+
+
 class _Batcher:
     """Commits prepared bookings in batches; falls back to one row at a time on conflict.
 
@@ -265,6 +302,7 @@ class _Batcher:
 
     def _commit(self, batch: list[tuple[int, bookings.PreparedBooking]]) -> None:
         outcomes: list[tuple[str, int, bookings.PreparedBooking, str]] = []
+        written: list[str] = []
         try:
             with self.services.sessions() as session, session.begin():
                 bidxs = {p.booking_bidx for _, p in batch}
@@ -297,17 +335,23 @@ class _Batcher:
                     to_store.append(p)
                     outcomes.append(("import", line, p, ""))
                 bookings.stage_many(session, to_store, now=now, actor=self.actor)
-                bookings.write_blobs(self.services.store, to_store)
-        except OSError as exc:
-            for line, p in batch:
-                self.report.rejected.append(
-                    Rejected(
-                        line,
-                        p.booking.booking_number,
-                        f"blob store unavailable ({type(exc).__name__}); row not imported, "
-                        "re-run the import",
-                    )
-                )
+                written = [image.id for p in to_store for image in p.images]
+                try:
+                    bookings.write_blobs(self.services.store, to_store)
+                except (OSError, RetentionError) as exc:
+                    fault = _store_fault(exc)
+                    assert fault is not None
+                    raise fault from exc
+        except DBIntegrityError:
+            self._remove_unreferenced(written)
+            raise
+        except Exception as exc:
+            fault = exc if isinstance(exc, _Fault) else _database_fault(exc)
+            if fault is None:
+                self._remove_unreferenced(written)
+                raise
+            self._remove_unreferenced(written)
+            self._reject_after_fault(batch, outcomes, str(fault))
             return
         for kind, line, p, reason in outcomes:
             if kind == "import":
@@ -316,6 +360,44 @@ class _Batcher:
                 self.report.skipped += 1
             else:
                 self.report.rejected.append(Rejected(line, p.booking.booking_number, reason))
+
+    def _reject_after_fault(
+        self,
+        batch: list[tuple[int, bookings.PreparedBooking]],
+        outcomes: list[tuple[str, int, bookings.PreparedBooking, str]],
+        reason: str,
+    ) -> None:
+        """Count a batch whose transaction a storage fault rolled back: rows that were to be
+        stored are rejected with the fault's reason; rows already decided (present, or refused
+        on their own merits) keep that outcome."""
+        if reason not in self.report.warnings:
+            self.report.warnings.append(reason)
+        decided = {line: (kind, why) for kind, line, _, why in outcomes}
+        for line, p in batch:
+            kind, why = decided.get(line, ("import", ""))
+            if kind == "skip":
+                self.report.skipped += 1
+            elif kind == "reject":
+                self.report.rejected.append(Rejected(line, p.booking.booking_number, why))
+            else:
+                self.report.rejected.append(Rejected(line, p.booking.booking_number, reason))
+
+    def _remove_unreferenced(self, keys: list[str]) -> None:
+        """Delete at once the blobs a failed batch wrote, except any a committed row names (a
+        concurrent import of the same booking): no orphan waits for the janitor's grace
+        period. If the store or database cannot be asked now, the janitor removes them later."""
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            try:
+                with self.services.readers() as session:
+                    referenced = blobrefs.references(session, chunk)
+                self.services.store.delete_many(k for k in chunk if k not in referenced)
+            except Exception:  # cleanup must never hide the fault that made it necessary
+                self.report.warnings.append(
+                    "blobs of the failed rows could not be removed now; `mugshot janitor` "
+                    "removes them once the store and database are back"
+                )
+                return
 
 
 def import_manifest(
@@ -384,20 +466,28 @@ def import_manifest(
         batcher.flush()
         batcher.wait()
     report.rejected.sort(key=lambda r: r.line)
-    audit.record(
-        services.sessions,
-        now=clock(),
-        actor=actor,
-        action="import.completed",
-        object_type="manifest",
-        object_id=digest[:32],
-        details={
-            "rows": report.rows,
-            "imported": report.imported,
-            "skipped": report.skipped,
-            "rejected": len(report.rejected),
-        },
-    )
+    try:
+        audit.record(
+            services.sessions,
+            now=clock(),
+            actor=actor,
+            action="import.completed",
+            object_type="manifest",
+            object_id=digest[:32],
+            details={
+                "rows": report.rows,
+                "imported": report.imported,
+                "skipped": report.skipped,
+                "rejected": len(report.rejected),
+            },
+        )
+    except Exception as exc:
+        # Every imported row has its own audit entry already; a summary entry the full
+        # database cannot take must not hide the summary and reject report from the clerk.
+        fault = database_fault(exc)
+        if fault is None:
+            raise
+        report.warnings.append(f"the import.completed audit entry was not written: {fault}")
     return report
 
 

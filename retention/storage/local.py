@@ -6,7 +6,11 @@ Layer: ``retention.storage``. Imports only ``retention.storage.interface`` and
 Writes are atomic (temp file, fsync, rename, fsync of the folder), keys are sharded into 4,096
 folders (created once, by ``mugshot init``) so no folder grows unwieldy, and deletes are
 idempotent. The temp file name is derived from the key: a write interrupted by a crash is
-replaced by the next write of the same key instead of lingering as an orphan.
+replaced by the next write of the same key instead of lingering as an orphan, and a write that
+fails (a full disk, a read-only folder) removes its temp file at once.
+
+A failed write raises the store error that names the fault (``interface.write_fault``): a full
+disk is ``BlobStoreFull``, a read-only file system or folder ``BlobStoreReadOnly``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 
 from retention.errors import BlobNotFoundError
 from retention.files import PRIVATE_DIR, fsync_dir, make_private_dir
-from retention.storage.interface import SHARD_CHARS, check_key
+from retention.storage.interface import SHARD_CHARS, check_key, write_fault
 
 
 def _load_syncfs() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
@@ -56,23 +60,33 @@ class LocalBlobStore:
         tmp = folder / f".{key}.tmp"
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         try:
-            fd = os.open(tmp, flags, 0o600)
-        except FileNotFoundError:
-            make_private_dir(folder)
-            fsync_dir(folder.parent)
-            fd = os.open(tmp, flags, 0o600)
+            try:
+                fd = os.open(tmp, flags, 0o600)
+            except FileNotFoundError:
+                make_private_dir(folder)
+                fsync_dir(folder.parent)
+                fd = os.open(tmp, flags, 0o600)
+        except OSError as exc:
+            raise write_fault(exc, self.describe()) from exc
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                if sync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
             if sync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        if sync:
-            fsync_dir(folder)
+                fsync_dir(folder)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)  # no temp file outlives a failed write
+            raise write_fault(exc, self.describe()) from exc
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return path
 
     def put(self, key: str, data: bytes) -> None:
@@ -101,7 +115,11 @@ class LocalBlobStore:
         paths = [self._write(key, data, sync=False) for key, data in items]
         if not paths:
             return
-        if self._sync():
+        try:
+            synced = self._sync()
+        except OSError as exc:
+            raise write_fault(exc, self.describe()) from exc
+        if synced:
             return
         for path in paths:  # pragma: no cover - platforms without syncfs
             fd = os.open(path, os.O_RDONLY)
