@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -21,8 +22,9 @@ from policies.bounded import StructureError, loads_json
 from retention.accounts import tokens
 from retention.db.models import Record
 from retention.engine.decisions import PackResolver
-from retention.errors import ImageRejectedError, ManifestError
+from retention.errors import ImageRejectedError, ManifestError, RetentionError
 from retention.ingest import bookings
+from retention.ingest.importer import remove_unreferenced_blobs, storage_fault
 from retention.ingest.manifest import ALL_COLUMNS, parse_booking
 from web.services import get_services, now
 
@@ -127,6 +129,7 @@ def push_record() -> tuple[Response, int]:
         pack_for=resolver.pack_for,
         today=clock_now.date(),
     )
+    written: list[str] = []
     try:
         with services.sessions() as session, session.begin():
             existing = session.execute(
@@ -142,9 +145,20 @@ def push_record() -> tuple[Response, int]:
                     return _error(409, refusal)
                 return jsonify({"id": existing.id, "status": "already_present"}), 200
             bookings.stage_many(session, [prepared], now=clock_now, actor=f"api:{token.name}")
+            written = [image.id for image in prepared.images]
             bookings.write_blobs(services.store, [prepared])
     except DBIntegrityError:
+        remove_unreferenced_blobs(services, written)
         return _error(409, "this booking was stored by another request at the same moment")
+    except (OSError, RetentionError, DBAPIError) as exc:
+        fault = storage_fault(exc)
+        if fault is None:
+            raise
+        # Nothing was stored: the blobs written before the failure go at once.
+        remove_unreferenced_blobs(services, written)
+        response, _ = _error(503, f"{fault}; nothing was stored — push again once it is fixed")
+        response.headers["Retry-After"] = "60"
+        return response, 503
     decision = prepared.decision.to_json() if prepared.decision else None
     return jsonify({"id": prepared.record_id, "status": "created", "decision": decision}), 201
 

@@ -383,21 +383,41 @@ class _Batcher:
                 self.report.rejected.append(Rejected(line, p.booking.booking_number, reason))
 
     def _remove_unreferenced(self, keys: list[str]) -> None:
-        """Delete at once the blobs a failed batch wrote, except any a committed row names (a
-        concurrent import of the same booking): no orphan waits for the janitor's grace
-        period. If the store or database cannot be asked now, the janitor removes them later."""
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            try:
-                with self.services.readers() as session:
-                    referenced = blobrefs.references(session, chunk)
-                self.services.store.delete_many(k for k in chunk if k not in referenced)
-            except Exception:  # cleanup must never hide the fault that made it necessary
-                self.report.warnings.append(
-                    "blobs of the failed rows could not be removed now; `mugshot janitor` "
-                    "removes them once the store and database are back"
-                )
-                return
+        if not remove_unreferenced_blobs(self.services, keys):
+            self.report.warnings.append(
+                "blobs of the failed rows could not be removed now; `mugshot janitor` "
+                "removes them once the store and database are back"
+            )
+
+
+def remove_unreferenced_blobs(services: Services, keys: list[str]) -> bool:
+    """Delete at once the blobs a failed write left, except any a committed row names (a
+    concurrent import of the same booking): no orphan waits for the janitor's grace period.
+    False when the store or database cannot be asked now (the janitor removes them later)."""
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        try:
+            with services.readers() as session:
+                referenced = blobrefs.references(session, chunk)
+            services.store.delete_many(k for k in chunk if k not in referenced)
+        except Exception:  # cleanup must never hide the fault that made it necessary
+            return False
+    return True
+
+
+def storage_fault(exc: BaseException) -> str | None:
+    """What a storage fault is, in words (the database or blob store full, the store read-only,
+    unreachable or misconfigured), or None when ``exc`` is not one. For the API's answer."""
+    database = database_fault(exc)
+    if database is not None:
+        return database
+    if isinstance(exc, BlobStoreFull | BlobStoreReadOnly):
+        return str(exc.strerror)
+    if isinstance(exc, OSError):
+        return f"blob store unavailable ({type(exc).__name__})"
+    if isinstance(exc, RetentionError):
+        return str(exc)
+    return None
 
 
 def import_manifest(
