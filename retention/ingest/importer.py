@@ -170,9 +170,11 @@ def read_image_file(folder: Path, relative: str, index: int, max_bytes: int) -> 
     path = _inside(folder, relative)
     if path is None:
         raise ManifestError(f"{where} {OUTSIDE}")
-    name = f"{where} ({path.name})"
+    name = f"{where} ({Path(relative).name})"
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        # The resolved path has no symlink left in it: one swapped in since is ELOOP (outside).
+        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise ManifestError(f"{name} not found") from None
     except IsADirectoryError:
@@ -191,7 +193,8 @@ def read_image_file(folder: Path, relative: str, index: int, max_bytes: int) -> 
             raise ManifestError(f"{name} is not a regular file")
         if st.st_size > max_bytes:
             raise ImageRejectedError(
-                f"image {index} ({path.name}): file is {st.st_size} bytes; the limit is {max_bytes}"
+                f"image {index} ({Path(relative).name}): file is {st.st_size} bytes; "
+                f"the limit is {max_bytes}"
             )
         os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=False) as fh:

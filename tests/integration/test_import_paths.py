@@ -179,3 +179,26 @@ def test_formula_cells_in_the_written_reject_report_are_neutralised(
 )
 def test_neutralise_prefixes_only_cells_that_start_like_a_formula(cell: str, safe: str) -> None:
     assert neutralise(cell) == safe
+
+
+def test_a_symlink_swapped_in_after_the_check_is_still_outside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retention.ingest import importer
+
+    batch, outside = _layout(tmp_path)
+    swapped = batch / "img" / "swap.jpg"
+    swapped.write_bytes(jpeg_bytes())
+    real_inside = importer._inside
+
+    def check_then_swap(folder: Path, relative: str) -> Path | None:
+        checked = real_inside(folder, relative)
+        swapped.unlink()  # the race: after the check, before the open
+        swapped.symlink_to(outside / "secret.jpg")
+        return checked
+
+    monkeypatch.setattr(importer, "_inside", check_then_swap)
+    folder = batch.resolve()
+    with pytest.raises(importer.ManifestError) as caught:
+        importer.read_image_file(folder, "img/swap.jpg", 1, 10_000_000)
+    assert str(caught.value) == REASON
