@@ -151,20 +151,25 @@ class LocalBlobStore:
         path = self._path(key)
         try:
             path.unlink()
+            fsync_dir(path.parent)
         except FileNotFoundError:
             return
-        fsync_dir(path.parent)
+        except OSError as exc:  # a read-only store cannot delete either: say so
+            raise write_fault(exc, self.describe()) from exc
 
     def delete_many(self, keys: Iterable[str]) -> None:
         removed = False
-        for key in keys:
-            try:
-                self._path(key).unlink()
-                removed = True
-            except FileNotFoundError:
-                continue
-        if removed:
-            self._sync()
+        try:
+            for key in keys:
+                try:
+                    self._path(key).unlink()
+                    removed = True
+                except FileNotFoundError:
+                    continue
+            if removed:
+                self._sync()
+        except OSError as exc:
+            raise write_fault(exc, self.describe()) from exc
 
     def keys(self) -> Iterator[str]:
         if not self.root.is_dir():

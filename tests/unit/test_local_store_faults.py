@@ -81,3 +81,22 @@ def test_a_write_that_fails_midway_through_put_many_leaves_no_temp_file(
 def test_write_fault_keeps_store_errors_as_they_are() -> None:
     already = BlobStoreUnavailable("object store s3://b unreachable during put")
     assert write_fault(already, "s3://b") is already
+
+
+def test_deleting_from_a_read_only_store_is_named_and_the_blob_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    store.ensure_layout()
+    store.put(KEY, b"sealed bytes")
+
+    def read_only(_path: object, *_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(os, "unlink", read_only)
+    with pytest.raises(BlobStoreReadOnly, match="read-only file system"):
+        store.delete(KEY)
+    with pytest.raises(BlobStoreReadOnly, match="read-only file system"):
+        store.delete_many([KEY])
+    monkeypatch.undo()
+    assert store.get(KEY) == b"sealed bytes"
