@@ -30,6 +30,7 @@ from policies import (
     evaluate,
     load_pack,
 )
+from policies.bounded import StructureError, loads_json
 from policies.checks import window_warnings
 from retention.cli.context import (
     credentials_stdin_option,
@@ -39,6 +40,9 @@ from retention.cli.context import (
     settings_of,
     utcnow,
 )
+
+# One facts object per line: a few hundred bytes; a line far larger is refused unparsed.
+MAX_FACTS_LINE_BYTES = 64 * 1024
 
 
 @click.group()
@@ -175,7 +179,6 @@ def policy_enact(
 
 def _stream(pack: Pack, today: date, source: TextIO, out: TextIO, err: TextIO) -> int:
     """Evaluate line by line, writing as it goes so memory stays flat in the input size."""
-    loads = json.JSONDecoder().decode
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     from_json = Facts.from_json
     write = out.write
@@ -185,8 +188,12 @@ def _stream(pack: Pack, today: date, source: TextIO, out: TextIO, err: TextIO) -
         if not line.strip():
             continue
         try:
-            data = loads(line)
+            data = loads_json(line, what="the facts object", max_bytes=MAX_FACTS_LINE_BYTES)
             facts = from_json(data)
+        except StructureError as exc:
+            bad += 1
+            err.write(f"line {number}: {exc}\n")
+            continue
         except json.JSONDecodeError as exc:
             bad += 1
             err.write(f"line {number}: invalid JSON: {exc.msg} (column {exc.colno})\n")
