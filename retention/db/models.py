@@ -262,6 +262,8 @@ class LegalHold(Base):
     second person."""
 
     __tablename__ = "legal_holds"
+    # The transparency report counts holds placed per month.
+    __table_args__ = (Index("ix_legal_holds_placed_at", "placed_at"),)
 
     id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
     record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
@@ -284,6 +286,8 @@ class AuditEntry(Base):
     previous entry's hash, so editing, deleting or reordering any entry breaks the chain."""
 
     __tablename__ = "audit_entries"
+    # The transparency report counts one action's entries in one month (a range scan).
+    __table_args__ = (Index("ix_audit_entries_action_occurred_at", "action", "occurred_at"),)
 
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     occurred_at: Mapped[dt.datetime]
