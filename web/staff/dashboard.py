@@ -22,7 +22,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from retention.db.models import Record, RecordStatus, RemovalRequest, RequestState, Role
+from retention.db.models import Record, RecordStatus, Role
 from retention.jobs.status import ACTING, OVERDUE_AFTER, status, waiting_for_people
 from web import svg
 from web.auth import current_user, login_required
@@ -51,16 +51,6 @@ class WeekRow:
     def total(self) -> int:
         """All actions due that week."""
         return sum(self.counts)
-
-
-def requests_by_state(session: Session) -> dict[str, int]:
-    """Removal requests per state (every state listed, zero when none)."""
-    counts = dict.fromkeys((s.value for s in RequestState), 0)
-    for state, count in session.execute(
-        select(RemovalRequest.state, func.count()).group_by(RemovalRequest.state)
-    ).all():
-        counts[str(state)] = int(count)
-    return counts
 
 
 def basis_by_status(session: Session) -> dict[str, dict[str, int]]:
