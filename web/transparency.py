@@ -33,18 +33,23 @@ def _month(today: dt.date) -> dt.date:
         abort(404)
 
 
+def _build(month: dt.date, moment: dt.datetime) -> transparency.MonthReport:
+    # A write session: the first report of a closed month keeps its frozen figures.
+    with get_services().sessions() as db, db.begin():
+        return transparency.month_report(db, month, now=moment)
+
+
 @bp.get("/transparency")
 @rate_limited("public_report", default="60 per minute", methods=("GET",))
 def report() -> str:
     """One month's report (``?month=YYYY-MM``, default the last complete month)."""
-    today = now().astimezone(dt.UTC).date()
-    month = _month(today)
-    with get_services().readers() as db:
-        built = transparency.month_report(db, month)
+    moment = now().astimezone(dt.UTC)
+    month = _month(moment.date())
+    built = _build(month, moment)
     return render_template(
         "transparency/report.html",
         report=built,
-        months=transparency.recent_months(today, 24),
+        months=transparency.recent_months(moment.date(), 24),
         csv_url=url_for("transparency.download", month=built.label),
         small=transparency.SMALL,
         fewer=transparency.FEWER,
@@ -56,10 +61,9 @@ def report() -> str:
 @rate_limited("public_report", default="60 per minute", methods=("GET",))
 def download() -> Response:
     """The same month as CSV (``text/csv``, one header row)."""
-    today = now().astimezone(dt.UTC).date()
-    month = _month(today)
-    with get_services().readers() as db:
-        built = transparency.month_report(db, month)
+    moment = now().astimezone(dt.UTC)
+    month = _month(moment.date())
+    built = _build(month, moment)
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerows(built.csv_rows())
     return Response(

@@ -20,19 +20,25 @@ from retention.engine import transparency
 @click.option("--month", required=True, help="The month, YYYY-MM; it must be over.")
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV, the same as the web page's download.")
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Recount the month's kept figures from the audit log instead of reading them.",
+)
 @click.pass_context
-def report(ctx: click.Context, month: str, as_json: bool, as_csv: bool) -> None:
+def report(ctx: click.Context, month: str, as_json: bool, as_csv: bool, refresh: bool) -> None:
     """The transparency report of MONTH: requests received, granted and refused, days to
     decision, deadlines missed, records purged and restricted by rule, holds placed — per
     jurisdiction, counts under 5 shown as "fewer than 5"."""
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
+    now = utcnow()
     try:
-        first = transparency.parse_month(month, utcnow().date())
+        first = transparency.parse_month(month, now.date())
     except transparency.ReportError as exc:
         raise click.BadParameter(str(exc), param_hint="--month") from None
-    with services_of(ctx) as services, services.readers() as session:
-        built = transparency.month_report(session, first)
+    with services_of(ctx) as services, services.sessions() as session, session.begin():
+        built = transparency.month_report(session, first, now=now, refresh=refresh)
     if as_json:
         echo_json(built.to_json())
     elif as_csv:

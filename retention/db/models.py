@@ -592,3 +592,21 @@ class SecondApproval(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[dt.datetime | None]
     decision_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class TransparencyMonth(Base):
+    """The frozen figures of a month that is over, for the public transparency report.
+
+    Only figures that cannot change once the month is over are kept (requests granted and
+    refused with their days to decision, records purged and restricted by rule, holds placed:
+    events of the append-only audit log and hold placements, all stamped with the time they
+    happened), as exact counts — suppression happens when the report is published. Written once
+    a month has been over for a day (``retention.engine.transparency``); never updated except by
+    ``mugshot report --refresh``.
+    """
+
+    __tablename__ = "transparency_months"
+
+    month: Mapped[dt.date] = mapped_column(primary_key=True)
+    computed_at: Mapped[dt.datetime]
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -43,11 +43,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Date, and_, case, cast, func, literal, not_, or_, select
+from sqlalchemy import Date, and_, case, cast, delete, func, literal, not_, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -58,6 +60,7 @@ from retention.db.models import (
     Record,
     RemovalRequest,
     RequestState,
+    TransparencyMonth,
 )
 from retention.engine.decisions import PackResolver
 from retention.errors import RetentionError
@@ -71,6 +74,9 @@ PURGED = "record.purged"
 RESTRICTED = "record.restricted"
 REVIEWED = "review.decided"
 FINAL = (RequestState.APPROVED.value, RequestState.COMPLETED.value, RequestState.DENIED.value)
+# A month's figures are kept only once it has been over this long (transactions are short; one
+# open across midnight has committed by then).
+SETTLE = dt.timedelta(days=1)
 BASES = {
     "rule": "retention rule",
     "request": "removal request granted",
@@ -348,22 +354,12 @@ def _start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
-def month_report(session: Session, month: dt.date) -> MonthReport:
-    """The report for the month starting ``month`` (the caller checks it is over)."""
-    first, after = month, _next_month(month)
-    since, until = _start(first), _start(after)
-    counts: dict[str, JurisdictionCounts] = {}
-
-    def row(jurisdiction: Any) -> JurisdictionCounts:
-        return counts.setdefault(str(jurisdiction), JurisdictionCounts())
-
-    for jurisdiction, n in session.execute(
-        select(RemovalRequest.jurisdiction, func.count())
-        .where(RemovalRequest.received_on >= first, RemovalRequest.received_on < after)
-        .group_by(RemovalRequest.jurisdiction)
-    ).all():
-        row(jurisdiction).received = int(n)
-
+def _frozen(session: Session, first: dt.date) -> dict[str, Any]:
+    """The month's figures that cannot change once it is over, as exact counts (JSON-ready):
+    ``decisions`` {jurisdiction: {granted, refused, days: {n: count}}}, ``holds``
+    {jurisdiction: n}, ``disposals`` [[jurisdiction, basis, rule, purged, restricted]]."""
+    since, until = _start(first), _start(_next_month(first))
+    decisions: dict[str, dict[str, Any]] = {}
     decided_on = _utc_date(session, AuditEntry.occurred_at)
     for jurisdiction, action, received_on, on, n in session.execute(
         select(
@@ -383,14 +379,73 @@ def month_report(session: Session, month: dt.date) -> MonthReport:
             RemovalRequest.jurisdiction, AuditEntry.action, RemovalRequest.received_on, decided_on
         )
     ).all():
-        c = row(jurisdiction)
-        if action == GRANTED:
-            c.granted += int(n)
-        else:
-            c.refused += int(n)
-        days = (_as_date(on) - _as_date(received_on)).days
-        c.days[days] = c.days.get(days, 0) + int(n)
+        cell = decisions.setdefault(str(jurisdiction), {"granted": 0, "refused": 0, "days": {}})
+        cell["granted" if action == GRANTED else "refused"] += int(n)
+        days = str((_as_date(on) - _as_date(received_on)).days)
+        cell["days"][days] = cell["days"].get(days, 0) + int(n)
+    holds = {
+        str(jurisdiction): int(n)
+        for jurisdiction, n in session.execute(
+            select(Record.jurisdiction, func.count())
+            .select_from(LegalHold)
+            .join(Record, Record.id == LegalHold.record_id)
+            .where(LegalHold.placed_at >= since, LegalHold.placed_at < until)
+            .group_by(Record.jurisdiction)
+        ).all()
+    }
+    return {
+        "decisions": decisions,
+        "holds": holds,
+        "disposals": _disposals(session, since, until),
+    }
 
+
+def _cached(session: Session, first: dt.date) -> dict[str, Any] | None:
+    row = session.get(TransparencyMonth, first)
+    return None if row is None else dict(row.figures)
+
+
+def _store(session: Session, first: dt.date, figures: dict[str, Any], now: dt.datetime) -> None:
+    """Keep a closed month's frozen figures; a concurrent writer of the same month wins
+    harmlessly (both computed the same immutable events)."""
+    values = {"month": first, "computed_at": now, "figures": figures}
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(pg_insert(TransparencyMonth).values(**values).on_conflict_do_nothing())
+    else:
+        session.execute(sqlite_insert(TransparencyMonth).values(**values).on_conflict_do_nothing())
+
+
+def month_report(
+    session: Session, month: dt.date, *, now: dt.datetime, refresh: bool = False
+) -> MonthReport:
+    """The report for the month starting ``month`` (the caller checks it is over).
+
+    The figures that cannot change after the month (decisions, disposals, holds — events stamped
+    with the time they happened) are read from ``transparency_months`` when kept there, else
+    computed and, once the month has been over for ``SETTLE`` (so any transaction open across
+    midnight has committed), kept — in the caller's transaction, which commits. Requests
+    received and deadlines missed are always counted live (a deadline can still move).
+    ``refresh`` recomputes and replaces the kept figures.
+    """
+    first, after = month, _next_month(month)
+    if refresh:
+        session.execute(delete(TransparencyMonth).where(TransparencyMonth.month == first))
+    frozen = _cached(session, first)
+    if frozen is None:
+        frozen = _frozen(session, first)
+        if now >= _start(after) + SETTLE:
+            _store(session, first, frozen, now)
+    counts: dict[str, JurisdictionCounts] = {}
+
+    def row(jurisdiction: Any) -> JurisdictionCounts:
+        return counts.setdefault(str(jurisdiction), JurisdictionCounts())
+
+    for jurisdiction, n in session.execute(
+        select(RemovalRequest.jurisdiction, func.count())
+        .where(RemovalRequest.received_on >= first, RemovalRequest.received_on < after)
+        .group_by(RemovalRequest.jurisdiction)
+    ).all():
+        row(jurisdiction).received = int(n)
     answered = and_(
         RemovalRequest.state.in_(FINAL),
         _utc_date(session, RemovalRequest.decided_at) <= RemovalRequest.respond_by,
@@ -409,21 +464,30 @@ def month_report(session: Session, month: dt.date) -> MonthReport:
         .group_by(RemovalRequest.jurisdiction)
     ).all():
         row(jurisdiction).missed = int(n)
-
-    for jurisdiction, n in session.execute(
-        select(Record.jurisdiction, func.count())
-        .select_from(LegalHold)
-        .join(Record, Record.id == LegalHold.record_id)
-        .where(LegalHold.placed_at >= since, LegalHold.placed_at < until)
-        .group_by(Record.jurisdiction)
-    ).all():
+    for jurisdiction, cell in frozen["decisions"].items():
+        c = row(jurisdiction)
+        c.granted, c.refused = int(cell["granted"]), int(cell["refused"])
+        c.days = {int(days): int(n) for days, n in cell["days"].items()}
+    for jurisdiction, n in frozen["holds"].items():
         row(jurisdiction).holds = int(n)
-
+    citations = _Citations(session)
+    disposals = [
+        DisposalRow(
+            jurisdiction=j,
+            basis=why,
+            rule=rule,
+            citation=citations.of(j, rule),
+            purged=published(int(purged)),
+            restricted=published(int(restricted)),
+        )
+        for j, why, rule, purged, restricted in frozen["disposals"]
+    ]
     requests = [RequestRow.of(j, counts[j]) for j in sorted(counts)]
-    return MonthReport(month, requests, _disposals(session, since, until))
+    return MonthReport(month, requests, disposals)
 
 
-def _disposals(session: Session, since: dt.datetime, until: dt.datetime) -> list[DisposalRow]:
+def _disposals(session: Session, since: dt.datetime, until: dt.datetime) -> list[list[Any]]:
+    """Exact purges and restrictions by jurisdiction, basis and rule, sorted."""
     request_ref = AuditEntry.details["request_reference"].as_string()
     request_id = AuditEntry.details["request_id"].as_string()
     decision = AuditEntry.details["decision"].as_string()
@@ -453,16 +517,8 @@ def _disposals(session: Session, since: dt.datetime, until: dt.datetime) -> list
         key = (str(jurisdiction), str(why), None if why == "review" else rule)
         cell = exact.setdefault(key, {"purged": 0, "restricted": 0})
         cell[str(what)] += int(n)
-    citations = _Citations(session)
     return [
-        DisposalRow(
-            jurisdiction=j,
-            basis=why,
-            rule=rule,
-            citation=citations.of(j, rule),
-            purged=published(cell["purged"]),
-            restricted=published(cell["restricted"]),
-        )
+        [j, why, rule, cell["purged"], cell["restricted"]]
         for (j, why, rule), cell in sorted(
             exact.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "")
         )
@@ -476,11 +532,14 @@ class _Citations:
     def __init__(self, session: Session) -> None:
         self._resolver = PackResolver(session)
 
+    def _packs(self, jurisdiction: str) -> Iterator[Any]:
+        yield self._resolver.pack_for(jurisdiction)
+        yield from bundled_packs()
+
     def of(self, jurisdiction: str, rule: str | None) -> str | None:
         if rule is None:
             return None
-        packs: Iterable[Any] = (self._resolver.pack_for(jurisdiction), *bundled_packs())
-        for pack in packs:
+        for pack in self._packs(jurisdiction):
             try:
                 return str(pack.rule(rule).citation)
             except KeyError:

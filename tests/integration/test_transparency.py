@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from retention.audit import chain as audit
 from retention.cli.main import cli
-from retention.db.models import HoldState, LegalHold, Record, RemovalRequest
+from retention.db.models import HoldState, LegalHold, Record, RemovalRequest, TransparencyMonth
 from retention.engine import transparency
 from retention.engine.transparency import FEWER
 from retention.services import Services
@@ -370,8 +370,8 @@ def test_the_report_equals_counts_made_independently_and_hides_small_counts(
     flat = json.dumps(want)
     assert FEWER in flat
     assert re.search(r'"received": (\d{1,})', flat)
-    with services.readers() as db:
-        report = transparency.month_report(db, MONTH)
+    with services.sessions() as db, db.begin():
+        report = transparency.month_report(db, MONTH, now=NOW)
     doc = report.to_json()
     assert doc["month"] == "2026-10"
     assert _without_citations(doc) == want
@@ -482,3 +482,41 @@ def test_only_months_that_are_over_are_published(services: Services) -> None:
     future = CliRunner().invoke(cli, ["report", "--month", "2999-01"], env=env)
     assert future.exit_code == 2
     assert "months that are over" in future.output
+
+
+def test_a_closed_month_is_kept_once_and_only_refresh_recounts_it(services: Services) -> None:
+    ledger = _seed(services)
+    want = expected(ledger)
+    # On the first day after the month, nothing is kept: a transaction may still be committing.
+    with services.sessions() as db, db.begin():
+        early = transparency.month_report(db, MONTH, now=_at(AFTER, 12))
+        assert db.get(TransparencyMonth, MONTH) is None
+    assert _without_citations(early.to_json()) == want
+    with services.sessions() as db, db.begin():
+        transparency.month_report(db, MONTH, now=NOW)
+    with services.readers() as db:
+        kept = db.get(TransparencyMonth, MONTH)
+        assert kept is not None
+        assert kept.figures["holds"]["US-CA"] == 8
+        assert "SECRET" not in json.dumps(kept.figures)
+    # An event stamped inside the closed month (which the application never writes: entries
+    # carry the time they are written) does not change the kept figures...
+    with services.sessions() as db, db.begin():
+        for _ in range(5):
+            _dispose(db, ledger, "US-CA", "sweep-purge", dt.date(2026, 10, 15), "pc851-8-destroy")
+    with services.sessions() as db, db.begin():
+        again = transparency.month_report(db, MONTH, now=NOW)
+    assert _without_citations(again.to_json()) == want
+    # ...until someone asks for a recount.
+    env = {**backend_env(services.settings), "MUGSHOT_ACTOR": "test:cli"}
+    out = CliRunner().invoke(cli, ["report", "--month", "2026-10", "--json", "--refresh"], env=env)
+    assert out.exit_code == 0, out.output
+    assert _without_citations(json.loads(out.output)) == expected(ledger) != want
+    # The counts that may still move (received, deadlines missed) are always live.
+    with services.sessions() as db, db.begin():
+        for _ in range(5):
+            _request(db, ledger, "GB-ENG", dt.date(2026, 10, 3))
+    with services.sessions() as db, db.begin():
+        live = transparency.month_report(db, MONTH, now=NOW).to_json()
+    gb = next(r for r in live["requests"] if r["jurisdiction"] == "GB-ENG")
+    assert gb["received"] == 7
