@@ -16,12 +16,21 @@ of a month that has been over for a day and cannot change any more (events of th
 log), so a report at a million records reads one row instead of joining a month of audit entries
 to the records; it starts empty and fills itself on the first report of each month. No existing
 data changes.
+
+``ix_records_review_waiting`` is a partial index of the records waiting in the disposition-review
+queue (a few thousand among a million): the staff navigation counts that queue on every page, and
+the dashboard, ``mugshot status`` and the metrics by jurisdiction and age; without it each count
+scans the whole table (about 250 ms at a million records).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
+# The review queue, as ``retention.db.models.REVIEW_WAITING`` says (copied: a revision must not
+# change when the models do).
+REVIEW_WAITING = "review_queued_at IS NOT NULL AND status <> 'purged'"
 
 revision = "0012"
 down_revision = "0006"
@@ -34,6 +43,13 @@ def upgrade() -> None:
         "ix_audit_entries_action_occurred_at", "audit_entries", ["action", "occurred_at"]
     )
     op.create_index("ix_legal_holds_placed_at", "legal_holds", ["placed_at"])
+    op.create_index(
+        "ix_records_review_waiting",
+        "records",
+        ["next_action", "jurisdiction", "review_due_on"],
+        postgresql_where=sa.text(REVIEW_WAITING),
+        sqlite_where=sa.text(REVIEW_WAITING),
+    )
     op.create_table(
         "transparency_months",
         sa.Column("month", sa.Date(), nullable=False),
@@ -45,5 +61,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("transparency_months")
+    op.drop_index("ix_records_review_waiting", table_name="records")
     op.drop_index("ix_legal_holds_placed_at", table_name="legal_holds")
     op.drop_index("ix_audit_entries_action_occurred_at", table_name="audit_entries")

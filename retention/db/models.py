@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -40,6 +41,8 @@ NAMING_CONVENTION = {
 }
 
 HASH_LEN = 64  # hex SHA-256 / HMAC-SHA256
+# Records waiting in the disposition-review queue (the partial index's predicate).
+REVIEW_WAITING = "review_queued_at IS NOT NULL AND status <> 'purged'"
 ID_LEN = 32  # hex uuid4
 
 
@@ -120,6 +123,17 @@ class Record(Base):
         UniqueConstraint("agency", "booking_bidx"),
         # The sweep's range scan: what is due, by date, among records not yet purged.
         Index("ix_records_next_action_due_status", "next_action_due", "status"),
+        # The disposition-review queue's counts (status, the dashboard, the navigation on every
+        # staff page, metrics): a partial index holding only queued records, so counting the
+        # queue costs what the queue holds, not a scan of every record.
+        Index(
+            "ix_records_review_waiting",
+            "next_action",
+            "jurisdiction",
+            "review_due_on",
+            postgresql_where=text(REVIEW_WAITING),
+            sqlite_where=text(REVIEW_WAITING),
+        ),
         CheckConstraint("status IN ('active', 'restricted', 'purged')", name="status"),
     )
 

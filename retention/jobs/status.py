@@ -112,7 +112,7 @@ def _queued() -> Any:
         (Record.next_action == Action.REVIEW.value)
         & Record.review_queued_at.is_not(None)
         & (Record.status != RecordStatus.PURGED.value)
-    )
+    )  # the predicate of the partial index ix_records_review_waiting, plus its first column
 
 
 def waiting_for_people(session: Session) -> dict[str, int]:
