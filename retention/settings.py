@@ -29,6 +29,36 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number that may be zero (a threshold)."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must be zero or more, got {value}")
+    return value
+
+
+MIN_METRICS_TOKEN = 32
+
+
+def _token(env: Mapping[str, str], name: str) -> str | None:
+    """A bearer secret: unset means the feature is off; a short one is refused."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if len(raw) < MIN_METRICS_TOKEN:
+        raise ConfigError(
+            f"{name} must be at least {MIN_METRICS_TOKEN} characters "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
+    return raw
+
+
 def _share(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -89,6 +119,13 @@ class Settings:
     # to 30); the deletion date is the version's "fully gone by" date for backups.
     kms_deletion_window_days: int = 30
     aws_region: str = "us-east-1"
+    # Health (``mugshot status``, the dashboard): more disposition reviews, or more removal
+    # requests, overdue than this is a warning (and ``mugshot status`` exits 1).
+    status_max_overdue_reviews: int = 0
+    status_max_overdue_requests: int = 0
+    # The bearer token a Prometheus server presents to scrape ``/metrics``; unset, the endpoint
+    # answers 404. A secret: never shown in ``repr``.
+    metrics_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         data_dir = Path(self.data_dir)
@@ -149,6 +186,9 @@ class Settings:
             kms_endpoint_url=env.get("MUGSHOT_KMS_ENDPOINT_URL") or None,
             kms_deletion_window_days=_days(env, "MUGSHOT_KMS_DELETION_WINDOW_DAYS", 30),
             aws_region=env.get("MUGSHOT_AWS_REGION") or "us-east-1",
+            status_max_overdue_reviews=_count(env, "MUGSHOT_STATUS_MAX_OVERDUE_REVIEWS", 0),
+            status_max_overdue_requests=_count(env, "MUGSHOT_STATUS_MAX_OVERDUE_REQUESTS", 0),
+            metrics_token=_token(env, "MUGSHOT_METRICS_TOKEN"),
             actor=env.get("MUGSHOT_ACTOR")
             or f"cli:{env.get('USER') or env.get('LOGNAME') or 'unknown'}",
         )

@@ -34,7 +34,7 @@ from retention.accounts.users import DEFAULT_LOCKOUT
 from retention.errors import ConfigError
 from retention.services import Services, open_services
 from retention.settings import Settings
-from web import api, auth, public, security
+from web import api, auth, metrics, public, security, transparency
 from web.services import Clock, MugshotExtension, utcnow
 from web.staff import audit, dashboard, holds, policy, records, requests, users
 
@@ -128,6 +128,8 @@ def create_app(
 
     security.init_app(app)
     app.register_blueprint(public.bp)
+    app.register_blueprint(transparency.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(api.bp)
     # The staff blueprints, in the order of the navigation.

@@ -5,7 +5,8 @@ Holds the ``mugshot`` group with its options (``--data-dir``, ``--actor``), ``in
 ``demo``, ``scheduler``, ``status``, and ``main()``, which maps ``RetentionError`` to a clear
 message and a non-zero exit. Every other command lives in one module per command group
 (``records``, ``facts``, ``purposes``, ``disposal``, ``holds``, ``reviews``, ``keys``, ``audit``,
-``policy``, ``users``, ``tokens``), each sharing ``retention.cli.context`` and none knowing another.
+``policy``, ``users``, ``tokens``, ``report``), each sharing ``retention.cli.context`` and none
+knowing another.
 
 Layer: ``retention.cli`` (outermost edge of ``retention``). The only module that imports every
 command module; may import anything below ``retention.cli``, never ``web``. Reads settings and the
@@ -30,6 +31,7 @@ from retention.cli.keys import keys
 from retention.cli.policy import policy
 from retention.cli.purposes import gallery, purpose
 from retention.cli.records import image, record
+from retention.cli.report import report
 from retention.cli.reviews import review
 from retention.cli.tokens import token
 from retention.cli.users import user
@@ -83,6 +85,7 @@ for _group in (
     policy,
     user,
     token,
+    report,
 ):
     cli.add_command(_group)
 

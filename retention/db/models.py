@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -44,6 +45,8 @@ NAMING_CONVENTION = {
 }
 
 HASH_LEN = 64  # hex SHA-256 / HMAC-SHA256
+# Records waiting in the disposition-review queue (the partial index's predicate).
+REVIEW_WAITING = "review_queued_at IS NOT NULL AND status <> 'purged'"
 ID_LEN = 32  # hex uuid4
 
 
@@ -133,6 +136,17 @@ class Record(Base):
         UniqueConstraint("agency", "booking_bidx"),
         # The sweep's range scan: what is due, by date, among records not yet purged.
         Index("ix_records_next_action_due_status", "next_action_due", "status"),
+        # The disposition-review queue's counts (status, the dashboard, the navigation on every
+        # staff page, metrics): a partial index holding only queued records, so counting the
+        # queue costs what the queue holds, not a scan of every record.
+        Index(
+            "ix_records_review_waiting",
+            "next_action",
+            "jurisdiction",
+            "review_due_on",
+            postgresql_where=text(REVIEW_WAITING),
+            sqlite_where=text(REVIEW_WAITING),
+        ),
         CheckConstraint("status IN ('active', 'restricted', 'purged')", name="status"),
     )
 
@@ -282,6 +296,8 @@ class LegalHold(Base):
     second person."""
 
     __tablename__ = "legal_holds"
+    # The transparency report counts holds placed per month.
+    __table_args__ = (Index("ix_legal_holds_placed_at", "placed_at"),)
 
     id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
     record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
@@ -312,6 +328,8 @@ class AuditEntry(Base):
     previous entry's hash, so editing, deleting or reordering any entry breaks the chain."""
 
     __tablename__ = "audit_entries"
+    # The transparency report counts one action's entries in one month (a range scan).
+    __table_args__ = (Index("ix_audit_entries_action_occurred_at", "action", "occurred_at"),)
 
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     occurred_at: Mapped[dt.datetime]
@@ -668,3 +686,21 @@ class SecondApproval(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[dt.datetime | None]
     decision_reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class TransparencyMonth(Base):
+    """The frozen figures of a month that is over, for the public transparency report.
+
+    Only figures that cannot change once the month is over are kept (requests granted and
+    refused with their days to decision, records purged and restricted by rule, holds placed:
+    events of the append-only audit log and hold placements, all stamped with the time they
+    happened), as exact counts — suppression happens when the report is published. Written once
+    a month has been over for a day (``retention.engine.transparency``); never updated except by
+    ``mugshot report --refresh``.
+    """
+
+    __tablename__ = "transparency_months"
+
+    month: Mapped[dt.date] = mapped_column(primary_key=True)
+    computed_at: Mapped[dt.datetime]
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)

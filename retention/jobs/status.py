@@ -8,7 +8,14 @@ what it marked in.
 
 A stopped purge job is a compliance failure: records the law says must be gone stay on disk and
 stay searchable. So the report warns when the last successful sweep is missing or older than
-twice the sweep interval, when no scheduler holds the lease, and when due work is overdue.
+twice the sweep interval, when no scheduler holds the lease, when due work is overdue, and when
+more disposition reviews or removal requests are overdue than the settings allow
+(``status_max_overdue_reviews``, ``status_max_overdue_requests``; 0 by default): a backlog of
+late reviews is a legal deadline slipping just as surely as a stopped sweep.
+
+Every figure is an aggregate query (``COUNT ... GROUP BY``); the same report feeds ``mugshot
+status``, the staff dashboard and the Prometheus metrics (``web.metrics``), so they cannot
+disagree.
 """
 
 from __future__ import annotations
@@ -22,7 +29,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from policies.vocabulary import Action
-from retention.db.models import JobRun, JobRunStatus, Record, RecordStatus
+from retention.db.models import (
+    ApprovalState,
+    HoldState,
+    JobRun,
+    JobRunStatus,
+    LegalHold,
+    Record,
+    RecordStatus,
+    RemovalRequest,
+    RequestState,
+    ReviewDecision,
+    SecondApproval,
+)
 from retention.jobs import lease, runs
 from retention.services import Services
 
@@ -31,6 +50,14 @@ OVERDUE_AFTER = dt.timedelta(days=1)
 ACTING = (Action.PURGE.value, Action.RESTRICT.value, Action.REVIEW.value)
 STALE_FACTOR = 2  # a sweep older than this many intervals is a warning
 JOB_KINDS = ("sweep", "janitor", "audit-checkpoint", "overdue-check")
+# Requests whose response clock runs: not yet answered, not paused waiting for the requester
+# (an approval waiting for its second person has not answered the requester yet).
+CLOCK_RUNNING = (
+    RequestState.RECEIVED.value,
+    RequestState.UNDER_REVIEW.value,
+    RequestState.CONFIRMING.value,
+)
+DUE_SOON = dt.timedelta(days=7)
 
 
 def _pending(today_or_before: Any) -> Any:
@@ -64,7 +91,7 @@ def reviews_and_actions_overdue(session: Session, today: dt.date) -> dict[str, i
     """
     overdue = _by_action(session, Record.next_action_due < today - OVERDUE_AFTER)
     counts = {f"{action}_overdue": n for action, n in overdue.items()}
-    queued = Record.review_queued_at.is_not(None) & (Record.status != RecordStatus.PURGED.value)
+    queued = _queued()
     counts["review_queue"] = int(
         session.execute(select(func.count()).select_from(Record).where(queued)).scalar_one()
     )
@@ -76,6 +103,110 @@ def reviews_and_actions_overdue(session: Session, today: dt.date) -> dict[str, i
         ).scalar_one()
     )
     return counts
+
+
+def _queued() -> Any:
+    """The disposition-review queue, as its page lists it (``next_action`` first, so an index
+    leading with it serves the count instead of a scan of every record)."""
+    return (
+        (Record.next_action == Action.REVIEW.value)
+        & Record.review_queued_at.is_not(None)
+        & (Record.status != RecordStatus.PURGED.value)
+    )  # the predicate of the partial index ix_records_review_waiting, plus its first column
+
+
+def waiting_for_people(session: Session) -> dict[str, int]:
+    """What waits for a person, for the staff navigation: the review queue, holds waiting for a
+    supervisor's approval, and decisions waiting for a second person (review decisions and
+    request approvals)."""
+    counts = {
+        "review_queue": int(
+            session.execute(select(func.count()).select_from(Record).where(_queued())).scalar_one()
+        ),
+        "holds_pending": int(
+            session.execute(
+                select(func.count())
+                .select_from(LegalHold)
+                .where(LegalHold.state == HoldState.PENDING.value)
+            ).scalar_one()
+        ),
+        "second_person_reviews": 0,
+        "second_person_requests": 0,
+    }
+    for subject, count in session.execute(
+        select(SecondApproval.subject_type, func.count())
+        .where(SecondApproval.state == ApprovalState.PENDING.value)
+        .group_by(SecondApproval.subject_type)
+    ).all():
+        key = "second_person_requests" if subject == "request" else "second_person_reviews"
+        counts[key] += int(count)
+    return counts
+
+
+def request_counts(session: Session, today: dt.date) -> dict[str, dict[str, int]]:
+    """Removal requests by state (every state listed): ``all``; ``overdue`` — the clock runs
+    and the response deadline has passed; ``due_this_week`` — due from today to a week on."""
+    states = [s.value for s in RequestState]
+    out = {name: dict.fromkeys(states, 0) for name in ("all", "overdue", "due_this_week")}
+    for state, count in session.execute(
+        select(RemovalRequest.state, func.count()).group_by(RemovalRequest.state)
+    ).all():
+        out["all"][str(state)] = int(count)
+    running = RemovalRequest.state.in_(CLOCK_RUNNING)
+    for name, window in (
+        ("overdue", RemovalRequest.respond_by < today),
+        (
+            "due_this_week",
+            RemovalRequest.respond_by.between(today, today + DUE_SOON),
+        ),
+    ):
+        for state, count in session.execute(
+            select(RemovalRequest.state, func.count())
+            .where(running, window)
+            .group_by(RemovalRequest.state)
+        ).all():
+            out[name][str(state)] = int(count)
+    return out
+
+
+def by_jurisdiction(session: Session) -> dict[str, dict[str, int]]:
+    """Per jurisdiction: records by status, the review queue and review decisions taken."""
+    table: dict[str, dict[str, int]] = {}
+
+    def row(jurisdiction: Any) -> dict[str, int]:
+        return table.setdefault(
+            str(jurisdiction),
+            {**dict.fromkeys((s.value for s in RecordStatus), 0), "review_queue": 0, "reviewed": 0},
+        )
+
+    for jurisdiction, state, count in session.execute(
+        select(Record.jurisdiction, Record.status, func.count()).group_by(
+            Record.jurisdiction, Record.status
+        )
+    ).all():
+        row(jurisdiction)[str(state)] = int(count)
+    for jurisdiction, count in session.execute(
+        select(Record.jurisdiction, func.count()).where(_queued()).group_by(Record.jurisdiction)
+    ).all():
+        row(jurisdiction)["review_queue"] = int(count)
+    for jurisdiction, count in session.execute(
+        select(Record.jurisdiction, func.count())
+        .select_from(ReviewDecision)
+        .join(Record, Record.id == ReviewDecision.record_id)
+        .group_by(Record.jurisdiction)
+    ).all():
+        row(jurisdiction)["reviewed"] = int(count)
+    return dict(sorted(table.items()))
+
+
+def job_run_counts(session: Session) -> dict[str, dict[str, int]]:
+    """Every job run ever, by kind and status (dry runs included: they are runs too)."""
+    out: dict[str, dict[str, int]] = {}
+    for kind, state, count in session.execute(
+        select(JobRun.kind, JobRun.status, func.count()).group_by(JobRun.kind, JobRun.status)
+    ).all():
+        out.setdefault(str(kind), {})[str(state)] = int(count)
+    return dict(sorted(out.items()))
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -179,11 +310,27 @@ class StatusReport:
     overdue: dict[str, int]
     review_queue: int
     review_queue_overdue: int
+    requests: dict[str, dict[str, int]] = field(default_factory=dict)
+    jurisdictions: dict[str, dict[str, int]] = field(default_factory=dict)
+    job_runs: dict[str, dict[str, int]] = field(default_factory=dict)
+    waiting: dict[str, int] = field(default_factory=dict)
+    max_overdue_reviews: int = 0
+    max_overdue_requests: int = 0
     sweep_warning: str | None = None
     warnings: list[str] = field(default_factory=list)
     # Runs this call's caller just marked abandoned, and runs still "running" that look dead.
     abandoned: list[RunSummary] = field(default_factory=list)
     silent: list[RunSummary] = field(default_factory=list)
+
+    @property
+    def requests_overdue(self) -> int:
+        """Requests whose response deadline has passed while their clock runs."""
+        return sum(self.requests.get("overdue", {}).values())
+
+    @property
+    def requests_due_this_week(self) -> int:
+        """Requests due from today to a week on (clock running)."""
+        return sum(self.requests.get("due_this_week", {}).values())
 
     @property
     def healthy(self) -> bool:
@@ -208,6 +355,17 @@ class StatusReport:
             "overdue": self.overdue,
             "review_queue": self.review_queue,
             "review_queue_overdue": self.review_queue_overdue,
+            "requests_by_state": self.requests.get("all", {}),
+            "requests_overdue": self.requests_overdue,
+            "requests_overdue_by_state": self.requests.get("overdue", {}),
+            "requests_due_this_week": self.requests_due_this_week,
+            "jurisdictions": self.jurisdictions,
+            "job_runs": self.job_runs,
+            "waiting_for_people": self.waiting,
+            "thresholds": {
+                "max_overdue_reviews": self.max_overdue_reviews,
+                "max_overdue_requests": self.max_overdue_requests,
+            },
             "abandoned_now": [run.to_json() for run in self.abandoned],
             "running_without_heartbeat": [run.to_json() for run in self.silent],
         }
@@ -253,6 +411,19 @@ class StatusReport:
         out.append(
             f"review queue: {self.review_queue} ({self.review_queue_overdue} due over a day ago)"
         )
+        out.append(
+            f"removal requests: {counts(self.requests.get('all', {}))}; "
+            f"{self.requests_overdue} past their response deadline, "
+            f"{self.requests_due_this_week} due within a week"
+        )
+        waiting = self.waiting
+        if waiting:
+            out.append(
+                f"waiting for a person: {waiting.get('holds_pending', 0)} holds to approve, "
+                f"{waiting.get('second_person_reviews', 0)} review decisions and "
+                f"{waiting.get('second_person_requests', 0)} request approvals "
+                "for a second person"
+            )
         return out
 
 
@@ -297,13 +468,16 @@ def status(
     held = lease.current(services)
     active = held.holder is not None and held.expires_at is not None and held.expires_at > now
     with services.readers() as session:
-        by_status = dict.fromkeys((s.value for s in RecordStatus), 0)
-        for value, count in session.execute(
-            select(Record.status, func.count()).group_by(Record.status)
-        ).all():
-            by_status[str(value)] = int(count)
+        jurisdictions = by_jurisdiction(session)
+        # Records by status: the per-jurisdiction counts summed (one scan of the table, not two).
+        by_status = {
+            s.value: sum(row[s.value] for row in jurisdictions.values()) for s in RecordStatus
+        }
         due_now = _by_action(session, Record.next_action_due <= today)
         queue = reviews_and_actions_overdue(session, today)
+        requests = request_counts(session, today)
+        job_runs = job_run_counts(session)
+        waiting = waiting_for_people(session)
     report = StatusReport(
         now=now,
         sweep_interval=interval,
@@ -316,6 +490,12 @@ def status(
         overdue={action: queue[f"{action}_overdue"] for action in ACTING},
         review_queue=queue["review_queue"],
         review_queue_overdue=queue["review_queue_overdue"],
+        requests=requests,
+        jurisdictions=jurisdictions,
+        job_runs=job_runs,
+        waiting=waiting,
+        max_overdue_reviews=services.settings.status_max_overdue_reviews,
+        max_overdue_requests=services.settings.status_max_overdue_requests,
         abandoned=[RunSummary.of(run) for run in abandoned],
         silent=_silent_runs(services, now),
     )
@@ -344,6 +524,18 @@ def status(
         report.warnings.append(
             f"{late} due actions are more than a day overdue "
             f"({', '.join(f'{k}={v}' for k, v in sorted(report.overdue.items()) if v)})"
+        )
+    if report.review_queue_overdue > report.max_overdue_reviews:
+        report.warnings.append(
+            f"{report.review_queue_overdue} disposition reviews are more than a day overdue "
+            f"(more than the {report.max_overdue_reviews} allowed by "
+            "MUGSHOT_STATUS_MAX_OVERDUE_REVIEWS)"
+        )
+    if report.requests_overdue > report.max_overdue_requests:
+        report.warnings.append(
+            f"{report.requests_overdue} removal requests are past their response deadline "
+            f"(more than the {report.max_overdue_requests} allowed by "
+            "MUGSHOT_STATUS_MAX_OVERDUE_REQUESTS)"
         )
     return report
 

@@ -130,7 +130,10 @@ def _file_request(services: Services, booking: str, at: dt.datetime) -> None:
 
 
 def _cell(page: str, attrs: str) -> int:
-    match = re.search(rf"<td[^>]*{attrs}[^>]*>(\d+)</td>", page)
+    # A number is a link to its list (or a plain span for roles that may not open the list).
+    match = re.search(
+        rf"<td[^>]*{attrs}[^>]*>(?:<a [^>]*>|<span>)?(\d+)(?:</a>|</span>)?</td>", page
+    )
     assert match is not None, attrs
     return int(match.group(1))
 

@@ -3,23 +3,29 @@
 Layer: ``web.staff``. Read-only; every figure is one aggregate query (``GROUP BY``) or comes from
 ``retention.jobs.status.status`` — no per-record loop, so the page costs the same at 100 records or
 100,000. The upcoming-work chart is server-rendered SVG (``web.svg``) with a table fallback.
+
+The page tells the truth the way ``mugshot status`` does (the same report, the same warnings),
+and every number is a link to the list it counts, for the roles that may open that list
+(``Links``). The navigation's counts — the review queue, holds waiting for approval, decisions
+waiting for a second person — come from ``nav_counts``, a context processor every staff page
+shares.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, url_for
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from retention.db.models import Record, RecordStatus, RemovalRequest, RequestState, Role
-from retention.jobs.status import ACTING, status
-from retention.requests import workflow
+from retention.db.models import Record, RecordStatus, Role
+from retention.jobs.status import ACTING, OVERDUE_AFTER, status, waiting_for_people
 from web import svg
-from web.auth import login_required
+from web.auth import current_user, login_required
 from web.services import get_services, now
 
 bp = Blueprint("staff_dashboard", __name__, template_folder="templates", url_prefix="/staff")
@@ -45,16 +51,6 @@ class WeekRow:
     def total(self) -> int:
         """All actions due that week."""
         return sum(self.counts)
-
-
-def requests_by_state(session: Session) -> dict[str, int]:
-    """Removal requests per state (every state listed, zero when none)."""
-    counts = dict.fromkeys((s.value for s in RequestState), 0)
-    for state, count in session.execute(
-        select(RemovalRequest.state, func.count()).group_by(RemovalRequest.state)
-    ).all():
-        counts[str(state)] = int(count)
-    return counts
 
 
 def basis_by_status(session: Session) -> dict[str, dict[str, int]]:
@@ -123,6 +119,76 @@ def upcoming_chart(weeks: list[WeekRow]) -> Markup:
     )
 
 
+DESK = (Role.CLERK, Role.SUPERVISOR)
+RECORD_READERS = (Role.CLERK, Role.SUPERVISOR, Role.AUDITOR)
+
+
+class Links:
+    """The list behind each dashboard number, or ``None`` where the signed-in role may not open
+    that list (the number is then shown without a link).
+
+    Query parameters of lists owned by other pages (assumed, documented in the README): the
+    request queue's ``state``, ``overdue=1`` and ``due_within=7``; the review queue's
+    ``overdue=1`` and ``waiting=second``; the holds page's ``state=pending``. The record search's
+    ``action``, ``basis``, ``status``, ``due_from`` and ``due_to`` are its own.
+    """
+
+    def __init__(self, role: Role, today: dt.date) -> None:
+        self.role = role
+        self.today = today
+
+    def _may(self, roles: tuple[Role, ...]) -> bool:
+        return self.role in roles
+
+    def records(self, **query: Any) -> str | None:
+        """The record search with these filters."""
+        if not self._may(RECORD_READERS):
+            return None
+        return url_for("staff_records.search", **{k: v for k, v in query.items() if v})
+
+    def due(self, action: str) -> str | None:
+        """Records whose ``action`` is due today or earlier."""
+        return self.records(action=action, due_to=self.today.isoformat())
+
+    def overdue(self, action: str) -> str | None:
+        """Records whose ``action`` fell due more than a day ago (``status.OVERDUE_AFTER``)."""
+        last = self.today - OVERDUE_AFTER - dt.timedelta(days=1)
+        return self.records(action=action, due_to=last.isoformat())
+
+    def reviews(self, **query: Any) -> str | None:
+        """The disposition-review queue."""
+        return url_for("staff_records.reviews", **query) if self._may(DESK) else None
+
+    def requests(self, state: str = "open", **query: Any) -> str | None:
+        """The request queue."""
+        if not self._may(DESK):
+            return None
+        return url_for("staff_requests.queue", state=state, **query)
+
+    def holds(self, **query: Any) -> str | None:
+        """The holds page."""
+        return url_for("staff_holds.index", **query) if self._may(DESK) else None
+
+
+def _role() -> Role | None:
+    user = current_user()
+    return None if user is None else user.role
+
+
+@bp.app_context_processor
+def nav_counts() -> dict[str, Any]:
+    """``nav_waiting()`` for the staff navigation: what waits for a person (three small counts,
+    read only when a desk role renders the navigation)."""
+
+    def nav_waiting() -> dict[str, int]:
+        if _role() not in DESK:
+            return {}
+        with get_services().readers() as db:
+            return waiting_for_people(db)
+
+    return {"nav_waiting": nav_waiting}
+
+
 @bp.get("/")
 @login_required(Role.CLERK, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
 def index() -> str:
@@ -132,15 +198,15 @@ def index() -> str:
     today = moment.astimezone(dt.UTC).date()
     report = status(services, moment)
     with services.readers() as db:
-        by_state = requests_by_state(db)
-        deadlines = workflow.overdue(db, today)
         bases = basis_by_status(db)
         weeks = upcoming_by_week(db, today)
+    role = _role()
+    assert role is not None  # login_required
     return render_template(
         "staff/dashboard/index.html",
         report=report,
-        by_state=by_state,
-        deadlines=deadlines,
+        links=Links(role, today),
+        by_state=report.requests.get("all", {}),
         bases=bases,
         statuses=[s.value for s in RecordStatus],
         weeks=weeks,

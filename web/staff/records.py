@@ -39,7 +39,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from policies.vocabulary import HoldKind
+from policies.vocabulary import Action, HoldKind, LegalBasis
 from retention.db.models import (
     Certificate,
     ImageKind,
@@ -98,6 +98,9 @@ REVIEW_OUTCOMES = (
 )
 ENTER_A_DATE = "enter a date as YYYY-MM-DD, for example 2027-01-31."
 
+# The dashboard links its counts here (``?action=purge&due_to=...``, ``?basis=arrest&status=...``).
+NEXT_ACTIONS = tuple(a.value for a in Action)
+
 # -- search ---------------------------------------------------------------------------------
 
 
@@ -110,7 +113,7 @@ def search() -> ResponseReturnValue:
     can_search_identity = user.role is not Role.AUDITOR
     form = {
         k: args.get(k, "").strip()
-        for k in ("booking", "name", "dob", "status", "due_from", "due_to")
+        for k in ("booking", "name", "dob", "status", "due_from", "due_to", "action", "basis")
     }
     if not can_search_identity and (form["name"] or form["dob"]):
         abort(403)
@@ -124,6 +127,10 @@ def search() -> ResponseReturnValue:
         errors["name"] = "Enter the name too: dates of birth are matched with it, exactly."
     if form["status"] and form["status"] not in {s.value for s in RecordStatus}:
         errors["status"] = "Choose a status from the list."
+    if form["action"] and form["action"] not in NEXT_ACTIONS:
+        errors["action"] = "Choose a next action from the list."
+    if form["basis"] and form["basis"] not in {b.value for b in LegalBasis}:
+        errors["basis"] = "Choose a legal basis from the list."
     if due_from and due_to and due_from > due_to:
         errors["due_to"] = "The end of the due range is before its start."
     cursor = parse_cursor(args.get("after"))
@@ -137,6 +144,10 @@ def search() -> ResponseReturnValue:
             stmt = stmt.where(Record.name_dob_bidx == name_dob_index(keyring, form["name"], dob))
         if form["status"]:
             stmt = stmt.where(Record.status == form["status"])
+        if form["action"]:
+            stmt = stmt.where(Record.next_action == form["action"])
+        if form["basis"]:
+            stmt = stmt.where(Record.legal_basis == form["basis"])
         if due_from is not None:
             stmt = stmt.where(Record.next_action_due >= due_from)
         if due_to is not None:
@@ -158,6 +169,8 @@ def search() -> ResponseReturnValue:
         first_url=url_for("staff_records.search", **filled),
         paged=cursor is not None,
         statuses=[s.value for s in RecordStatus],
+        actions=NEXT_ACTIONS,
+        bases=[b.value for b in LegalBasis],
         can_search_identity=can_search_identity,
         today=now().date(),
     ), (400 if errors else 200)
