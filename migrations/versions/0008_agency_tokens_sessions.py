@@ -1,7 +1,7 @@
 """API tokens belong to agencies; staff sessions are held on the server.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-29
 
 Reviewed by hand. Two new tables, nothing else changes:
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Request deadlines: their basis, the extension's reason, and a restriction request's ground.
 
 Revision ID: 0013
-Revises: 0006
+Revises: 0012
 Create Date: 2026-11-29
 
 Reviewed by hand. ``removal_requests.deadline_basis`` says whether ``respond_by`` is a statute's
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0006"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

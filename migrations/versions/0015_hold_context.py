@@ -1,7 +1,7 @@
 """Holds with context: a review date and the sealed comments of approval and release.
 
 Revision ID: 0015
-Revises: 0007
+Revises: 0013
 Create Date: 2026-11-29
 
 Reviewed by hand. ``legal_holds.review_on`` puts a hold in front of a supervisor on that day
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0007"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
