@@ -55,7 +55,6 @@ def _seed(services: Services) -> dict[str, str]:
                 record_id=ids["later"],
                 kind="litigation",
                 state=HoldState.PENDING.value,
-                reason="civil claim",
                 placed_by="clerk.a",
                 placed_at=FIXED_NOW,
             )
@@ -67,7 +66,6 @@ def _seed(services: Services) -> dict[str, str]:
                 subject_id=ids["queued_fresh"],
                 action="review.purge",
                 state=ApprovalState.PENDING.value,
-                reason="Outside the rule, decided by the clerk",
                 details={},
                 requested_by="clerk.a",
                 requested_at=FIXED_NOW,

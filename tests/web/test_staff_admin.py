@@ -208,7 +208,7 @@ def test_an_admin_creates_resets_and_deactivates_accounts(
         admin, "/staff/users/", {"role": "auditor"}, action="/staff/users/nina/role"
     )
     assert changed.status_code == 302
-    assert client.get("/staff/holds/").status_code == 403
+    assert client.get("/staff/users/").status_code == 403
     assert client.get("/staff/audit/").status_code == 200
 
     reset = post_form(admin, "/staff/users/", {}, action="/staff/users/nina/reset-totp")

@@ -28,13 +28,13 @@ def test_refused_access_is_an_audit_entry_without_the_query(
     signed_in: SignedIn, services: Services
 ) -> None:
     auditor = signed_in(Role.AUDITOR)
-    refused = auditor.get("/staff/holds/?name=Alice+Marker&dob=1990-01-01")
+    refused = auditor.get("/staff/users/?name=Alice+Marker&dob=1990-01-01")
     assert refused.status_code == 403
     entries = _entries(services, "access.refused")
     assert len(entries) == 1
     entry = entries[0]
     assert entry.object_type == "route"
-    assert entry.object_id == "staff_holds.index"
+    assert entry.object_id == "staff_users.index"
     assert entry.details == {"method": "GET", "role": "auditor"}
     # The query string (which can carry a name) is not on the chain.
     assert "Marker" not in json.dumps([entry.actor, entry.object_id, entry.details])
@@ -42,7 +42,7 @@ def test_refused_access_is_an_audit_entry_without_the_query(
         assert chain.verify(db).ok
     # The auditor finds it on the audit page.
     page = html(auditor.get("/staff/audit/?action=access.refused"))
-    assert "staff_holds.index" in page
+    assert "staff_users.index" in page
 
 
 def test_csv_export_matches_the_filtered_view(signed_in: SignedIn, services: Services) -> None:
