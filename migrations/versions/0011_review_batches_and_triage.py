@@ -1,0 +1,57 @@
+"""Batch disposition review and request triage: assignees, and the review-queue index.
+
+Revision ID: 0011
+Revises: 0006
+Create Date: 2026-11-29
+
+Reviewed by hand. ``records.review_assignee``/``review_assigned_at`` name the reviewer a waiting
+review is assigned to; ``removal_requests.assigned_to``/``assigned_at`` the clerk working on a
+request (both nullable: existing rows are unassigned). ``ix_records_review_queue`` covers the
+review queue's page (next action, due date) and its counts by jurisdiction, rule and assignee
+(and whether the sweep queued it),
+so the counts are an index-only scan however large the records table grows.
+``ix_removal_requests_assigned_to`` serves the request queue's "assigned to" filter.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0011"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("records") as batch:
+        batch.add_column(sa.Column("review_assignee", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("review_assigned_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("removal_requests") as batch:
+        batch.add_column(sa.Column("assigned_to", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index(
+        "ix_records_review_queue",
+        "records",
+        [
+            "next_action",
+            "review_due_on",
+            "jurisdiction",
+            "decision_rule",
+            "review_assignee",
+            "review_queued_at",
+        ],
+    )
+    op.create_index("ix_removal_requests_assigned_to", "removal_requests", ["assigned_to"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_removal_requests_assigned_to", table_name="removal_requests")
+    op.drop_index("ix_records_review_queue", table_name="records")
+    with op.batch_alter_table("removal_requests") as batch:
+        batch.drop_column("assigned_at")
+        batch.drop_column("assigned_to")
+    with op.batch_alter_table("records") as batch:
+        batch.drop_column("review_assigned_at")
+        batch.drop_column("review_assignee")

@@ -1,0 +1,287 @@
+"""The removal-request queue as a clerk triages it: what each row says, filters and sorts.
+
+Layer: ``retention.requests`` (read-only queries; decrypts nothing). For each request the queue
+shows its deadline, state, how many live records its blind indexes (or a search from its page)
+found, how many are matched (and how many of those wait for a supervisor), whether evidence is
+attached, how many *other* requests carry the same name-and-date-of-birth blind index (never the
+name), and who is working on it. Every one of those can filter and sort the queue.
+
+The counts are correlated subqueries over indexed columns (``records.booking_bidx``,
+``records.name_dob_bidx``, ``request_matches.request_id``, ``removal_requests.name_dob_bidx``):
+a page costs a few index probes per row, and a sort by a count costs them for each request the
+filter keeps (the open requests, by default) — ``tests/bench/bench_queues.py`` measures both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from retention.db.models import (
+    Record,
+    RecordStatus,
+    RemovalRequest,
+    RequestMatch,
+    RequestSearchHit,
+    RequestState,
+)
+
+# Any SELECT the filters are added to (a page of rows with their counts, or ids to count).
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
+
+DUE_SOON_DAYS = 7
+# Counting stops here: "more than 10,000" is as useful to a clerk as the exact number.
+COUNT_CAP = 10_000
+OPEN = (RequestState.RECEIVED.value, RequestState.UNDER_REVIEW.value, RequestState.NEEDS_INFO.value)
+QUEUE_OPEN = (*OPEN, RequestState.CONFIRMING.value)
+# The states whose response clock is running (a request waiting for the requester is paused).
+CLOCK_RUNNING = (
+    RequestState.RECEIVED.value,
+    RequestState.UNDER_REVIEW.value,
+    RequestState.CONFIRMING.value,
+)
+
+# Filter values, per column ("" is any).
+DEADLINES = ("overdue", "due_soon")
+CANDIDATE_FILTERS = ("none", "some", "several")
+MATCH_FILTERS = ("none", "some", "pending")
+YES_NO = ("yes", "no")
+UNASSIGNED = "none"
+# Sort keys; each has its useful direction first (deadlines soonest, counts largest).
+SORTS = (
+    "respond_by",
+    "received",
+    "state",
+    "candidates",
+    "matched",
+    "evidence",
+    "others",
+    "assigned",
+)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """How the queue is cut and sorted; empty strings mean "any"."""
+
+    state: str = "open"
+    deadline: str = ""
+    candidates: str = ""
+    matched: str = ""
+    evidence: str = ""
+    others: str = ""
+    assigned: str = ""
+    sort: str = "respond_by"
+    reverse: bool = False
+
+    def problems(self) -> list[str]:
+        """What is wrong with the filter (field: allowed values), empty when it is usable."""
+        states = {"open", "all", *(s.value for s in RequestState)}
+        checks = [
+            ("state", self.state, states),
+            ("deadline", self.deadline, {"", *DEADLINES}),
+            ("candidates", self.candidates, {"", *CANDIDATE_FILTERS}),
+            ("matched", self.matched, {"", *MATCH_FILTERS}),
+            ("evidence", self.evidence, {"", *YES_NO}),
+            ("others", self.others, {"", *YES_NO}),
+            ("sort", self.sort, set(SORTS)),
+        ]
+        return [
+            f"{name}: {value!r} is not one of {', '.join(sorted(v for v in allowed if v))}"
+            for name, value, allowed in checks
+            if value not in allowed
+        ]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One queue row: the request and what triage needs to know about it."""
+
+    request: RemovalRequest
+    candidates: int
+    matched: int
+    pending: int
+    others: int
+
+    @property
+    def evidence(self) -> bool:
+        return self.request.evidence_blob is not None
+
+
+def deadline_badge(req: RemovalRequest, today: dt.date) -> str | None:
+    """``overdue`` or ``due-soon`` (within a week) for a request whose clock is running."""
+    if req.state not in CLOCK_RUNNING or req.respond_by is None:
+        return None
+    if req.respond_by < today:
+        return "overdue"
+    if req.respond_by <= today + dt.timedelta(days=DUE_SOON_DAYS):
+        return "due-soon"
+    return None
+
+
+def _candidates() -> ColumnElement[int]:
+    """Live records the request's blind indexes, or a search from its page, found."""
+    by_index = (
+        select(func.count())
+        .select_from(Record)
+        .where(
+            Record.status != RecordStatus.PURGED.value,
+            or_(
+                and_(
+                    RemovalRequest.booking_bidx.is_not(None),
+                    Record.booking_bidx == RemovalRequest.booking_bidx,
+                ),
+                and_(
+                    RemovalRequest.name_dob_bidx.is_not(None),
+                    Record.name_dob_bidx == RemovalRequest.name_dob_bidx,
+                ),
+            ),
+        )
+        .correlate(RemovalRequest)
+        .scalar_subquery()
+    )
+    # A record found by a search that the indexes did not already find.
+    by_search = (
+        select(func.count())
+        .select_from(RequestSearchHit)
+        .join(Record, Record.id == RequestSearchHit.record_id)
+        .where(
+            RequestSearchHit.request_id == RemovalRequest.id,
+            Record.status != RecordStatus.PURGED.value,
+            or_(
+                RemovalRequest.booking_bidx.is_(None),
+                Record.booking_bidx != RemovalRequest.booking_bidx,
+            ),
+            or_(
+                RemovalRequest.name_dob_bidx.is_(None),
+                Record.name_dob_bidx.is_(None),
+                Record.name_dob_bidx != RemovalRequest.name_dob_bidx,
+            ),
+        )
+        .correlate(RemovalRequest)
+        .scalar_subquery()
+    )
+    return by_index + by_search
+
+
+def _matched(pending_only: bool = False) -> ColumnElement[int]:
+    stmt = (
+        select(func.count())
+        .select_from(RequestMatch)
+        .where(RequestMatch.request_id == RemovalRequest.id)
+    )
+    if pending_only:
+        stmt = stmt.where(
+            RequestMatch.needs_confirmation.is_(True), RequestMatch.confirmed_by.is_(None)
+        )
+    return stmt.correlate(RemovalRequest).scalar_subquery()
+
+
+def _others() -> ColumnElement[int]:
+    """Other requests with the same name-and-date-of-birth blind index."""
+    other = aliased(RemovalRequest)
+    return (
+        select(func.count())
+        .select_from(other)
+        .where(
+            RemovalRequest.name_dob_bidx.is_not(None),
+            other.name_dob_bidx == RemovalRequest.name_dob_bidx,
+            other.id != RemovalRequest.id,
+        )
+        .correlate(RemovalRequest)
+        .scalar_subquery()
+    )
+
+
+def _filtered(stmt: Q, flt: QueueFilter, today: dt.date, me: str) -> Q:
+    if flt.state == "open":
+        stmt = stmt.where(RemovalRequest.state.in_(QUEUE_OPEN))
+    elif flt.state != "all":
+        stmt = stmt.where(RemovalRequest.state == flt.state)
+    if flt.deadline:
+        running = and_(
+            RemovalRequest.state.in_(CLOCK_RUNNING), RemovalRequest.respond_by.is_not(None)
+        )
+        if flt.deadline == "overdue":
+            stmt = stmt.where(running, RemovalRequest.respond_by < today)
+        else:
+            stmt = stmt.where(
+                running,
+                RemovalRequest.respond_by >= today,
+                RemovalRequest.respond_by <= today + dt.timedelta(days=DUE_SOON_DAYS),
+            )
+    if flt.candidates:
+        n = _candidates()
+        stmt = stmt.where({"none": n == 0, "some": n > 0, "several": n > 1}[flt.candidates])
+    if flt.matched == "none":
+        stmt = stmt.where(_matched() == 0)
+    elif flt.matched == "some":
+        stmt = stmt.where(_matched() > 0)
+    elif flt.matched == "pending":
+        stmt = stmt.where(_matched(pending_only=True) > 0)
+    if flt.evidence:
+        has = RemovalRequest.evidence_blob.is_not(None)
+        stmt = stmt.where(has if flt.evidence == "yes" else ~has)
+    if flt.others:
+        stmt = stmt.where(_others() > 0 if flt.others == "yes" else _others() == 0)
+    if flt.assigned == UNASSIGNED:
+        stmt = stmt.where(RemovalRequest.assigned_to.is_(None))
+    elif flt.assigned == "me":
+        stmt = stmt.where(RemovalRequest.assigned_to == me)
+    elif flt.assigned:
+        stmt = stmt.where(RemovalRequest.assigned_to == flt.assigned)
+    return stmt
+
+
+def _order(flt: QueueFilter) -> list[Any]:
+    """ORDER BY for the sort: (expression, largest first?) pairs, flipped by ``reverse``."""
+    far = dt.date(9999, 12, 31)
+    keys: dict[str, list[tuple[Any, bool]]] = {
+        "respond_by": [(func.coalesce(RemovalRequest.respond_by, far), False)],
+        "received": [(RemovalRequest.received_on, False)],
+        "state": [
+            (RemovalRequest.state, False),
+            (func.coalesce(RemovalRequest.respond_by, far), False),
+        ],
+        "candidates": [(_candidates(), True)],
+        "matched": [(_matched(), True)],
+        "evidence": [(RemovalRequest.evidence_blob.is_(None), False)],
+        "others": [(_others(), True)],
+        "assigned": [
+            (RemovalRequest.assigned_to.is_(None), False),
+            (RemovalRequest.assigned_to, False),
+        ],
+    }
+    order = [
+        expr.desc() if descending != flt.reverse else expr.asc()
+        for expr, descending in [*keys[flt.sort], (RemovalRequest.id, False)]
+    ]
+    return order
+
+
+def page(
+    session: Session, flt: QueueFilter, today: dt.date, *, me: str, offset: int, size: int
+) -> tuple[list[Row], bool]:
+    """One page of rows (and whether another follows)."""
+    stmt = select(
+        RemovalRequest,
+        _candidates().label("candidates"),
+        _matched().label("matched"),
+        _matched(pending_only=True).label("pending"),
+        _others().label("others"),
+    )
+    stmt = _filtered(stmt, flt, today, me)
+    rows = session.execute(stmt.order_by(*_order(flt)).offset(offset).limit(size + 1)).all()
+    shown = [Row(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows[:size]]
+    return shown, len(rows) > size
+
+
+def count(session: Session, flt: QueueFilter, today: dt.date, *, me: str) -> tuple[int, bool]:
+    """How many requests the filter keeps, counted up to ``COUNT_CAP`` (True when capped)."""
+    inner = _filtered(select(RemovalRequest.id), flt, today, me).limit(COUNT_CAP + 1).subquery()
+    n = int(session.execute(select(func.count()).select_from(inner)).scalar_one())
+    return min(n, COUNT_CAP), n > COUNT_CAP
