@@ -446,7 +446,12 @@ def assign_reviews(
                 if record.next_action != Action.REVIEW.value or record.review_queued_at is None:
                     raise FactError(f"record {record.id} is not waiting for a review")
                 if not actor.is_supervisor:
-                    taking = assignee is not None and same_person(actor.username, assignee)
+                    # Unassigned work only: taking it from a colleague is a supervisor's call.
+                    taking = (
+                        assignee is not None
+                        and same_person(actor.username, assignee)
+                        and record.review_assignee is None
+                    )
                     giving_back = assignee is None and same_person(
                         actor.username, record.review_assignee
                     )

@@ -451,7 +451,12 @@ def assign(
     if assignee is not None:
         assignee = staff_assignee(session, assignee)
     if not actor.is_supervisor:
-        taking = assignee is not None and same_person(actor.username, assignee)
+        # Unassigned work only: taking it from a colleague is a supervisor's call.
+        taking = (
+            assignee is not None
+            and same_person(actor.username, assignee)
+            and req.assigned_to is None
+        )
         giving_back = assignee is None and same_person(actor.username, req.assigned_to)
         if not (taking or giving_back):
             raise RequestError(

@@ -141,9 +141,7 @@ def queue() -> ResponseReturnValue:
         grounds=GROUND_TEXT,
         number=number,
         next_url=url_for("staff_requests.queue", **chosen, page=number + 1) if more else None,
-        prev_url=url_for("staff_requests.queue", **chosen, page=number - 1)
-        if number > 1
-        else None,
+        prev_url=url_for("staff_requests.queue", **chosen, page=number - 1) if number > 1 else None,
         here=url_for("staff_requests.queue", **chosen, page=number),
         sort_urls={
             key: url_for(
@@ -162,7 +160,9 @@ MAX_PAGE = 10_000
 
 def _queue_args(flt: request_queue.QueueFilter) -> dict[str, Any]:
     """The filter and sort as query arguments (the defaults left out)."""
-    chosen: dict[str, Any] = {name: getattr(flt, name) for name, _, _ in COLUMN_FILTERS if getattr(flt, name)}
+    chosen: dict[str, Any] = {
+        name: getattr(flt, name) for name, _, _ in COLUMN_FILTERS if getattr(flt, name)
+    }
     chosen["state"] = flt.state
     chosen["sort"] = flt.sort
     if flt.reverse:
