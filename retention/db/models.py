@@ -517,6 +517,9 @@ class RemovalRequest(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[dt.datetime | None]
     completed_at: Mapped[dt.datetime | None]
+    # Stored for the queue's sorts and filters; recounted by ``retention.db.request_counts``.
+    candidates_found: Mapped[int] = mapped_column(default=0)
+    same_identity_requests: Mapped[int] = mapped_column(default=0)
     # The clerk working on the request (the queue's "assigned to" and "assign to me").
     assigned_to: Mapped[str | None] = mapped_column(String(64), index=True)
     assigned_at: Mapped[dt.datetime | None]

@@ -6,10 +6,10 @@ found, how many are matched (and how many of those wait for a supervisor), wheth
 attached, how many *other* requests carry the same name-and-date-of-birth blind index (never the
 name), and who is working on it. Every one of those can filter and sort the queue.
 
-The counts are correlated subqueries over indexed columns (``records.booking_bidx``,
-``records.name_dob_bidx``, ``request_matches.request_id``, ``removal_requests.name_dob_bidx``):
-a page costs a few index probes per row, and a sort by a count costs them for each request the
-filter keeps (the open requests, by default) — ``tests/bench/bench_queues.py`` measures both.
+Candidates found and requests by the same identity are stored on the request and kept exact
+by whoever changes them (``retention.db.request_counts``): counting them per request, against a
+million records, for every request a filter keeps costs seconds. Matches are counted once over
+the matches table and joined. ``tests/bench/bench_queues.py`` measures the pages at scale.
 """
 
 from __future__ import annotations
@@ -18,17 +18,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.orm import Session
 
-from retention.db.models import (
-    Record,
-    RecordStatus,
-    RemovalRequest,
-    RequestMatch,
-    RequestSearchHit,
-    RequestState,
-)
+from retention.db.models import RemovalRequest, RequestMatch, RequestState
 
 # Any SELECT the filters are added to (a page of rows with their counts, or ids to count).
 Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
@@ -102,10 +95,16 @@ class Row:
     """One queue row: the request and what triage needs to know about it."""
 
     request: RemovalRequest
-    candidates: int
     matched: int
     pending: int
-    others: int
+
+    @property
+    def candidates(self) -> int:
+        return self.request.candidates_found
+
+    @property
+    def others(self) -> int:
+        return self.request.same_identity_requests
 
     @property
     def evidence(self) -> bool:
@@ -123,81 +122,22 @@ def deadline_badge(req: RemovalRequest, today: dt.date) -> str | None:
     return None
 
 
-def _candidates() -> ColumnElement[int]:
-    """Live records the request's blind indexes, or a search from its page, found."""
-    by_index = (
-        select(func.count())
-        .select_from(Record)
-        .where(
-            Record.status != RecordStatus.PURGED.value,
-            or_(
-                and_(
-                    RemovalRequest.booking_bidx.is_not(None),
-                    Record.booking_bidx == RemovalRequest.booking_bidx,
-                ),
-                and_(
-                    RemovalRequest.name_dob_bidx.is_not(None),
-                    Record.name_dob_bidx == RemovalRequest.name_dob_bidx,
-                ),
-            ),
-        )
-        .correlate(RemovalRequest)
-        .scalar_subquery()
-    )
-    # A record found by a search that the indexes did not already find.
-    by_search = (
-        select(func.count())
-        .select_from(RequestSearchHit)
-        .join(Record, Record.id == RequestSearchHit.record_id)
-        .where(
-            RequestSearchHit.request_id == RemovalRequest.id,
-            Record.status != RecordStatus.PURGED.value,
-            or_(
-                RemovalRequest.booking_bidx.is_(None),
-                Record.booking_bidx != RemovalRequest.booking_bidx,
-            ),
-            or_(
-                RemovalRequest.name_dob_bidx.is_(None),
-                Record.name_dob_bidx.is_(None),
-                Record.name_dob_bidx != RemovalRequest.name_dob_bidx,
-            ),
-        )
-        .correlate(RemovalRequest)
-        .scalar_subquery()
-    )
-    return by_index + by_search
-
-
-def _matched(pending_only: bool = False) -> ColumnElement[int]:
-    stmt = (
-        select(func.count())
-        .select_from(RequestMatch)
-        .where(RequestMatch.request_id == RemovalRequest.id)
-    )
-    if pending_only:
-        stmt = stmt.where(
-            RequestMatch.needs_confirmation.is_(True), RequestMatch.confirmed_by.is_(None)
-        )
-    return stmt.correlate(RemovalRequest).scalar_subquery()
-
-
-def _others() -> ColumnElement[int]:
-    """Other requests with the same name-and-date-of-birth blind index."""
-    other = aliased(RemovalRequest)
+# Matches per request, counted once over the (small) matches table and joined: cheaper than a
+# probe per request when the queue is sorted or filtered by them.
+def _match_counts() -> Any:
+    pending = and_(RequestMatch.needs_confirmation.is_(True), RequestMatch.confirmed_by.is_(None))
     return (
-        select(func.count())
-        .select_from(other)
-        .where(
-            RemovalRequest.name_dob_bidx.is_not(None),
-            other.name_dob_bidx == RemovalRequest.name_dob_bidx,
-            other.id != RemovalRequest.id,
+        select(
+            RequestMatch.request_id.label("request_id"),
+            func.count().label("matched"),
+            func.sum(case((pending, 1), else_=0)).label("pending"),
         )
-        .correlate(RemovalRequest)
-        .scalar_subquery()
+        .group_by(RequestMatch.request_id)
+        .subquery("match_counts")
     )
 
 
-def _filtered(stmt: Q, flt: QueueFilter, today: dt.date, me: str) -> Q:
+def _filtered(stmt: Q, flt: QueueFilter, today: dt.date, me: str, matches: Any) -> Q:
     if flt.state == "open":
         stmt = stmt.where(RemovalRequest.state.in_(QUEUE_OPEN))
     elif flt.state != "all":
@@ -215,19 +155,20 @@ def _filtered(stmt: Q, flt: QueueFilter, today: dt.date, me: str) -> Q:
                 RemovalRequest.respond_by <= today + dt.timedelta(days=DUE_SOON_DAYS),
             )
     if flt.candidates:
-        n = _candidates()
+        n = RemovalRequest.candidates_found
         stmt = stmt.where({"none": n == 0, "some": n > 0, "several": n > 1}[flt.candidates])
     if flt.matched == "none":
-        stmt = stmt.where(_matched() == 0)
+        stmt = stmt.where(matches.c.matched.is_(None))
     elif flt.matched == "some":
-        stmt = stmt.where(_matched() > 0)
+        stmt = stmt.where(matches.c.matched > 0)
     elif flt.matched == "pending":
-        stmt = stmt.where(_matched(pending_only=True) > 0)
+        stmt = stmt.where(matches.c.pending > 0)
     if flt.evidence:
         has = RemovalRequest.evidence_blob.is_not(None)
         stmt = stmt.where(has if flt.evidence == "yes" else ~has)
     if flt.others:
-        stmt = stmt.where(_others() > 0 if flt.others == "yes" else _others() == 0)
+        n = RemovalRequest.same_identity_requests
+        stmt = stmt.where(n > 0 if flt.others == "yes" else n == 0)
     if flt.assigned == UNASSIGNED:
         stmt = stmt.where(RemovalRequest.assigned_to.is_(None))
     elif flt.assigned == "me":
@@ -237,7 +178,7 @@ def _filtered(stmt: Q, flt: QueueFilter, today: dt.date, me: str) -> Q:
     return stmt
 
 
-def _order(flt: QueueFilter) -> list[Any]:
+def _order(flt: QueueFilter, matches: Any) -> list[Any]:
     """ORDER BY for the sort: (expression, largest first?) pairs, flipped by ``reverse``."""
     far = dt.date(9999, 12, 31)
     keys: dict[str, list[tuple[Any, bool]]] = {
@@ -247,10 +188,10 @@ def _order(flt: QueueFilter) -> list[Any]:
             (RemovalRequest.state, False),
             (func.coalesce(RemovalRequest.respond_by, far), False),
         ],
-        "candidates": [(_candidates(), True)],
-        "matched": [(_matched(), True)],
+        "candidates": [(RemovalRequest.candidates_found, True)],
+        "matched": [(func.coalesce(matches.c.matched, 0), True)],
         "evidence": [(RemovalRequest.evidence_blob.is_(None), False)],
-        "others": [(_others(), True)],
+        "others": [(RemovalRequest.same_identity_requests, True)],
         "assigned": [
             (RemovalRequest.assigned_to.is_(None), False),
             (RemovalRequest.assigned_to, False),
@@ -267,21 +208,26 @@ def page(
     session: Session, flt: QueueFilter, today: dt.date, *, me: str, offset: int, size: int
 ) -> tuple[list[Row], bool]:
     """One page of rows (and whether another follows)."""
+    matches = _match_counts()
     stmt = select(
         RemovalRequest,
-        _candidates().label("candidates"),
-        _matched().label("matched"),
-        _matched(pending_only=True).label("pending"),
-        _others().label("others"),
-    )
-    stmt = _filtered(stmt, flt, today, me)
-    rows = session.execute(stmt.order_by(*_order(flt)).offset(offset).limit(size + 1)).all()
-    shown = [Row(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows[:size]]
+        func.coalesce(matches.c.matched, 0),
+        func.coalesce(matches.c.pending, 0),
+    ).outerjoin(matches, matches.c.request_id == RemovalRequest.id)
+    stmt = _filtered(stmt, flt, today, me, matches)
+    rows = session.execute(
+        stmt.order_by(*_order(flt, matches)).offset(offset).limit(size + 1)
+    ).all()
+    shown = [Row(r[0], int(r[1]), int(r[2])) for r in rows[:size]]
     return shown, len(rows) > size
 
 
 def count(session: Session, flt: QueueFilter, today: dt.date, *, me: str) -> tuple[int, bool]:
     """How many requests the filter keeps, counted up to ``COUNT_CAP`` (True when capped)."""
-    inner = _filtered(select(RemovalRequest.id), flt, today, me).limit(COUNT_CAP + 1).subquery()
+    matches = _match_counts()
+    ids = select(RemovalRequest.id)
+    if flt.matched:
+        ids = ids.outerjoin(matches, matches.c.request_id == RemovalRequest.id)
+    inner = _filtered(ids, flt, today, me, matches).limit(COUNT_CAP + 1).subquery()
     n = int(session.execute(select(func.count()).select_from(inner)).scalar_one())
     return min(n, COUNT_CAP), n > COUNT_CAP

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from policies.vocabulary import RequestKind
 from retention.audit import chain as audit
+from retention.db import request_counts
 from retention.db.models import (
     Certificate,
     MatchSource,
@@ -158,6 +159,7 @@ def search(
                     request_id=req.id, record_id=record.id, searched_by=actor, searched_at=now
                 )
             )
+    request_counts.recount_candidates(session, request_ids=[req.id])
     audit.append(
         session,
         now=now,
