@@ -8,7 +8,8 @@ Reviewed by hand. ``records.review_assignee``/``review_assigned_at`` name the re
 review is assigned to; ``removal_requests.assigned_to``/``assigned_at`` the clerk working on a
 request (both nullable: existing rows are unassigned). ``ix_records_review_queue`` covers the
 review queue's page (next action, due date) and its counts by jurisdiction, rule and assignee
-(and whether the sweep queued it),
+(and whether the sweep queued it; the id, so that leaving out the reviews waiting for sign-off
+reads no table row either),
 so the counts are an index-only scan however large the records table grows.
 ``ix_removal_requests_assigned_to`` serves the request queue's "assigned to" filter.
 
@@ -74,6 +75,7 @@ def upgrade() -> None:
             "decision_rule",
             "review_assignee",
             "review_queued_at",
+            "id",
         ],
     )
     op.create_index("ix_removal_requests_assigned_to", "removal_requests", ["assigned_to"])

@@ -130,6 +130,7 @@ class Record(Base):
             "decision_rule",
             "review_assignee",
             "review_queued_at",
+            "id",
         ),
         CheckConstraint("status IN ('active', 'restricted', 'purged')", name="status"),
     )

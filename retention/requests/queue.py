@@ -207,19 +207,40 @@ def _order(flt: QueueFilter, matches: Any) -> list[Any]:
 def page(
     session: Session, flt: QueueFilter, today: dt.date, *, me: str, offset: int, size: int
 ) -> tuple[list[Row], bool]:
-    """One page of rows (and whether another follows)."""
+    """One page of rows (and whether another follows).
+
+    The page's ids first — a narrow sort, joined to the match counts only when the sort or a
+    filter is about matches — then the 25 requests and their match counts."""
     matches = _match_counts()
-    stmt = select(
-        RemovalRequest,
-        func.coalesce(matches.c.matched, 0),
-        func.coalesce(matches.c.pending, 0),
-    ).outerjoin(matches, matches.c.request_id == RemovalRequest.id)
-    stmt = _filtered(stmt, flt, today, me, matches)
-    rows = session.execute(
-        stmt.order_by(*_order(flt, matches)).offset(offset).limit(size + 1)
-    ).all()
-    shown = [Row(r[0], int(r[1]), int(r[2])) for r in rows[:size]]
-    return shown, len(rows) > size
+    ids_stmt = select(RemovalRequest.id)
+    if flt.sort == "matched" or flt.matched:
+        ids_stmt = ids_stmt.outerjoin(matches, matches.c.request_id == RemovalRequest.id)
+    ids_stmt = _filtered(ids_stmt, flt, today, me, matches).order_by(*_order(flt, matches))
+    ids = list(session.execute(ids_stmt.offset(offset).limit(size + 1)).scalars())
+    shown = ids[:size]
+    if not shown:
+        return [], False
+    requests = {
+        r.id: r
+        for r in session.execute(
+            select(RemovalRequest).where(RemovalRequest.id.in_(shown))
+        ).scalars()
+    }
+    pending = and_(RequestMatch.needs_confirmation.is_(True), RequestMatch.confirmed_by.is_(None))
+    counted = {
+        rid: (int(n), int(p or 0))
+        for rid, n, p in session.execute(
+            select(
+                RequestMatch.request_id,
+                func.count(),
+                func.sum(case((pending, 1), else_=0)),
+            )
+            .where(RequestMatch.request_id.in_(shown))
+            .group_by(RequestMatch.request_id)
+        ).all()
+    }
+    rows = [Row(requests[i], *counted.get(i, (0, 0))) for i in shown]
+    return rows, len(ids) > size
 
 
 def count(session: Session, flt: QueueFilter, today: dt.date, *, me: str) -> tuple[int, bool]:

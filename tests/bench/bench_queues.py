@@ -20,6 +20,7 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import statistics
 import sys
@@ -339,7 +340,7 @@ def main() -> None:
     parser.add_argument("--database-url", required=True, help="a PostgreSQL URL")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mugshot-bench-queues-"))
-    print(f"queues: {args.records:,} records, {args.requests:,} requests")
+    print(f"queues: {args.records:,} records, {args.requests:,} requests; {os.cpu_count()} CPUs")
     settings, secret = build(args.database_url, work / "data", args.records, args.requests)
     services = open_services(settings)
     app = create_app(settings, services=services)
@@ -352,7 +353,8 @@ def main() -> None:
     print("review queue (counts by jurisdiction, rule and age; matching total; a page):")
     for label, url in review_pages():
         worst = max(worst, measure(client, label, url, args.rounds))
-    print(f"worst p95 {worst:.1f} ms (target {TARGET_MS:.0f} ms)")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"worst p95 {worst:.1f} ms (target {TARGET_MS:.0f} ms); load average {load}")
     services.close()
 
 
