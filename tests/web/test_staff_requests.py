@@ -627,3 +627,9 @@ def test_the_queue_says_what_triage_needs_and_filters_and_sorts_on_each_column(
         assert the_request(services, stranger).assigned_to == expected
     trail = [e.details for e in audit_rows(services) if e.action == "request.assigned"]
     assert trail == [{"to": "clerk1", "from": None}, {"to": "clerk2", "from": "clerk1"}]
+    # The request page lists the same person's other request by id, never by name.
+    detail = html(clerk.get(f"/staff/requests/{first}"))
+    others = detail.split('id="others"')[1].split("</section>")[0]
+    assert f">{again[:8]}<" in others
+    assert stranger[:8] not in others
+    assert NAME not in detail

@@ -128,6 +128,20 @@ def candidates(db: Session, req: RemovalRequest, today: dt.date) -> list[Candida
     return result
 
 
+def same_identity(db: Session, req: RemovalRequest) -> list[RemovalRequest]:
+    """Other requests carrying this request's name-and-date-of-birth blind index, oldest first
+    (the page shows their ids, states and dates: never a name)."""
+    if req.name_dob_bidx is None:
+        return []
+    return list(
+        db.execute(
+            select(RemovalRequest)
+            .where(RemovalRequest.name_dob_bidx == req.name_dob_bidx, RemovalRequest.id != req.id)
+            .order_by(RemovalRequest.received_on, RemovalRequest.id)
+        ).scalars()
+    )
+
+
 def shows_photo(record: Record) -> bool:
     """Whether staff may see the record's photo: active, or restricted for a rule that still
     permits identification."""

@@ -88,6 +88,7 @@ from web.staff.request_views import (
     STATE_FILTERS,
     Shown,
     deadline_badge,
+    same_identity,
     shows_photo,
 )
 from web.staff.request_views import (
@@ -224,6 +225,7 @@ def _render_detail(
         certificates = workflow.certificates_for(db, req)
         waiting = approval.waiting_approval(db, req.id)
         matchers = {c.match.matched_by for c in candidates if c.match is not None}
+        others = same_identity(db, req)
     response = make_response(
         render_template(
             "staff/requests/detail.html",
@@ -246,6 +248,8 @@ def _render_detail(
             user=user,
             match_limit=Limits.from_settings(services.settings).request_matches,
             searched=searched,
+            others=others,
+            here=url_for("staff_requests.detail", request_id=req.id),
         ),
         status,
     )
