@@ -22,8 +22,6 @@ from retention.requests import filing, queue, workflow
 from web.staff.photos import THUMBNAIL_PURPOSE, ReasonField, ShownPhoto
 
 OPEN_STATES = tuple(s.value for s in workflow.OPEN)
-# The queue's "open" filter also lists approvals waiting for a second person: still unanswered.
-QUEUE_OPEN = queue.QUEUE_OPEN
 STATE_FILTERS = [
     ("open", "Open (received, under review, needs information, waiting for confirmation)"),
     *[(s.value, s.value.replace("_", " ").capitalize()) for s in RequestState],
