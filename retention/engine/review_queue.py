@@ -100,6 +100,18 @@ def statement(flt: ReviewFilter, today: dt.date) -> Select[Any]:
     return where(stmt, flt, today)
 
 
+def id_statement(flt: ReviewFilter, today: dt.date) -> Select[Any]:
+    """The ids the filter selects (unordered): a page is found in the index alone, then only
+    its rows are read (``records_by_id``)."""
+    return where(select(Record.id).where(in_queue(today)), flt, today)
+
+
+def records_by_id(session: Session, ids: list[str]) -> list[Record]:
+    """The records with these ids, in the order given."""
+    found = {r.id: r for r in session.execute(select(Record).where(Record.id.in_(ids))).scalars()}
+    return [found[i] for i in ids if i in found]
+
+
 def where(stmt: Select[Any], flt: ReviewFilter, today: dt.date) -> Select[Any]:
     """``stmt`` cut by the filter."""
     if flt.jurisdiction:

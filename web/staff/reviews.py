@@ -110,9 +110,10 @@ def _render(
     with get_services().readers() as db:
         counts = review_queue.counts(db, today)
         matching = review_queue.count(db, flt, today)
-        rows = fetch_page(
-            db, review_queue.statement(flt, today), Record.review_due_on, Record.id, cursor
+        ids = fetch_page(
+            db, review_queue.id_statement(flt, today), Record.review_due_on, Record.id, cursor
         )
+        rows = review_queue.records_by_id(db, ids)
         page = paginate(rows, lambda r: (r.review_due_on, r.id))
         waiting = review_queue.waiting_approvals(db, [r.id for r in page.rows])
         reviewers = _reviewers(db)
