@@ -59,6 +59,18 @@ def _token(env: Mapping[str, str], name: str) -> str | None:
     return raw
 
 
+REVIEW_OUTCOMES = ("keep", "keep_exceptional", "restrict", "purge")
+
+
+def _review_outcomes(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    parts = [p.strip() for p in env.get(name, "").split(",") if p.strip()]
+    unknown = [p for p in parts if p not in REVIEW_OUTCOMES]
+    if unknown:
+        f"{name}: {', '.join(map(repr, unknown))} not a review outcome "
+        f"(one of {', '.join(REVIEW_OUTCOMES)})"
+    return tuple(dict.fromkeys(parts))
+
+
 def _share(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -106,6 +118,9 @@ class Settings:
     sweep_max_purge_count: int = 50
     # A removal request matching more records than this needs a supervisor to confirm them.
     request_match_limit: int = 5
+    # Review outcomes that always need a supervisor's sign-off (a second stage on top of the
+    # rules' own two-person cases): any of keep, keep_exceptional, restrict, purge.
+    review_sign_off: tuple[str, ...] = ()
     sweep_interval_minutes: int = 60
     scheduler_lease_seconds: int = 60
     # Scale-out backends (issue 6): S3-compatible object storage for blobs when
@@ -179,6 +194,7 @@ class Settings:
             sweep_max_purge_share=_share(env, "MUGSHOT_SWEEP_MAX_PURGE_SHARE", 0.05),
             sweep_max_purge_count=_int(env, "MUGSHOT_SWEEP_MAX_PURGE_COUNT", 50),
             request_match_limit=_int(env, "MUGSHOT_REQUEST_MATCH_LIMIT", 5),
+            review_sign_off=_review_outcomes(env, "MUGSHOT_REVIEW_SIGN_OFF"),
             sweep_interval_minutes=_int(env, "MUGSHOT_SWEEP_INTERVAL_MINUTES", 60),
             scheduler_lease_seconds=_int(env, "MUGSHOT_SCHEDULER_LEASE_SECONDS", 60),
             s3_endpoint_url=env.get("MUGSHOT_S3_ENDPOINT_URL") or None,

@@ -36,7 +36,7 @@ from retention.services import Services, open_services
 from retention.settings import Settings
 from web import api, auth, metrics, public, security, transparency
 from web.services import Clock, MugshotExtension, utcnow
-from web.staff import audit, dashboard, holds, policy, records, requests, users
+from web.staff import audit, dashboard, holds, policy, records, requests, reviews, users
 
 SESSION_KEY_INFO = b"mugshot flask session"
 # Form fields plus one image or evidence file (uploads are validated again by the core).
@@ -133,7 +133,7 @@ def create_app(
     app.register_blueprint(auth.bp)
     app.register_blueprint(api.bp)
     # The staff blueprints, in the order of the navigation.
-    for feature in (dashboard, requests, records, holds, audit, policy, users):
+    for feature in (dashboard, requests, reviews, records, holds, audit, policy, users):
         app.register_blueprint(feature.bp)
     security.csrf_exempt(app, api.bp)
     # Other feature blueprints register here, before the rate limits are bound to views.

@@ -2,7 +2,7 @@
 time, and the table of frozen monthly figures.
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0011
 Create Date: 2026-11-29
 
 Reviewed by hand. The public transparency report (``retention.engine.transparency``) counts one
@@ -33,7 +33,7 @@ from alembic import op
 REVIEW_WAITING = "review_queued_at IS NOT NULL AND status <> 'purged'"
 
 revision = "0012"
-down_revision = "0008"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

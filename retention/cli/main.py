@@ -226,9 +226,17 @@ def _echo_rejected(report: ImportReport, shown: int) -> None:
     "--records", "count", type=click.IntRange(1, 1_000_000), default=200, show_default=True
 )
 @click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--backlog",
+    type=click.IntRange(0, None),
+    default=36,
+    show_default=True,
+    help="Reviews left undecided for today; the ones due before them were decided in the past.",
+)
 @click.pass_context
-def demo_cmd(ctx: click.Context, count: int, seed: int) -> None:
-    """Load a synthetic demo set: drawn, obviously fake portraits (never real people)."""
+def demo_cmd(ctx: click.Context, count: int, seed: int, backlog: int) -> None:
+    """Load a synthetic demo set: drawn, obviously fake portraits (never real people), and the
+    office's past: reviews decided by fictional colleagues, a morning's backlog left."""
     from retention.ingest.demo import write_demo_set
 
     ctx.invoke(init)
@@ -247,6 +255,22 @@ def demo_cmd(ctx: click.Context, count: int, seed: int) -> None:
     from sqlalchemy import select
 
     from retention.db.models import Record, booking_ref
+    from retention.engine.purge import delete_blobs
+    from retention.ingest.demo_history import write_history
+
+    with services_of(ctx) as services:
+        with services.sessions() as session, session.begin():
+            history = write_history(
+                session, services.keyring, today=utcnow().date(), seed=seed, backlog=backlog
+            )
+        delete_blobs(services.store, history.blob_keys)
+    done = ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in sorted(history.decided.items()))
+    click.echo(
+        f"office history: {sum(history.decided.values())} past reviews decided ({done or 'none'}); "
+        f"{history.waiting} waiting for a supervisor's sign-off; "
+        f"{history.backlog + history.refused} due reviews left for today's backlog "
+        "(the first sweep queues them)"
+    )
 
     with services_of(ctx) as services, services.readers() as session:
         samples = session.execute(

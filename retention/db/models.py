@@ -147,6 +147,18 @@ class Record(Base):
             postgresql_where=text(REVIEW_WAITING),
             sqlite_where=text(REVIEW_WAITING),
         ),
+        # The review queue (``retention.engine.review_queue``): its page in due order and its
+        # counts by jurisdiction, rule and age from this index alone.
+        Index(
+            "ix_records_review_queue",
+            "next_action",
+            "review_due_on",
+            "jurisdiction",
+            "decision_rule",
+            "review_assignee",
+            "review_queued_at",
+            "id",
+        ),
         CheckConstraint("status IN ('active', 'restricted', 'purged')", name="status"),
     )
 
@@ -185,6 +197,9 @@ class Record(Base):
     review_queued_at: Mapped[dt.datetime | None]
     reviewed_on: Mapped[dt.date | None]
     exceptional_reason: Mapped[bool] = mapped_column(default=False)
+    # The reviewer a supervisor (or the reviewer themself) assigned the waiting review to.
+    review_assignee: Mapped[str | None] = mapped_column(String(64))
+    review_assigned_at: Mapped[dt.datetime | None]
     identity_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     name_dob_bidx: Mapped[str | None] = mapped_column(String(HASH_LEN), index=True)
     state_id_bidx: Mapped[str | None] = mapped_column(String(HASH_LEN), index=True)
@@ -600,6 +615,12 @@ class RemovalRequest(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[dt.datetime | None]
     completed_at: Mapped[dt.datetime | None]
+    # Stored for the queue's sorts and filters; recounted by ``retention.db.request_counts``.
+    candidates_found: Mapped[int] = mapped_column(default=0)
+    same_identity_requests: Mapped[int] = mapped_column(default=0)
+    # The clerk working on the request (the queue's "assigned to" and "assign to me").
+    assigned_to: Mapped[str | None] = mapped_column(String(64), index=True)
+    assigned_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
 

@@ -21,6 +21,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from retention.audit import chain as audit
+from retention.db import request_counts
 from retention.db.models import (
     AuditNote,
     Certificate,
@@ -124,12 +125,20 @@ def purge_records(
             .order_by(Image.record_id, Image.ordinal, Image.kind)
         ):
             images[record_id].append((image_id, kind, sealed))
+        # What the tombstones stop matching: the removal requests that counted these records.
+        found_by = (
+            [r.name_dob_bidx for r in records],
+            [r.booking_bidx for r in records],
+        )
         missing = [rid for rid in ids if rid not in keys]
         if missing:
             raise HoldError(f"record {missing[0]} has no data key but is not marked purged")
         session.execute(delete(DataKey).where(DataKey.record_id.in_(ids)))
         tombstone(session, items, now)
     session.flush()
+    request_counts.recount_candidates(
+        session, name_dob_bidxs=found_by[0], booking_bidxs=found_by[1], record_ids=ids
+    )
     events = [
         audit.Event(
             action="record.purged",

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from policies import Decision, Pack, evaluate
 from retention.audit import chain as audit
+from retention.db import request_counts
 from retention.db.models import (
     DataKey,
     Image,
@@ -277,6 +278,12 @@ def stage_many(
     if not batch:
         return
     session.execute(insert(Record), [_record_row(p, now) for p in batch])
+    # A removal request filed before these bookings arrived now finds them.
+    request_counts.recount_candidates(
+        session,
+        name_dob_bidxs=[p.name_dob_bidx for p in batch],
+        booking_bidxs=[p.booking_bidx for p in batch],
+    )
     session.execute(
         insert(DataKey),
         [

@@ -41,6 +41,7 @@ from policies.vocabulary import (
     RestrictionGround,
 )
 from retention.audit import chain as audit
+from retention.db import request_counts
 from retention.db.models import (
     Record,
     RecordStatus,
@@ -263,6 +264,8 @@ def file_request(
     )
     session.add(req)
     session.flush()
+    request_counts.recount_candidates(session, request_ids=[req.id])
+    request_counts.recount_same_identity(session, req.name_dob_bidx)
     if evidence_id is not None and evidence is not None:
         store.put(
             evidence_id,

@@ -6,6 +6,9 @@ Layer: ``retention.requests`` (no Flask; ``web`` drives it). Builds on
 Each step locks the request, checks its state, appends exactly one audit entry and never
 commits: the caller's transaction holds the step.
 
+Who works on a request is ``assign`` (the queue's "assign to me"); the queue itself is
+``retention.requests.queue``.
+
 States: received → under_review → approved | denied | needs_info (→ under_review when the
 requester answers) → completed (every matched record purged or restricted; certificates ready).
 """
@@ -21,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from policies.vocabulary import DeadlineBasis, ExtensionStatus, RequestKind
 from retention.audit import chain as audit
+from retention.db import request_counts
 from retention.db.models import (
     Certificate,
     MatchSource,
@@ -38,8 +42,10 @@ from retention.engine.authority import (
     Limits,
     Person,
     require_second_person,
+    same_person,
 )
 from retention.engine.reasons import stated_reason
+from retention.engine.reviews import staff_assignee
 from retention.errors import FactError, NotFoundError
 from retention.keys import crypto
 from retention.keys.indexes import booking_index, name_dob_index
@@ -163,6 +169,7 @@ def search(
                     request_id=req.id, record_id=record.id, searched_by=actor, searched_at=now
                 )
             )
+    request_counts.recount_candidates(session, request_ids=[req.id])
     sealing.append_with_reason(
         session,
         keyring,
@@ -534,6 +541,49 @@ def deny(
     )
     req.decided_by = actor
     req.decided_at = now
+
+
+def assign(
+    session: Session,
+    request_id: str,
+    *,
+    assignee: str | None,
+    actor: Person,
+    now: dt.datetime,
+) -> RemovalRequest:
+    """Say who works on a request (None: nobody). A clerk takes a request for themself or gives
+    back their own; a supervisor assigns anyone. The assignee must be an active clerk or
+    supervisor. One audit entry naming the staff accounts (never the requester)."""
+    req = lock_request(session, request_id)
+    if assignee is not None:
+        assignee = staff_assignee(session, assignee)
+    if not actor.is_supervisor:
+        # Unassigned work only: taking it from a colleague is a supervisor's call.
+        taking = (
+            assignee is not None
+            and same_person(actor.username, assignee)
+            and req.assigned_to is None
+        )
+        giving_back = assignee is None and same_person(actor.username, req.assigned_to)
+        if not (taking or giving_back):
+            raise RequestError(
+                "assignee: only a supervisor assigns a request to someone else or takes it "
+                "from another clerk"
+            )
+    before = req.assigned_to
+    req.assigned_to = assignee
+    req.assigned_at = now if assignee is not None else None
+    req.updated_at = now
+    audit.append(
+        session,
+        now=now,
+        actor=actor.username,
+        action="request.assigned",
+        object_type="request",
+        object_id=req.id,
+        details={"to": assignee, "from": before},
+    )
+    return req
 
 
 def certificates_for(session: Session, req: RemovalRequest) -> list[Certificate]:

@@ -126,7 +126,8 @@ def test_every_record_route_admits_exactly_its_roles(
     rid = recs["GB-1"]
     check_get(everyone, "/staff/records/", READERS)
     check_get(everyone, "/staff/records/?booking=GB-1", READERS)
-    check_get(everyone, "/staff/records/reviews", STAFF)
+    check_get(everyone, "/staff/reviews/", STAFF)
+    check_get(everyone, "/staff/records/reviews", STAFF, ok=301)
     check_get(everyone, f"/staff/records/{rid}", READERS)
     check_get(everyone, f"/staff/records/{recs['CA-1']}/certificate", READERS)
     for role, client in everyone.items():
@@ -362,7 +363,7 @@ def test_the_review_queue_lists_queued_reviews_oldest_first_across_pages(
     ids = ingest(services, tmp_path, [*rows, purge_due("CA-9")])
     run_sweep(services, today=TODAY, clock=lambda: FIXED_NOW, actor="test", confirmed_by="s")
     clerk = signed_in(Role.CLERK)
-    shown = walk(clerk, "/staff/records/reviews")
+    shown = walk(clerk, "/staff/reviews/")
     with services.readers() as db:
         expected = [
             r.id
@@ -382,7 +383,7 @@ def test_a_review_purge_waits_for_a_second_supervisor_then_destroys_and_leaves_t
 ) -> None:
     clerk = signed_in(Role.CLERK)
     rid = recs["GB-1"]
-    assert rid in ROW_ID.findall(html(clerk.get("/staff/records/reviews")))
+    assert rid in ROW_ID.findall(html(clerk.get("/staff/reviews/")))
     with services.readers() as db:
         blobs = list(db.execute(select(Image.id).where(Image.record_id == rid)).scalars())
     assert blobs
@@ -427,7 +428,7 @@ def test_a_review_purge_waits_for_a_second_supervisor_then_destroys_and_leaves_t
         assert db.execute(select(ReviewDecision)).first() is None
         assert state(services, rid).decision_rule == "review"
     assert not any(services.store.exists(b) for b in blobs)
-    assert rid not in ROW_ID.findall(html(clerk.get("/staff/records/reviews")))
+    assert rid not in ROW_ID.findall(html(clerk.get("/staff/reviews/")))
     assert "certificate" in html(clerk.get(f"/staff/records/{rid}"))
 
 

@@ -185,7 +185,8 @@ def test_the_queue_pages_walk_every_request_exactly_once_in_either_order(
     assert sorted(everything) == sorted(r.id for r in every)
     assert len(everything) == len(set(everything)) == 8
     assert clerk.get("/staff/requests/?state=bogus").status_code == 400
-    assert clerk.get("/staff/requests/?after=2026-01-01|nothex").status_code == 400
+    for bad in ("page=0", "page=x", "sort=bogus", "candidates=lots", "evidence=maybe"):
+        assert clerk.get(f"/staff/requests/?{bad}").status_code == 400, bad
 
 
 def test_the_queue_flags_overdue_and_due_this_week(signed_in: SignedIn, services: Services) -> None:
@@ -553,3 +554,98 @@ def test_the_approver_cannot_confirm_their_own_approval_even_as_a_supervisor(
     assert refused.status_code == 303
     assert the_request(services, case["request"]).state == "under_review"
     assert state(services, case["record"]).status == "active"
+
+
+# -- triage -----------------------------------------------------------------------------------
+
+
+def cells(page: str, request_id: str) -> dict[str, str]:
+    """The queue row of one request: its ``data-col`` cells as plain text."""
+    row_html = page.split(f'data-request-id="{request_id}"')[1].split("</tr>")[0]
+    found = re.findall(r'<td data-col="(\w+)">(.*?)</td>', row_html, flags=re.S)
+    return {col: " ".join(re.sub(r"<[^>]+>", " ", text).split()) for col, text in found}
+
+
+def test_the_queue_says_what_triage_needs_and_filters_and_sorts_on_each_column(
+    signed_in: SignedIn, services: Services, case: dict[str, str]
+) -> None:
+    """``case``: a request by name and date of birth with evidence, whose record is found. A
+    second request by the same person, and one by someone with no record."""
+    again, _ = file(services, now=FIXED_NOW - dt.timedelta(days=3))
+    stranger, _ = file(services, name="Nobody Known", dob=dt.date(1970, 1, 1))
+    first = case["request"]
+    clerk = signed_in(Role.CLERK)
+    assert act(clerk, case, "match", record_id=case["record"]).status_code == 303
+    page = "".join(html(clerk.get(f"/staff/requests/?page={n}&sort=received")) for n in (1, 2))
+    assert cells(page, first) == {
+        "respond_by": the_request(services, first).respond_by.isoformat(),  # type: ignore[union-attr]
+        "candidates": "1",
+        "matched": "1",
+        "evidence": "Yes",
+        "others": "1",
+        "assigned": "Nobody Assign to me",
+    }
+    assert cells(page, again)["candidates"] == "1"
+    assert cells(page, again)["matched"] == "0"
+    assert cells(page, again)["evidence"] == "No"
+    assert cells(page, again)["others"] == "1"
+    assert cells(page, stranger)["candidates"] == "0"
+    assert cells(page, stranger)["others"] == "0"
+    # The identity is never on the page: only counts derived from the blind index.
+    assert NAME not in page
+    assert "Nobody Known" not in page
+
+    def ids(query: str) -> list[str]:
+        return walk(clerk, f"/staff/requests/?{query}")
+
+    assert ids("candidates=none") == [stranger]
+    assert sorted(ids("candidates=some")) == sorted([first, again])
+    assert ids("matched=some") == [first]
+    assert sorted(ids("matched=none")) == sorted([again, stranger])
+    assert ids("evidence=yes") == [first]
+    assert ids("others=no") == [stranger]
+    assert ids("sort=candidates")[-1] == stranger
+    assert ids("sort=candidates&order=reverse")[0] == stranger
+    assert ids("sort=matched")[0] == first
+    assert ids("sort=evidence")[0] == first
+    assert ids("sort=others")[-1] == stranger
+    assert ids("assigned=me") == []
+    # Assign to me from the queue; back on the same queue page.
+    here = "/staff/requests/?state=open&sort=received&page=1"
+    token = csrf_token(clerk.get(here).data)
+    response = clerk.post(
+        f"/staff/requests/{stranger}/assign",
+        data={"csrf_token": token, "assignee": "me", "back": here},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(here)
+    assert ids("assigned=me") == [stranger]
+    assert ids("sort=assigned")[0] == stranger
+    assert sorted(ids("assigned=none")) == sorted([first, again])
+    assert the_request(services, stranger).assigned_to == "clerk1"
+    # Another clerk can neither take it over nor give it back.
+    other = signed_in(Role.CLERK)
+    token = csrf_token(other.get("/staff/requests/").data)
+    for assignee in ("me", "none", "clerk1"):
+        other.post(
+            f"/staff/requests/{stranger}/assign",
+            data={"csrf_token": token, "assignee": assignee},
+        )
+    assert the_request(services, stranger).assigned_to == "clerk1"
+    # A supervisor assigns to anyone, but only to a clerk or supervisor who exists.
+    supervisor = signed_in(Role.SUPERVISOR)
+    token = csrf_token(supervisor.get("/staff/requests/").data)
+    for assignee, expected in (("nobody-here", "clerk1"), ("clerk2", "clerk2")):
+        supervisor.post(
+            f"/staff/requests/{stranger}/assign",
+            data={"csrf_token": token, "assignee": assignee, "back": "https://evil.example/"},
+        )
+        assert the_request(services, stranger).assigned_to == expected
+    trail = [e.details for e in audit_rows(services) if e.action == "request.assigned"]
+    assert trail == [{"to": "clerk1", "from": None}, {"to": "clerk2", "from": "clerk1"}]
+    # The request page lists the same person's other request by id, never by name.
+    detail = html(clerk.get(f"/staff/requests/{first}"))
+    others = detail.split('id="others"')[1].split("</section>")[0]
+    assert f">{again[:8]}<" in others
+    assert stranger[:8] not in others
+    assert NAME not in detail

@@ -1,7 +1,8 @@
 """The staff pages: one blueprint per feature, each with its templates beside it.
 
-Holds the features ``dashboard``, ``requests`` (removal requests), ``records`` (search, detail,
-reviews, the photo, certificates), ``holds``, ``audit``, ``policy`` (rule packs) and ``users``
+Holds the features ``dashboard``, ``requests`` (removal requests), ``reviews`` (the disposition
+review queue, worked in batches), ``records`` (search, detail, one record's review, the photo,
+certificates), ``holds``, ``audit``, ``policy`` (rule packs) and ``users``
 (staff accounts), and the helpers they share: ``paging`` (keyset pagination), ``forms`` (date
 fields, refusals, posted actions) and ``photos`` (audited reads: the posted reason, the photo
 embedded inline).

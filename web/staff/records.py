@@ -6,7 +6,8 @@ renders the answer. Routes and roles:
 
 - ``GET /staff/records/`` — search (clerk, supervisor, auditor); auditors may not search by
   name and date of birth (that would tell them who is held);
-- ``GET /staff/records/reviews`` — the disposition-review queue (clerk, supervisor);
+- ``GET /staff/records/reviews`` — moved: redirects to the batch review queue
+  (``web.staff.reviews``);
 - ``GET /staff/records/<id>`` — metadata, legal basis, decision trace, provenance, consents,
   holds, disclosures (clerk, supervisor, auditor); clerks and supervisors also get the "Show
   photo" form and, when the rule says review, the decide form. Decrypts nothing;
@@ -182,25 +183,8 @@ def search() -> ResponseReturnValue:
 @bp.get("/reviews")
 @login_required(Role.CLERK, Role.SUPERVISOR)
 def reviews() -> ResponseReturnValue:
-    """Records whose rule says a person must decide, queued by the sweep, oldest due first."""
-    cursor = parse_cursor(request.args.get("after"))
-    key = Record.review_due_on
-    stmt = select(Record).where(
-        Record.next_action == "review",
-        Record.review_queued_at.is_not(None),
-        Record.status != RecordStatus.PURGED.value,
-    )
-    with get_services().readers() as db:
-        rows = fetch_page(db, stmt, key, Record.id, cursor)
-    page = paginate(rows, lambda r: (r.review_due_on, r.id))
-    next_url = url_for("staff_records.reviews", after=page.next_after) if page.next_after else None
-    return render_template(
-        "staff/records/reviews.html",
-        page=page,
-        next_url=next_url,
-        paged=cursor is not None,
-        today=now().date(),
-    )
+    """The review queue moved to ``/staff/reviews/`` (worked in batches); old links land there."""
+    return redirect(url_for("staff_reviews.index"), code=301)
 
 
 # -- record detail --------------------------------------------------------------------------

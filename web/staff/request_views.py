@@ -1,4 +1,4 @@
-"""What the removal-request pages show: queue filters, deadline badges, candidate records
+"""What the removal-request pages show: queue filters and sorts, deadline badges, candidate records
 and what a read POST decrypted.
 
 Layer: ``web.staff`` (the request pages' view model, apart from their routes in
@@ -18,24 +18,42 @@ from sqlalchemy.orm import Session
 from retention.db.models import Record, RecordStatus, RemovalRequest, RequestMatch, RequestState
 from retention.engine import decisions
 from retention.errors import RetentionError
-from retention.requests import filing, workflow
+from retention.requests import filing, queue, workflow
 from web.staff.photos import THUMBNAIL_PURPOSE, ReasonField, ShownPhoto
 
 OPEN_STATES = tuple(s.value for s in workflow.OPEN)
-# The queue's "open" filter also lists approvals waiting for a second person: still unanswered.
-QUEUE_OPEN = (*OPEN_STATES, RequestState.CONFIRMING.value)
-# The states whose response clock is running (a request waiting for the requester is paused).
-CLOCK_RUNNING = (
-    RequestState.RECEIVED.value,
-    RequestState.UNDER_REVIEW.value,
-    RequestState.CONFIRMING.value,
-)
 STATE_FILTERS = [
     ("open", "Open (received, under review, needs information, waiting for confirmation)"),
     *[(s.value, s.value.replace("_", " ").capitalize()) for s in RequestState],
     ("all", "All"),
 ]
-SORTS = [("respond_by", "Response deadline"), ("received", "Date received")]
+# The queue's column filters: (query argument, label, [(value, label)]).
+COLUMN_FILTERS = [
+    ("deadline", "Deadline", [("overdue", "Overdue"), ("due_soon", "Due this week")]),
+    (
+        "candidates",
+        "Candidates found",
+        [("none", "None"), ("some", "One or more"), ("several", "More than one")],
+    ),
+    (
+        "matched",
+        "Matched",
+        [("none", "Nothing matched"), ("some", "Something matched"), ("pending", "Match waiting")],
+    ),
+    ("evidence", "Evidence", [("yes", "Attached"), ("no", "None")]),
+    ("others", "Other requests, same identity", [("yes", "Yes"), ("no", "No")]),
+    ("assigned", "Assigned to", [("me", "Me"), ("none", "Nobody")]),
+]
+SORTS = [
+    ("respond_by", "Response deadline"),
+    ("received", "Date received"),
+    ("state", "State"),
+    ("candidates", "Candidates found"),
+    ("matched", "Matched"),
+    ("evidence", "Evidence attached"),
+    ("others", "Other requests, same identity"),
+    ("assigned", "Assigned to"),
+]
 GROUND_TEXT = {
     "not_charged": "not charged",
     "dismissed": "dismissed",
@@ -47,18 +65,7 @@ GROUND_TEXT = {
     "consent_withdrawn": "consent withdrawn",
     "other": "other",
 }
-DUE_SOON_DAYS = 7
-
-
-def deadline_badge(req: RemovalRequest, today: dt.date) -> str | None:
-    """``overdue`` or ``due-soon`` (within a week) for a request whose clock is running."""
-    if req.state not in CLOCK_RUNNING or req.respond_by is None:
-        return None
-    if req.respond_by < today:
-        return "overdue"
-    if req.respond_by <= today + dt.timedelta(days=DUE_SOON_DAYS):
-        return "due-soon"
-    return None
+deadline_badge = queue.deadline_badge
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,20 @@ def candidates(db: Session, req: RemovalRequest, today: dt.date) -> list[Candida
             )
         )
     return result
+
+
+def same_identity(db: Session, req: RemovalRequest) -> list[RemovalRequest]:
+    """Other requests carrying this request's name-and-date-of-birth blind index, oldest first
+    (the page shows their ids, states and dates: never a name)."""
+    if req.name_dob_bidx is None:
+        return []
+    return list(
+        db.execute(
+            select(RemovalRequest)
+            .where(RemovalRequest.name_dob_bidx == req.name_dob_bidx, RemovalRequest.id != req.id)
+            .order_by(RemovalRequest.received_on, RemovalRequest.id)
+        ).scalars()
+    )
 
 
 def shows_photo(record: Record) -> bool:

@@ -4,8 +4,11 @@ Layer: ``web.staff``. ``retention.requests`` decides everything (matching, deadl
 does to each record); this module parses forms, calls it and renders the answer. Routes (clerk
 and supervisor only; auditors read requests' traces in the audit log):
 
-- ``GET /staff/requests/`` — the queue: filter by state (open states by default), sort by
-  response deadline or received date, keyset pagination (``?after=<date>|<id>``);
+- ``GET /staff/requests/`` — the queue (``retention.requests.queue``): deadline with an overdue
+  badge, state, candidates found, matched, evidence, other requests by the same identity (blind
+  index), assignee; each column filters and sorts (``?sort=…&order=reverse``), numbered pages;
+- ``POST /staff/requests/<id>/assign`` (``assignee``: ``me``, ``none`` or a username) — who
+  works on it ("assign to me" from the queue and the request page);
 - ``GET /staff/requests/<id>`` — the request, its candidate records with their current
   decision, and the forms that ask why before an audited read. Decrypts nothing;
 - ``POST /staff/requests/<id>/claims`` (``reason``) — the same page with the requester's claims
@@ -42,7 +45,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retention.db.models import (
@@ -63,11 +65,12 @@ from retention.errors import (
     RetentionError,
 )
 from retention.requests import approval, filing, workflow
+from retention.requests import queue as request_queue
 from retention.services import Services
 from web.auth import login_required, signed_in_user
 from web.services import get_services, now
 from web.staff.forms import date_arg, service_error
-from web.staff.paging import Page, fetch_page, paginate, parse_cursor
+from web.staff.paging import page_size
 from web.staff.photos import (
     MAX_STATED_REASON,
     THUMBNAIL_PURPOSE,
@@ -79,13 +82,14 @@ from web.staff.photos import (
     posted_reason,
 )
 from web.staff.request_views import (
+    COLUMN_FILTERS,
     GROUND_TEXT,
     OPEN_STATES,
-    QUEUE_OPEN,
     SORTS,
     STATE_FILTERS,
     Shown,
     deadline_badge,
+    same_identity,
     shows_photo,
 )
 from web.staff.request_views import (
@@ -102,43 +106,100 @@ bp = Blueprint(
 @bp.get("/")
 @login_required(Role.CLERK, Role.SUPERVISOR)
 def queue() -> ResponseReturnValue:
-    """Removal requests: open ones by response deadline unless asked otherwise."""
-    state = request.args.get("state", "open")
-    sort = request.args.get("sort", "respond_by")
-    if state not in dict(STATE_FILTERS) or sort not in dict(SORTS):
-        abort(400)
-    cursor = parse_cursor(request.args.get("after"))
-    stmt = select(RemovalRequest)
-    if state == "open":
-        stmt = stmt.where(RemovalRequest.state.in_(QUEUE_OPEN))
-    elif state != "all":
-        stmt = stmt.where(RemovalRequest.state == state)
-    key = RemovalRequest.received_on if sort == "received" else RemovalRequest.respond_by
-    with get_services().readers() as db:
-        rows = fetch_page(db, stmt, key, RemovalRequest.id, cursor)
-    page: Page[RemovalRequest] = paginate(
-        rows,
-        (lambda r: (r.received_on, r.id))
-        if sort == "received"
-        else (lambda r: (r.respond_by, r.id)),
+    """Removal requests as a clerk triages them: deadline, state, candidates found, matched,
+    evidence, other requests by the same identity (blind index) and who is on it; every column
+    filters and sorts. Open ones by response deadline unless asked otherwise."""
+    user = signed_in_user()
+    args = request.args
+    flt = request_queue.QueueFilter(
+        state=args.get("state", "open"),
+        sort=args.get("sort", "respond_by"),
+        reverse=args.get("order", "") == "reverse",
+        **{name: args.get(name, "").strip() for name, _, _ in COLUMN_FILTERS},
     )
-    next_url = None
-    if page.next_after:
-        next_url = url_for("staff_requests.queue", state=state, sort=sort, after=page.next_after)
+    page_arg = args.get("page", "1")
+    if flt.problems() or not page_arg.isdigit() or not 1 <= int(page_arg) <= MAX_PAGE:
+        abort(400)
+    number = int(page_arg)
+    size = page_size()
     today = now().date()
+    with get_services().readers() as db:
+        rows, more = request_queue.page(
+            db, flt, today, me=user.actor, offset=(number - 1) * size, size=size
+        )
+        total, capped = request_queue.count(db, flt, today, me=user.actor)
+    chosen = _queue_args(flt)
     return render_template(
         "staff/requests/queue.html",
-        page=page,
-        badges={r.id: deadline_badge(r, today) for r in page.rows},
-        state=state,
-        sort=sort,
+        rows=rows,
+        total=total,
+        capped=capped,
+        badges={r.request.id: deadline_badge(r.request, today) for r in rows},
+        flt=flt,
+        chosen=chosen,
         states=STATE_FILTERS,
         sorts=SORTS,
+        column_filters=COLUMN_FILTERS,
         grounds=GROUND_TEXT,
-        next_url=next_url,
-        paged=cursor is not None,
+        number=number,
+        next_url=url_for("staff_requests.queue", **chosen, page=number + 1) if more else None,
+        prev_url=url_for("staff_requests.queue", **chosen, page=number - 1) if number > 1 else None,
+        here=url_for("staff_requests.queue", **chosen, page=number),
+        sort_urls={
+            key: url_for(
+                "staff_requests.queue",
+                **{**chosen, "sort": key, "order": "reverse" if _sorted_by(flt, key) else None},
+            )
+            for key, _ in SORTS
+        },
         today=today,
+        user=user,
     )
+
+
+MAX_PAGE = 10_000
+
+
+def _queue_args(flt: request_queue.QueueFilter) -> dict[str, Any]:
+    """The filter and sort as query arguments (the defaults left out)."""
+    chosen: dict[str, Any] = {
+        name: getattr(flt, name) for name, _, _ in COLUMN_FILTERS if getattr(flt, name)
+    }
+    chosen["state"] = flt.state
+    chosen["sort"] = flt.sort
+    if flt.reverse:
+        chosen["order"] = "reverse"
+    return chosen
+
+
+def _sorted_by(flt: request_queue.QueueFilter, key: str) -> bool:
+    """True when the queue is sorted by ``key`` in its first direction (the next click reverses)."""
+    return flt.sort == key and not flt.reverse
+
+
+@bp.post("/<request_id>/assign")
+@login_required(Role.CLERK, Role.SUPERVISOR)
+def assign(request_id: str) -> ResponseReturnValue:
+    """Say who works on the request: ``assignee`` is ``me``, ``none`` (give it back) or, for a
+    supervisor, a clerk's username. Goes back to the queue page it came from (``back``)."""
+    user = signed_in_user()
+    raw = request.form.get("assignee", "").strip()
+    assignee = user.actor if raw == "me" else (None if raw in ("", "none") else raw)
+    back = request.form.get("back", "")
+    if not back.startswith("/staff/requests/") or "//" in back:
+        back = url_for("staff_requests.detail", request_id=request_id)
+    services = get_services()
+    try:
+        with services.sessions() as db, db.begin():
+            if db.get(RemovalRequest, request_id) is None:
+                abort(404)
+            workflow.assign(db, request_id, assignee=assignee, actor=user.person, now=now())
+    except RetentionError as exc:
+        flash(f"Request {request_id[:8]} was not assigned: {service_error(exc)[1]}", "error")
+        return redirect(back, code=303)
+    who = "you" if assignee == user.actor else (assignee or "nobody")
+    flash(f"Request {request_id[:8]} is assigned to {who}.", "success")
+    return redirect(back, code=303)
 
 
 # -- one request ------------------------------------------------------------------------------
@@ -191,6 +252,7 @@ def _render_detail(
                 if c.match is not None
             },
         }
+        others = same_identity(db, req)
     response = make_response(
         render_template(
             "staff/requests/detail.html",
@@ -214,6 +276,8 @@ def _render_detail(
             user=user,
             match_limit=Limits.from_settings(services.settings).request_matches,
             searched=searched,
+            others=others,
+            here=url_for("staff_requests.detail", request_id=req.id),
         ),
         status,
     )
