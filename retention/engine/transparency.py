@@ -56,7 +56,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from policies.registry import bundled_packs
 from retention.db.models import (
     AuditEntry,
-    LegalHold,
     Record,
     RemovalRequest,
     RequestState,
@@ -383,13 +382,21 @@ def _frozen(session: Session, first: dt.date) -> dict[str, Any]:
         cell["granted" if action == GRANTED else "refused"] += int(n)
         days = str((_as_date(on) - _as_date(received_on)).days)
         cell["days"][days] = cell["days"].get(days, 0) + int(n)
+    # Holds placed are counted from the append-only audit log (``hold.placed``), not from the
+    # holds table: a purge's tombstone deletes the holds of the record it destroys, and a count
+    # published for a month must not shrink afterwards. The record's tombstone keeps its
+    # jurisdiction.
     holds = {
         str(jurisdiction): int(n)
         for jurisdiction, n in session.execute(
             select(Record.jurisdiction, func.count())
-            .select_from(LegalHold)
-            .join(Record, Record.id == LegalHold.record_id)
-            .where(LegalHold.placed_at >= since, LegalHold.placed_at < until)
+            .select_from(AuditEntry)
+            .join(Record, Record.id == AuditEntry.details["record_id"].as_string())
+            .where(
+                AuditEntry.action == "hold.placed",
+                AuditEntry.occurred_at >= since,
+                AuditEntry.occurred_at < until,
+            )
             .group_by(Record.jurisdiction)
         ).all()
     }
