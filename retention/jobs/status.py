@@ -24,12 +24,15 @@ from sqlalchemy.orm import Session
 from policies.vocabulary import Action
 from retention.db.models import JobRun, JobRunStatus, Record, RecordStatus
 from retention.jobs import lease, runs
+from retention.notify import outbox
 from retention.services import Services
 
 # Work the sweep should have done and has not, after this long, is reported as overdue.
 OVERDUE_AFTER = dt.timedelta(days=1)
 ACTING = (Action.PURGE.value, Action.RESTRICT.value, Action.REVIEW.value)
 STALE_FACTOR = 2  # a sweep older than this many intervals is a warning
+# E-mails to requesters still unsent after this long are a warning (the mail server is down).
+NOTIFY_LATE_AFTER = dt.timedelta(hours=1)
 JOB_KINDS = ("sweep", "janitor", "audit-checkpoint", "overdue-check")
 
 
@@ -184,6 +187,8 @@ class StatusReport:
     # Runs this call's caller just marked abandoned, and runs still "running" that look dead.
     abandoned: list[RunSummary] = field(default_factory=list)
     silent: list[RunSummary] = field(default_factory=list)
+    # The e-mail outbox to requesters (``retention.notify``): counts by state, oldest waiting.
+    notifications: outbox.Backlog | None = None
 
     @property
     def healthy(self) -> bool:
@@ -210,6 +215,7 @@ class StatusReport:
             "review_queue_overdue": self.review_queue_overdue,
             "abandoned_now": [run.to_json() for run in self.abandoned],
             "running_without_heartbeat": [run.to_json() for run in self.silent],
+            "notifications": self.notifications.to_json() if self.notifications else None,
         }
 
     def _run_line(self, label: str, run: RunSummary | None) -> str:
@@ -253,6 +259,11 @@ class StatusReport:
         out.append(
             f"review queue: {self.review_queue} ({self.review_queue_overdue} due over a day ago)"
         )
+        if self.notifications is not None:
+            line = f"e-mails to requesters: {counts(self.notifications.by_state)}"
+            if self.notifications.oldest_waiting is not None:
+                line += f" (oldest waiting since {_iso(self.notifications.oldest_waiting)})"
+            out.append(line)
         return out
 
 
@@ -304,6 +315,7 @@ def status(
             by_status[str(value)] = int(count)
         due_now = _by_action(session, Record.next_action_due <= today)
         queue = reviews_and_actions_overdue(session, today)
+        notifications = outbox.backlog(session)
     report = StatusReport(
         now=now,
         sweep_interval=interval,
@@ -318,6 +330,7 @@ def status(
         review_queue_overdue=queue["review_queue_overdue"],
         abandoned=[RunSummary.of(run) for run in abandoned],
         silent=_silent_runs(services, now),
+        notifications=notifications,
     )
     for gone in report.abandoned:
         report.warnings.append(
@@ -338,6 +351,13 @@ def status(
         report.warnings.append(
             "no scheduler process holds the lease: scheduled sweeps are not running "
             "(start `mugshot scheduler`)"
+        )
+    oldest = notifications.oldest_waiting
+    if oldest is not None and now - oldest > NOTIFY_LATE_AFTER:
+        waiting = sum(notifications.by_state[s] for s in outbox.WAITING)
+        report.warnings.append(
+            f"{waiting} e-mails to requesters are waiting, the oldest since {_iso(oldest)}: "
+            "is the mail server (MUGSHOT_SMTP_URL) reachable, and is the scheduler running?"
         )
     late = sum(report.overdue.values())
     if late:
