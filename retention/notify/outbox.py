@@ -40,41 +40,43 @@ GIVE_UP_AFTER = dt.timedelta(days=7)
 # How long a sender holds its claim: longer than any one SMTP conversation can take.
 CLAIM_FOR = dt.timedelta(minutes=10)
 
+_STEP = "retention.notify.step"  # session.info: (transaction, rows it added)
 WAITING = (NotificationState.PENDING.value, NotificationState.SENDING.value)
 
 
 def state_changed(session: Session, req: RemovalRequest, event: str, *, now: dt.datetime) -> None:
     """Record the e-mail about ``req`` having become ``event`` (a state, or ``extended``).
 
-    Events ``EVENTS`` does not name are not told. A row added earlier in the same step (same
-    ``now``: approved, then completed at once) that is still waiting is superseded: one e-mail
-    per step, saying where the request ended up. Without an e-mail address the row is
-    ``manual``: the clerk tells the requester another way.
+    Events ``EVENTS`` does not name are not told. A row added earlier in the same transaction
+    (approved, then completed at once) is superseded: one e-mail per step, saying where the
+    request ended up. Without an e-mail address the row is ``manual``: the clerk tells the
+    requester another way.
     """
     if event not in EVENTS:
         return
-    for earlier in session.execute(
-        select(Notification).where(
-            Notification.request_id == req.id,
-            Notification.state == NotificationState.PENDING.value,
-        )
-    ).scalars():
-        if earlier.created_at == now:
-            earlier.state = NotificationState.SUPERSEDED.value
-            earlier.recipient_sealed = None
+    txn = session.get_transaction()
+    step = session.info.get(_STEP)
+    if step is not None and step[0] is txn:
+        for earlier in step[1]:
+            if earlier.request_id == req.id and earlier.state == NotificationState.PENDING.value:
+                earlier.state = NotificationState.SUPERSEDED.value
+                earlier.recipient_sealed = None
+    else:
+        step = (txn, [])
+        session.info[_STEP] = step
     sealed = req.contact_sealed
-    session.add(
-        Notification(
-            id=uuid.uuid4().hex,
-            request_id=req.id,
-            event=event,
-            state=(NotificationState.PENDING if sealed else NotificationState.MANUAL).value,
-            recipient_sealed=sealed,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
+    row = Notification(
+        id=uuid.uuid4().hex,
+        request_id=req.id,
+        event=event,
+        state=(NotificationState.PENDING if sealed else NotificationState.MANUAL).value,
+        recipient_sealed=sealed,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
     )
+    session.add(row)
+    step[1].append(row)
 
 
 def backoff(attempts: int) -> dt.timedelta:
