@@ -55,7 +55,7 @@ def state_changed(session: Session, req: RemovalRequest, event: str, *, now: dt.
     if event not in EVENTS:
         return
     txn = session.get_transaction()
-    step = session.info.get(_STEP)
+    step: tuple[object, list[Notification]] | None = session.info.get(_STEP)
     if step is not None and step[0] is txn:
         for earlier in step[1]:
             if earlier.request_id == req.id and earlier.state == NotificationState.PENDING.value:

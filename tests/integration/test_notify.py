@@ -16,8 +16,10 @@ from policies.vocabulary import HoldKind, Jurisdiction, RequestKind
 from retention.db.models import AuditEntry, JobRun, Notification, RemovalRequest
 from retention.engine import changes
 from retention.engine.authority import Person
+from retention.errors import ConfigError
 from retention.jobs import status as status_mod
 from retention.jobs.notify import NotifyReport, run_notify
+from retention.jobs.scheduler import NOTIFY, build_scheduler
 from retention.notify import messages, outbox
 from retention.requests import approval, filing, workflow
 from retention.services import Services
@@ -478,3 +480,27 @@ def test_status_shows_the_backlog_and_warns_when_mail_waits_too_long(
     late = status_mod.status(mail, FIXED_NOW + dt.timedelta(hours=2))
     assert any("1 e-mails to requesters are waiting" in w for w in late.warnings)
     assert late.to_json()["notifications"]["by_state"]["pending"] == 1
+
+
+def test_the_scheduler_sends_the_outbox_while_it_leads_and_refuses_a_bad_smtp_url(
+    mail: Services, server: Mailbox
+) -> None:
+    request_id, _ = _file(mail)
+    with mail.sessions() as s, s.begin():
+        workflow.deny(s, request_id, actor="clerk:ann", reasons=REASONS, now=FIXED_NOW)
+    sched = build_scheduler(mail, clock=clock_at(FIXED_NOW), holder="host:1:a")
+    job = sched.scheduler.get_job(NOTIFY)
+    job.func()  # a standby sends nothing
+    assert server.received == []
+    assert sched.tick()
+    job.func()
+    assert len(server.received) == 1
+    with mail.readers() as s:
+        (run,) = s.execute(select(JobRun).where(JobRun.kind == "notify")).scalars()
+    assert (run.status, run.counts["sent"]) == ("ok", 1)
+    sched.shutdown()
+    bad = dataclasses.replace(
+        mail, settings=mail.settings.with_overrides(smtp_url="smtp://u:p@mail.example")
+    )
+    with pytest.raises(ConfigError, match="password in clear"):
+        build_scheduler(bad, holder="host:1:b")
