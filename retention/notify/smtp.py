@@ -187,7 +187,10 @@ class SmtpTransport:
         except smtplib.SMTPSenderRefused as exc:
             raise Unavailable(f"sender refused: {exc.smtp_code}") from None
         except smtplib.SMTPResponseException as exc:
-            raise _code_error(exc.smtp_code, type(exc).__name__) from None
+            error = _code_error(exc.smtp_code, type(exc).__name__)
+            if isinstance(error, Unavailable):  # 421: the server closes the connection
+                self._conn = None
+            raise error from None
         except (smtplib.SMTPException, OSError) as exc:
             self._conn = None
             raise Unavailable(f"connection lost: {type(exc).__name__}") from None
