@@ -92,8 +92,25 @@ def _send_batch(
     actor: str,
 ) -> None:
     settings = services.settings
+    claimed_at = clock()
     for index, row in enumerate(rows):
         now = clock()
+        if now - claimed_at > outbox.CLAIM_FOR / 2:
+            # A slow server: hand the rest back before our claim could expire under us (an
+            # expired claim lets another sender take a row this one is about to send).
+            with services.sessions() as session, session.begin():
+                for rest in rows[index:]:
+                    outbox.mark_retry(
+                        session,
+                        rest,
+                        token,
+                        error="released: slow server",
+                        now=now,
+                        actor=actor,
+                        attempted=False,
+                        at=now,
+                    )
+            return
         try:
             with services.readers() as session:
                 address = _recipient(

@@ -43,8 +43,8 @@ EVENTS: dict[str, Event] = {
     "completed": Event(
         "We have carried it out. A certificate that proves it is on the status page."
     ),
-    # The legal-hold state of issue 13 item 5 (its value as RequestState names it).
-    "held": Event(
+    # RequestState.ON_HOLD (issue 13 item 5): approved, but a matched record is under a hold.
+    "on_hold": Event(
         "Part of it must wait: a record is kept under a legal hold, and we will finish when the "
         "hold ends."
     ),

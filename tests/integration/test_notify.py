@@ -504,3 +504,41 @@ def test_the_scheduler_sends_the_outbox_while_it_leads_and_refuses_a_bad_smtp_ur
     )
     with pytest.raises(ConfigError, match="password in clear"):
         build_scheduler(bad, holder="host:1:b")
+
+
+def test_a_state_named_in_the_table_is_told_by_the_same_hook(
+    mail: Services, server: Mailbox
+) -> None:
+    """``on_hold`` (added to RequestState by the legal-hold change) needs only its line in
+    ``messages.EVENTS``: the hook in ``move_state`` passes every state's value."""
+    request_id, reference = _file(mail)
+    with mail.sessions() as s, s.begin():
+        req = s.get(RemovalRequest, request_id)
+        assert req is not None
+        outbox.state_changed(s, req, "on_hold", now=FIXED_NOW)
+        outbox.state_changed(s, req, "under_review", now=FIXED_NOW)  # not in the table
+    _send(mail)
+    (got,) = server.received
+    assert messages.EVENTS["on_hold"].what_changed in got.text
+    _assert_discreet(got, reference)
+    assert [r.event for r in _rows(mail)] == ["on_hold"]
+
+
+def test_a_slow_server_makes_the_sender_hand_back_its_claim_before_it_expires(
+    mail: Services, server: Mailbox
+) -> None:
+    for _ in range(4):
+        request_id, _ = _file(mail)
+        with mail.sessions() as s, s.begin():
+            workflow.deny(s, request_id, actor="clerk:ann", reasons=REASONS, now=FIXED_NOW)
+    ticks = iter(range(10_000))
+
+    def clock() -> dt.datetime:  # every look at the clock is two minutes later
+        return FIXED_NOW + dt.timedelta(minutes=2 * next(ticks))
+
+    report = run_notify(mail, clock=clock, actor="test:scheduler")
+    assert report.sent == 4
+    assert len(server.received) == 4
+    rows = _rows(mail)
+    assert [r.state for r in rows] == ["sent"] * 4
+    assert all(r.attempts == 1 for r in rows)  # handing back is not an attempt
