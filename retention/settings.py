@@ -141,6 +141,19 @@ class Settings:
     # The bearer token a Prometheus server presents to scrape ``/metrics``; unset, the endpoint
     # answers 404. A secret: never shown in ``repr``.
     metrics_token: str | None = field(default=None, repr=False)
+    # E-mail notifications to requesters (issue 13): ``smtp://host:port`` (plain),
+    # ``smtp+starttls://host:port`` (STARTTLS required) or ``smtps://host:port`` (TLS), with an
+    # optional ``user:password@`` or ``smtp_user``/``smtp_password``. None: no e-mail is sent
+    # (the public form says so). ``retention.notify.smtp`` parses and checks it.
+    smtp_url: str | None = field(default=None, repr=False)
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_from: str = "noreply@localhost"
+    smtp_timeout_seconds: int = 30
+    smtp_ca_file: Path | None = None
+    # Where a requester checks their request (the public status page), named in every e-mail.
+    public_url: str | None = None
+    notify_interval_seconds: int = 60
 
     def __post_init__(self) -> None:
         data_dir = Path(self.data_dir)
@@ -205,6 +218,14 @@ class Settings:
             status_max_overdue_reviews=_count(env, "MUGSHOT_STATUS_MAX_OVERDUE_REVIEWS", 0),
             status_max_overdue_requests=_count(env, "MUGSHOT_STATUS_MAX_OVERDUE_REQUESTS", 0),
             metrics_token=_token(env, "MUGSHOT_METRICS_TOKEN"),
+            smtp_url=env.get("MUGSHOT_SMTP_URL") or None,
+            smtp_user=env.get("MUGSHOT_SMTP_USER") or None,
+            smtp_password=env.get("MUGSHOT_SMTP_PASSWORD") or None,
+            smtp_from=env.get("MUGSHOT_SMTP_FROM") or "noreply@localhost",
+            smtp_timeout_seconds=_int(env, "MUGSHOT_SMTP_TIMEOUT_SECONDS", 30),
+            smtp_ca_file=Path(ca) if (ca := env.get("MUGSHOT_SMTP_CA_FILE")) else None,
+            public_url=env.get("MUGSHOT_PUBLIC_URL") or None,
+            notify_interval_seconds=_int(env, "MUGSHOT_NOTIFY_INTERVAL_SECONDS", 60),
             actor=env.get("MUGSHOT_ACTOR")
             or f"cli:{env.get('USER') or env.get('LOGNAME') or 'unknown'}",
         )

@@ -122,6 +122,7 @@ def create_app(
     app.config.update(web_config_from_env())
     app.config["SECRET_KEY"] = derive_secret_key(services.keyring.session_key)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_image_bytes + FORM_OVERHEAD_BYTES
+    app.config["MUGSHOT_EMAIL_NOTIFICATIONS"] = bool(services.settings.smtp_url)
     if config:
         app.config.update(config)
     app.extensions["mugshot"] = MugshotExtension(services=services, clock=clock or utcnow)

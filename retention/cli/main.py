@@ -28,6 +28,7 @@ from retention.cli.disposal import cert, janitor, sweep
 from retention.cli.facts import consent, outcome
 from retention.cli.holds import hold
 from retention.cli.keys import keys
+from retention.cli.notify import notify
 from retention.cli.policy import policy
 from retention.cli.purposes import gallery, purpose
 from retention.cli.records import image, record
@@ -86,6 +87,7 @@ for _group in (
     user,
     token,
     report,
+    notify,
 ):
     cli.add_command(_group)
 

@@ -623,6 +623,9 @@ class RemovalRequest(Base):
     assigned_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    # The contact, when it is an e-mail address, sealed under the request's key (field
+    # "notify_contact") for the notification outbox (``retention.notify``); NULL otherwise.
+    contact_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class MatchSource(StrEnum):
@@ -725,3 +728,44 @@ class TransparencyMonth(Base):
     month: Mapped[dt.date] = mapped_column(primary_key=True)
     computed_at: Mapped[dt.datetime]
     figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class NotificationState(StrEnum):
+    """Where one outbox message stands (``retention.notify.outbox``)."""
+
+    PENDING = "pending"  # waiting for its next attempt
+    SENDING = "sending"  # claimed by a sender until ``claimed_until``
+    SENT = "sent"  # the mail server accepted it; recipient cleared
+    FAILED = "failed"  # refused for good or out of attempts; recipient cleared
+    MANUAL = "manual"  # no e-mail address: the clerk tells the requester
+    SUPERSEDED = "superseded"  # a later change in the same step says it all
+    NOT_SENT = "not_sent"  # no mail server configured; recipient cleared
+
+
+class Notification(Base):
+    """One e-mail to a requester about a change of their request: the outbox row.
+
+    The recipient is sealed under the request's data key (field ``notify_contact``, bound to the
+    request id) and cleared once the message is sent or given up. Nothing else identifies the
+    person: the text is built from ``event`` when sent, and never holds the reference, names,
+    dates of birth or the decision's reasons.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # The sender picks due messages in order of their next attempt.
+        Index("ix_notifications_state_next_attempt_at", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("removal_requests.id"), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(12))
+    recipient_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    claimed_until: Mapped[dt.datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(ID_LEN))
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]

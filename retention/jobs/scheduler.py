@@ -1,4 +1,4 @@
-"""The scheduler: sweeps, janitor, audit checkpoints and overdue checks, on time, exactly once.
+"""The scheduler: sweeps, janitor, audit checkpoints, overdue checks and notification e-mails.
 
 Layer: ``retention.jobs`` (an outermost edge, like the CLI: it reads the clock). Never imports
 Flask. Nothing is built or started at import: ``build_scheduler(services)`` builds a scheduler, and
@@ -51,8 +51,10 @@ from retention.audit import chain as audit
 from retention.db.models import JobRunStatus
 from retention.jobs import lease, runs
 from retention.jobs.janitor import run_janitor
+from retention.jobs.notify import run_notify
 from retention.jobs.status import reviews_and_actions_overdue
 from retention.jobs.sweep import run_sweep
+from retention.notify.smtp import SmtpConfig
 from retention.requests import workflow
 from retention.services import Services
 
@@ -65,8 +67,9 @@ JANITOR = "janitor"
 AUDIT_CHECKPOINT = "audit-checkpoint"
 OVERDUE_CHECK = "overdue-check"
 LEASE_RENEW = "lease-renew"
+NOTIFY = "notify"
 # The jobs that do work (and leave JobRun rows of the same kind); ``lease-renew`` is plumbing.
-WORK_JOBS = (SWEEP, JANITOR, AUDIT_CHECKPOINT, OVERDUE_CHECK)
+WORK_JOBS = (SWEEP, JANITOR, AUDIT_CHECKPOINT, OVERDUE_CHECK, NOTIFY)
 JOB_IDS = (*WORK_JOBS, LEASE_RENEW)
 
 DAILY = dt.timedelta(days=1)
@@ -112,6 +115,7 @@ def default_intervals(services: Services) -> dict[str, dt.timedelta]:
         AUDIT_CHECKPOINT: DAILY,
         OVERDUE_CHECK: DAILY,
         LEASE_RENEW: dt.timedelta(seconds=settings.scheduler_lease_seconds) / 3,
+        NOTIFY: dt.timedelta(seconds=settings.notify_interval_seconds),
     }
 
 
@@ -150,6 +154,7 @@ class MugshotScheduler:
             JANITOR: self._janitor,
             AUDIT_CHECKPOINT: self._audit_checkpoint,
             OVERDUE_CHECK: self._overdue_check,
+            NOTIFY: self._notify,
         }
         for job_id, fn in work.items():
             self._add(job_id, self._guarded(job_id, fn))
@@ -310,6 +315,13 @@ class MugshotScheduler:
             report.temp_files,
         )
 
+    def _notify(self) -> None:
+        report = run_notify(
+            self.services, clock=self._clock, actor=self._actor, stop=self._stopping
+        )
+        if report.job_id is not None or report.not_sent:
+            log.info("notify %s: %s", report.job_id, _counts(report.counts()))
+
     @contextmanager
     def _recorded(self, kind: str, now: dt.datetime) -> Iterator[tuple[str, dict[str, Any]]]:
         """A job run recorded around the block: ``ok`` with the counts the block puts in the
@@ -455,6 +467,7 @@ def build_scheduler(
     every.update(intervals or {})
     if any(value <= dt.timedelta(0) for value in every.values()):
         raise ValueError("job intervals must be positive")
+    SmtpConfig.from_settings(services.settings)  # a bad MUGSHOT_SMTP_URL stops us here
     return MugshotScheduler(
         services,
         clock=clock,

@@ -43,12 +43,15 @@ from retention.db.models import (
     SecondApproval,
 )
 from retention.jobs import lease, runs
+from retention.notify import outbox
 from retention.services import Services
 
 # Work the sweep should have done and has not, after this long, is reported as overdue.
 OVERDUE_AFTER = dt.timedelta(days=1)
 ACTING = (Action.PURGE.value, Action.RESTRICT.value, Action.REVIEW.value)
 STALE_FACTOR = 2  # a sweep older than this many intervals is a warning
+# E-mails to requesters still unsent after this long are a warning (the mail server is down).
+NOTIFY_LATE_AFTER = dt.timedelta(hours=1)
 JOB_KINDS = ("sweep", "janitor", "audit-checkpoint", "overdue-check")
 # Requests whose response clock runs: not yet answered, not paused waiting for the requester
 # (an approval waiting for its second person has not answered the requester yet).
@@ -321,6 +324,8 @@ class StatusReport:
     # Runs this call's caller just marked abandoned, and runs still "running" that look dead.
     abandoned: list[RunSummary] = field(default_factory=list)
     silent: list[RunSummary] = field(default_factory=list)
+    # The e-mail outbox to requesters (``retention.notify``): counts by state, oldest waiting.
+    notifications: outbox.Backlog | None = None
 
     @property
     def requests_overdue(self) -> int:
@@ -368,6 +373,7 @@ class StatusReport:
             },
             "abandoned_now": [run.to_json() for run in self.abandoned],
             "running_without_heartbeat": [run.to_json() for run in self.silent],
+            "notifications": self.notifications.to_json() if self.notifications else None,
         }
 
     def _run_line(self, label: str, run: RunSummary | None) -> str:
@@ -424,6 +430,11 @@ class StatusReport:
                 f"{waiting.get('second_person_requests', 0)} request approvals "
                 "for a second person"
             )
+        if self.notifications is not None:
+            line = f"e-mails to requesters: {counts(self.notifications.by_state)}"
+            if self.notifications.oldest_waiting is not None:
+                line += f" (oldest waiting since {_iso(self.notifications.oldest_waiting)})"
+            out.append(line)
         return out
 
 
@@ -478,6 +489,7 @@ def status(
         requests = request_counts(session, today)
         job_runs = job_run_counts(session)
         waiting = waiting_for_people(session)
+        notifications = outbox.backlog(session)
     report = StatusReport(
         now=now,
         sweep_interval=interval,
@@ -498,6 +510,7 @@ def status(
         max_overdue_requests=services.settings.status_max_overdue_requests,
         abandoned=[RunSummary.of(run) for run in abandoned],
         silent=_silent_runs(services, now),
+        notifications=notifications,
     )
     for gone in report.abandoned:
         report.warnings.append(
@@ -518,6 +531,13 @@ def status(
         report.warnings.append(
             "no scheduler process holds the lease: scheduled sweeps are not running "
             "(start `mugshot scheduler`)"
+        )
+    oldest = notifications.oldest_waiting
+    if oldest is not None and now - oldest > NOTIFY_LATE_AFTER:
+        unsent = sum(notifications.by_state[s] for s in outbox.WAITING)
+        report.warnings.append(
+            f"{unsent} e-mails to requesters are waiting, the oldest since {_iso(oldest)}: "
+            "is the mail server (MUGSHOT_SMTP_URL) reachable, and is the scheduler running?"
         )
     late = sum(report.overdue.values())
     if late:

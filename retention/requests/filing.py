@@ -55,6 +55,7 @@ from retention.errors import NotFoundError, RetentionError
 from retention.keys import crypto
 from retention.keys.indexes import booking_index, name_dob_index
 from retention.keys.keyring import Keyring
+from retention.notify import contacts
 from retention.storage.interface import BlobStore
 
 GROUNDS = (
@@ -261,6 +262,7 @@ def file_request(
         evidence_bytes=len(evidence) if evidence else None,
         created_at=now,
         updated_at=now,
+        contact_sealed=contacts.seal(data_key, claims.contact, request_id=request_id),
     )
     session.add(req)
     session.flush()

@@ -50,6 +50,7 @@ from retention.errors import FactError, NotFoundError
 from retention.keys import crypto
 from retention.keys.indexes import booking_index, name_dob_index
 from retention.keys.keyring import Keyring
+from retention.notify import outbox
 from retention.requests.filing import (
     MAX_TEXT,
     RequestError,
@@ -112,6 +113,7 @@ def move_state(
         object_id=req.id,
         details={"from": before, **(details or {})},
     )
+    outbox.state_changed(session, req, to.value, now=now)
 
 
 OPEN = (RequestState.RECEIVED, RequestState.UNDER_REVIEW, RequestState.NEEDS_INFO)
@@ -519,6 +521,7 @@ def extend(
         object_id=req.id,
         details={"respond_by": req.respond_by.isoformat() if req.respond_by else None},
     )
+    outbox.state_changed(session, req, "extended", now=now)
     return terms
 
 

@@ -180,6 +180,7 @@ def test_jobs_have_fixed_ids_and_the_specified_options(
             "audit-checkpoint",
             "overdue-check",
             "lease-renew",
+            "notify",
         }
     )
     expected = {
@@ -188,6 +189,7 @@ def test_jobs_have_fixed_ids_and_the_specified_options(
         "audit-checkpoint": dt.timedelta(days=1),
         "overdue-check": dt.timedelta(days=1),
         "lease-renew": dt.timedelta(seconds=services.settings.scheduler_lease_seconds / 3),
+        "notify": dt.timedelta(seconds=services.settings.notify_interval_seconds),
     }
     for job_id, job in jobs.items():
         assert job.coalesce is True
