@@ -21,10 +21,17 @@ from policies.errors import FactsError, PackError, PolicyError, Problem, Unknown
 from policies.evaluator import evaluate
 from policies.facts import Facts, Request
 from policies.loader import compile_pack, load_pack
-from policies.pack import Pack, Parameter, Rule
-from policies.registry import bundled_pack, bundled_pack_paths, bundled_packs, pack_for_jurisdiction
+from policies.pack import ComplaintRoute, Pack, Parameter, Rule
+from policies.registry import (
+    bundled_pack,
+    bundled_pack_paths,
+    bundled_packs,
+    complaint_routes,
+    pack_for_jurisdiction,
+)
 
 __all__ = [
+    "ComplaintRoute",
     "Decision",
     "Facts",
     "FactsError",
@@ -40,6 +47,7 @@ __all__ = [
     "bundled_pack_paths",
     "bundled_packs",
     "compile_pack",
+    "complaint_routes",
     "due_date",
     "evaluate",
     "holidays_for",

@@ -40,7 +40,8 @@ PACK_KEYS: Final = frozenset(
         "restricted_purposes",
     }
 )
-TOP_KEYS: Final = frozenset({"pack", "parameters", "rule"})
+TOP_KEYS: Final = frozenset({"pack", "parameters", "rule", "complaint"})
+COMPLAINT_KEYS: Final = frozenset({"kind", "name", "how", "basis", "url"})
 PARAMETER_KEYS: Final = frozenset({"value", "row", "src", "conf", "verified", "description"})
 RULE_KEYS: Final = frozenset(
     {

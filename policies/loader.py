@@ -25,6 +25,7 @@ from policies.errors import PackError, Problem
 from policies.facts import Facts
 from policies.language import (
     CITATION_KEYS,
+    COMPLAINT_KEYS,
     FACT_SPECS,
     IN_FORCE_KEYS,
     ON_UNKNOWN,
@@ -37,7 +38,7 @@ from policies.language import (
     Period,
     is_date,
 )
-from policies.pack import Pack, Parameter, Respond, Rule
+from policies.pack import ComplaintRoute, Pack, Parameter, Respond, Rule
 from policies.predicates import date_getter
 from policies.vocabulary import (
     Action,
@@ -48,6 +49,7 @@ from policies.vocabulary import (
     Jurisdiction,
     PeriodUnit,
     Purpose,
+    RouteKind,
     SourceType,
 )
 
@@ -139,6 +141,8 @@ class _Compiler(ConditionCompiler):
             if rule is not None:
                 rules.append(rule)
 
+        routes = self.complaints(data.get("complaint"))
+
         fallbacks = [r for r in rules if r.fallback]
         if not fallbacks and not any(
             p.rule != _PACK_LEVEL and p.field == "fallback" for p in self.problems
@@ -170,7 +174,38 @@ class _Compiler(ConditionCompiler):
             parameters=dict(self.params),
             rules=tuple(rules),
             source=self.file,
+            complaint_routes=routes,
         )
+
+    def complaints(self, raw: object) -> tuple[ComplaintRoute, ...]:
+        # Optional, so that versions enacted before routes existed still load; a pack without
+        # routes borrows the default pack's generic ones (``registry.complaint_routes``).
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            self.problem(_PACK_LEVEL, "complaint", "must be an array of [[complaint]] tables")
+            return ()
+        routes: list[ComplaintRoute] = []
+        for index, item in enumerate(raw):
+            where = f"complaint[{index}]"
+            if not isinstance(item, Mapping):
+                self.problem(_PACK_LEVEL, where, "must be a table with kind, name, how, basis")
+                continue
+            self.unknown_keys(_PACK_LEVEL, where, item, COMPLAINT_KEYS)
+            kind = self.enum(
+                _PACK_LEVEL, f"{where}.kind", item.get("kind"), RouteKind, required=True
+            )
+            name = self.string(_PACK_LEVEL, f"{where}.name", item.get("name"), required=True)
+            how = self.string(_PACK_LEVEL, f"{where}.how", item.get("how"), required=True)
+            basis = self.string(_PACK_LEVEL, f"{where}.basis", item.get("basis"), required=True)
+            url = self.string(_PACK_LEVEL, f"{where}.url", item.get("url"))
+            if url is not None and not url.startswith("https://"):
+                self.problem(_PACK_LEVEL, f"{where}.url", "must be an https:// address")
+                url = None
+            if kind is None or name is None or how is None or basis is None:
+                continue
+            routes.append(ComplaintRoute(kind=kind, name=name, how=how, basis=basis, url=url))
+        return tuple(routes)
 
     def parameter(self, name: str, spec: object) -> None:
         rid = _PACK_LEVEL

@@ -21,6 +21,7 @@ from policies.vocabulary import (
     HoldKind,
     Jurisdiction,
     Purpose,
+    RouteKind,
     SourceType,
 )
 
@@ -103,6 +104,19 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class ComplaintRoute:
+    """A way forward for a person whose request was refused: who to complain or appeal to, how,
+    and the law that gives the route. Written for the public, in plain words (``[[complaint]]``
+    in a pack; shown on the refusal page)."""
+
+    kind: RouteKind
+    name: str
+    how: str
+    basis: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Pack:
     """A validated rule pack: identity, scope, parameters and compiled rules."""
 
@@ -118,6 +132,9 @@ class Pack:
     parameters: Mapping[str, Parameter]
     rules: tuple[Rule, ...]
     source: str = field(default="", compare=False)
+    # Complaint and appeal routes in the order a refusal shows them (GDPR Art 12(4), DPA 2018
+    # s.48: a refusal names the right to complain and to go to court).
+    complaint_routes: tuple[ComplaintRoute, ...] = ()
 
     def in_force(self, day: date) -> bool:
         """Whether the pack is effective on ``day``."""

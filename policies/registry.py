@@ -11,7 +11,7 @@ from pathlib import Path
 
 from policies.errors import UnknownPackError
 from policies.loader import load_pack
-from policies.pack import Pack
+from policies.pack import ComplaintRoute, Pack
 from policies.vocabulary import Jurisdiction
 
 PACKS_DIR = Path(__file__).resolve().parent / "packs"
@@ -55,3 +55,18 @@ def pack_for_jurisdiction(jurisdiction: Jurisdiction | str) -> Pack:
     except ValueError:
         return bundled_pack(DEFAULT_PACK_ID)
     return bundled_pack(_by_jurisdiction().get(key, DEFAULT_PACK_ID))
+
+
+def complaint_routes(jurisdiction: Jurisdiction | str) -> tuple[ComplaintRoute, ...]:
+    """Where a person refused in ``jurisdiction`` can complain or appeal, in the order a refusal
+    page shows them: the routes of the bundled pack that governs the jurisdiction, or the
+    ``default`` pack's generic routes (the agency itself and the courts) where no pack names the
+    jurisdiction or the pack lists none. Never empty: a refusal always has a way forward (GDPR
+    Art 12(4); DPA 2018 s.48)."""
+    return routes_of(pack_for_jurisdiction(jurisdiction))
+
+
+def routes_of(pack: Pack) -> tuple[ComplaintRoute, ...]:
+    """``pack``'s complaint and appeal routes, or the default pack's where it lists none (an
+    enacted version written before packs carried routes)."""
+    return pack.complaint_routes or bundled_pack(DEFAULT_PACK_ID).complaint_routes

@@ -90,6 +90,14 @@ class RequestKind(StrEnum):
     TAKEDOWN = "takedown"
 
 
+class RouteKind(StrEnum):
+    """What a way forward after a refusal is: a complaint to someone else (a regulator), or an
+    appeal against the decision (to the agency itself or to a court)."""
+
+    COMPLAINT = "complaint"
+    APPEAL = "appeal"
+
+
 class Action(StrEnum):
     """What a decision says must happen to a record."""
 
