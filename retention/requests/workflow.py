@@ -7,13 +7,19 @@ Each step locks the request, checks its state, appends exactly one audit entry a
 commits: the caller's transaction holds the step.
 
 States: received → under_review → approved | denied | needs_info (→ under_review when the
-requester answers) → completed (every matched record purged or restricted; certificates ready).
+requester answers) → completed (every matched record purged or restricted; certificates ready);
+approved → on_hold when a matched record is under a legal hold (restricted now, destroyed when
+the hold ends: ``approval.resume_held``). A request for information carries the date to answer
+by (``answer_by``); the answer may bring a file (``request_attachments``). A refused requester
+may reply (``reply``): the reply is sealed with the claims and the request stays refused, with
+``replied_on`` set so the clerk's queue shows it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -27,6 +33,7 @@ from retention.db.models import (
     Record,
     RecordStatus,
     RemovalRequest,
+    RequestAttachment,
     RequestMatch,
     RequestSearchHit,
     RequestState,
@@ -44,14 +51,20 @@ from retention.keys import crypto
 from retention.keys.indexes import booking_index, name_dob_index
 from retention.keys.keyring import Keyring
 from retention.requests.filing import (
+    MAX_EVIDENCE_BYTES,
     MAX_TEXT,
     RequestError,
     by_reference,
     candidates,
+    evidence_type,
     matched,
     request_key,
     response_deadline,
 )
+from retention.storage.interface import BlobStore
+
+# A requester asked for information is given this long to answer (shown as a date).
+ANSWER_WITHIN = dt.timedelta(days=28)
 
 
 def _deadline(session: Session, req: RemovalRequest) -> dt.date | None:
@@ -345,12 +358,21 @@ def pending_matches(session: Session, req: RemovalRequest) -> list[RequestMatch]
 
 
 def ask_for_information(
-    session: Session, request_id: str, *, actor: str, message: str, now: dt.datetime
+    session: Session,
+    request_id: str,
+    *,
+    actor: str,
+    message: str,
+    now: dt.datetime,
+    answer_by: dt.date | None = None,
 ) -> None:
-    """Ask the requester for more information; the response clock waits for the answer
-    where the law says it runs from the relevant time (DPA 2018 s.54(2))."""
+    """Ask the requester for more information, to answer by ``answer_by`` (default
+    ``ANSWER_WITHIN`` from today); the response clock waits for the answer where the law says
+    it runs from the relevant time (DPA 2018 s.54(2))."""
     if not message.strip():
         raise RequestError("message: say what information is needed")
+    if answer_by is not None and answer_by <= now.date():
+        raise RequestError("answer_by: give the requester a date after today to answer by")
     req = lock_request(session, request_id)
     move_state(
         session,
@@ -362,28 +384,85 @@ def ask_for_information(
     )
     req.info_requested_on = now.date()
     req.info_received_on = None
+    req.answer_by = answer_by or now.date() + ANSWER_WITHIN
     req.decision_reasons = message.strip()[:MAX_TEXT]
     req.respond_by = _deadline(session, req)
 
 
+def _add_to_claims(
+    session: Session,
+    keyring: Keyring,
+    store: BlobStore | None,
+    req: RemovalRequest,
+    *,
+    text: str,
+    evidence: bytes | None,
+    sent_with: str,
+    now: dt.datetime,
+) -> None:
+    """Seal the requester's text (and file) into the request: the text joins the claims'
+    ``answers`` (the clerk's page lists them), the file becomes a ``RequestAttachment``."""
+    if not text.strip():
+        raise RequestError(f"text: write your {sent_with}")
+    if len(text) > MAX_TEXT:
+        raise RequestError(f"text: at most {MAX_TEXT} characters")
+    media_type = None
+    if evidence:
+        if len(evidence) > MAX_EVIDENCE_BYTES:
+            raise RequestError(f"evidence: larger than {MAX_EVIDENCE_BYTES // (1024 * 1024)} MiB")
+        media_type = evidence_type(evidence)
+        if store is None:
+            raise RequestError("evidence: files cannot be received here")
+    key = request_key(keyring, req)
+    assert req.claims_sealed is not None
+    claims = json.loads(crypto.open_field(key, req.claims_sealed, record_id=req.id, field="claims"))
+    entry: dict[str, Any] = {"on": now.date().isoformat(), "text": text.strip()}
+    if sent_with != "answer":
+        entry["kind"] = sent_with
+    if evidence and media_type is not None and store is not None:
+        blob_id = uuid.uuid4().hex
+        session.add(
+            RequestAttachment(
+                id=blob_id,
+                request_id=req.id,
+                media_type=media_type,
+                size_bytes=len(evidence),
+                sent_with=sent_with,
+                created_at=now,
+            )
+        )
+        session.flush()
+        store.put(blob_id, crypto.seal_blob(key, evidence, record_id=req.id, image_id=blob_id))
+        entry["attachment"] = blob_id
+    claims.setdefault("answers", []).append(entry)
+    req.claims_sealed = crypto.seal_field(
+        key, json.dumps(claims).encode(), record_id=req.id, field="claims"
+    )
+
+
 def answer(
-    session: Session, keyring: Keyring, reference: str, *, text: str, now: dt.datetime
+    session: Session,
+    keyring: Keyring,
+    reference: str,
+    *,
+    text: str,
+    now: dt.datetime,
+    store: BlobStore | None = None,
+    evidence: bytes | None = None,
 ) -> RemovalRequest:
-    """The requester's answer to a request for information (sealed with the claims)."""
+    """The requester's answer to a request for information, with an optional file (PDF, JPEG
+    or PNG), sealed with the claims; the request goes back under review."""
     if not text.strip() or len(text) > MAX_TEXT:
-        raise RequestError(f"answer: between 1 and {MAX_TEXT} characters")
+        raise RequestError(f"text: between 1 and {MAX_TEXT} characters")
     found = by_reference(session, reference)
     if found is None or found.state != RequestState.NEEDS_INFO.value:
         raise RequestError("this request is not waiting for information")
     req = lock_request(session, found.id)
-    key = request_key(keyring, req)
-    assert req.claims_sealed is not None
-    claims = json.loads(crypto.open_field(key, req.claims_sealed, record_id=req.id, field="claims"))
-    claims["answers"].append({"on": now.date().isoformat(), "text": text.strip()})
-    req.claims_sealed = crypto.seal_field(
-        key, json.dumps(claims).encode(), record_id=req.id, field="claims"
+    _add_to_claims(
+        session, keyring, store, req, text=text, evidence=evidence, sent_with="answer", now=now
     )
     req.info_received_on = now.date()
+    req.answer_by = None
     req.decision_reasons = None
     req.respond_by = _deadline(session, req)
     move_state(
@@ -429,6 +508,84 @@ def deny(session: Session, request_id: str, *, actor: str, reasons: str, now: dt
     req.decision_reasons = reasons.strip()[:MAX_TEXT]
     req.decided_by = actor
     req.decided_at = now
+
+
+def reply(
+    session: Session,
+    keyring: Keyring,
+    reference: str,
+    *,
+    text: str,
+    now: dt.datetime,
+    store: BlobStore | None = None,
+    evidence: bytes | None = None,
+) -> RemovalRequest:
+    """The requester's reply to a refusal, with an optional file: sealed with the claims and
+    audited; the request stays refused and ``replied_on`` shows the clerk a reply is waiting."""
+    if not text.strip() or len(text) > MAX_TEXT:
+        raise RequestError(f"text: between 1 and {MAX_TEXT} characters")
+    found = by_reference(session, reference)
+    if found is None or found.state != RequestState.DENIED.value:
+        raise RequestError("this request has not been refused")
+    req = lock_request(session, found.id)
+    _add_to_claims(
+        session, keyring, store, req, text=text, evidence=evidence, sent_with="reply", now=now
+    )
+    req.replied_on = now.date()
+    req.updated_at = now
+    audit.append(
+        session,
+        now=now,
+        actor="public",
+        action="request.replied",
+        object_type="request",
+        object_id=req.id,
+        details={"attachment": bool(evidence)},
+    )
+    return req
+
+
+def attachments(session: Session, req: RemovalRequest) -> list[RequestAttachment]:
+    """Files the requester sent after filing, oldest first."""
+    return list(
+        session.execute(
+            select(RequestAttachment)
+            .where(RequestAttachment.request_id == req.id)
+            .order_by(RequestAttachment.created_at, RequestAttachment.id)
+        ).scalars()
+    )
+
+
+def open_attachment(
+    session: Session,
+    keyring: Keyring,
+    store: BlobStore,
+    req: RemovalRequest,
+    attachment_id: str,
+    *,
+    actor: str,
+    reason: str,
+    now: dt.datetime,
+) -> tuple[str, bytes]:
+    """Decrypt a file the requester sent, for the reason stated (audited with it):
+    (media type, bytes)."""
+    why = stated_reason(reason)
+    row = session.get(RequestAttachment, attachment_id)
+    if row is None or row.request_id != req.id:
+        raise NotFoundError(f"request {req.id} has no attachment {attachment_id}")
+    data = crypto.open_blob(
+        request_key(keyring, req), store.get(row.id), record_id=req.id, image_id=row.id
+    )
+    audit.append(
+        session,
+        now=now,
+        actor=actor,
+        action="request.attachment_viewed",
+        object_type="request",
+        object_id=req.id,
+        details={"attachment": row.id, "reason": why},
+    )
+    return row.media_type, data
 
 
 def certificates_for(session: Session, req: RemovalRequest) -> list[Certificate]:
