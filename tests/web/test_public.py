@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from retention.db.models import AuditEntry, RemovalRequest
 from retention.engine import certificates
@@ -151,10 +151,12 @@ def test_the_receipt_is_the_post_response_and_never_cached_or_kept(
     assert "Stop it being used, but keep it" in page
     assert "I was under 18 when the photo was taken" in page
     assert 'id="respond-by">2' in page  # a real date, not "—"
-    assert "Check my request now" in page and "Download the receipt" in page
+    assert "Check my request now" in page
+    assert "Download the receipt" in page
     with services.readers() as db:
         req = filing.by_reference(db, reference)
-        assert req is not None and req.respond_by is not None
+        assert req is not None
+        assert req.respond_by is not None
         respond_by = req.respond_by.isoformat()
     token = csrf_token(page)
     download = client.post("/request/receipt", data={"csrf_token": token, "reference": reference})
@@ -166,7 +168,8 @@ def test_the_receipt_is_the_post_response_and_never_cached_or_kept(
     text = download.get_data(as_text=True)
     assert f"Your private reference: {reference}" in text
     assert f"We must answer by: {respond_by}" in text
-    assert "Stop it being used" in text and "/status" in text
+    assert "Stop it being used" in text
+    assert "/status" in text
     # "Check my request now" posts the reference: the status page, no retyping.
     shown = client.post("/status", data={"csrf_token": token, "reference": reference})
     assert shown.status_code == 200
