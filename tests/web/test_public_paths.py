@@ -23,6 +23,7 @@ from retention.db.models import (
     RemovalRequest,
     RequestAttachment,
     RequestState,
+    Role,
 )
 from retention.engine import certificates, changes
 from retention.jobs.sweep import run_sweep
@@ -31,7 +32,8 @@ from retention.requests import approval, filing, workflow
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.integration.engine_helpers import ingest, purge_due
-from tests.web import csrf_token, post_form
+from tests.web import audit_rows, csrf_token, post_form
+from tests.web.conftest import SignedIn
 from tests.web.test_public import REF, _form, file
 
 PDF = b"%PDF-1.7 letter from the court: case dismissed 2021-03-04 MARKER-PDF-7731"
@@ -449,3 +451,56 @@ def test_certificates_issued_without_a_request_say_so_plainly(services: Services
     assert summary.images == 2
     assert summary.requester_reference_sha256 is None
     assert summary.destroyed_at is None
+
+
+def test_the_clerk_downloads_a_file_sent_with_a_reply_for_a_stated_reason(
+    client: FlaskClient, services: Services, signed_in: SignedIn
+) -> None:
+    reference = _filed(client)
+    req = _request(services, reference)
+    with services.sessions() as db, db.begin():
+        workflow.deny(db, req.id, actor="clerk:ann", reasons="No record found.", now=FIXED_NOW)
+    with services.sessions() as db, db.begin():
+        workflow.reply(
+            db,
+            services.keyring,
+            reference,
+            text="Please look again.",
+            now=FIXED_NOW,
+            store=services.store,
+            evidence=PDF,
+        )
+    with services.readers() as db:
+        attachment_id = db.execute(select(RequestAttachment.id)).scalar_one()
+    clerk = signed_in(Role.CLERK)
+    url = f"/staff/requests/{req.id}"
+    shown = post_form(
+        clerk, url, {"reason": "Reading the requester's reply"}, action=f"{url}/claims"
+    )
+    text = shown.get_data(as_text=True)
+    assert "Reply to the refusal of" in text
+    assert f"{url}/evidence/{attachment_id}" in text
+    before = len(audit_rows(services))
+    download = post_form(
+        clerk,
+        url,
+        {"reason": "Reading the letter sent with the reply"},
+        action=f"{url}/evidence/{attachment_id}",
+    )
+    assert download.status_code == 200
+    assert download.data == PDF
+    assert download.headers["Cache-Control"] == "no-store"
+    rows = audit_rows(services)
+    assert [(e.action, e.details) for e in rows[before:]] == [
+        (
+            "request.attachment_viewed",
+            {"attachment": attachment_id, "reason": "Reading the letter sent with the reply"},
+        )
+    ]
+    wrong = post_form(
+        clerk,
+        url,
+        {"reason": "Reading the letter sent with the reply"},
+        action=f"{url}/evidence/{'0' * 32}",
+    )
+    assert wrong.status_code == 404
