@@ -27,7 +27,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from policies.vocabulary import Action, Purpose
+from policies.vocabulary import Action, DeadlineBasis, ExtensionStatus, Purpose
 
 FactValue = str | int | bool | date | None
 
@@ -46,6 +46,11 @@ class Decision:
     purposes: frozenset[Purpose] = frozenset()
     retain_until: date | None = None
     respond_by: date | None = None
+    # Whether ``respond_by`` is a statute's deadline or the agency's service target ("we aim to
+    # answer by"), whether it can be or was extended, and the rule that set it.
+    respond_basis: DeadlineBasis | None = None
+    extension: ExtensionStatus | None = None
+    respond_rule: str | None = None
     next_action: Action | None = None
     next_due_on: date | None = None
     facts_used: tuple[tuple[str, FactValue], ...] = ()
@@ -63,6 +68,9 @@ class Decision:
             "due_on": self.due_on.isoformat(),
             "retain_until": _iso(self.retain_until),
             "respond_by": _iso(self.respond_by),
+            "respond_basis": self.respond_basis.value if self.respond_basis else None,
+            "extension": self.extension.value if self.extension else None,
+            "respond_rule": self.respond_rule,
             "next_action": self.next_action.value if self.next_action is not None else None,
             "next_due_on": _iso(self.next_due_on),
             "purposes": sorted(p.value for p in self.purposes),

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from enum import Enum
 
 from policies.calendars import due_date
 from policies.decision import Decision, FactValue
 from policies.facts import Facts
 from policies.language import ABSENT
 from policies.pack import Pack, Respond, Rule
-from policies.vocabulary import Action, Authority, Purpose
+from policies.vocabulary import Action, Authority, DeadlineBasis, ExtensionStatus, Purpose
 
 _RANK_PURGE = 4
 _RANK_CONFLICT = 3
@@ -57,6 +58,48 @@ class _Candidate:
     note: str
     hold: bool
     plain_review: bool = False
+    # The rule's own match was unknown (a fact it needs is missing), so it became a review.
+    unknown: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    rule: Rule
+    due_on: date
+    basis: DeadlineBasis
+    extension: ExtensionStatus
+    # A recorded extension notice whose legal basis is unverified: a person decides (§8.7).
+    review_on: date | None = None
+
+
+class _Text(Enum):
+    """Whether a dated rule's text governs an event."""
+
+    APPLIES = 1
+    NOT_IN_FORCE = 2
+    UNVERIFIED = 3
+
+
+def _text(rule: Rule, event: date, today: date) -> _Text:
+    # The text in force on the event (receipt, posting, arrest...) governs it; a retroactive text
+    # also reaches earlier events, once it is in force. A text never decides before it exists.
+    if not rule.dated:
+        return _Text.APPLIES
+    if rule.in_force_to is not None and event > rule.in_force_to:
+        return _Text.NOT_IN_FORCE
+    if not rule.commencement_known:
+        return _Text.UNVERIFIED
+    start = rule.in_force_from
+    if start is not None and (today < start or (event < start and not rule.retroactive)):
+        return _Text.NOT_IN_FORCE
+    return _Text.APPLIES
+
+
+def _runs_from(rule: Rule, event: date) -> date:
+    # A retroactive text's period cannot start before the text itself.
+    if rule.retroactive and rule.in_force_from is not None and event < rule.in_force_from:
+        return rule.in_force_from
+    return event
 
 
 def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
@@ -74,42 +117,97 @@ def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
     reviewed = facts.reviewed_on
     candidates: list[_Candidate] = []
     denied: set[Purpose] = set()
-    respond_by: date | None = None
+    answers: list[_Answer] = []
 
     for rule in pack.rules:
-        if (rule.in_force_from or rule.in_force_to) and not rule.in_force(today):
+        # A purpose gate applies while its text is in force on the evaluation day; duties are
+        # chosen by the text in force on their own event (below).
+        gate_open = not rule.dated or rule.in_force(today)
+        if not gate_open and rule.action is None and rule.respond is None:
             continue
         truth = rule.match(facts)
         if truth is False or (truth is None and not rule.on_unknown_review):
             continue
-        if rule.deny_purposes:
+        if rule.deny_purposes and gate_open:
             # A purpose gate denies when it applies or might apply: use needs proof (§8.7).
             denied.update(rule.deny_purposes)
         answer = None
         if rule.respond is not None:
-            answer = _respond_by(rule.respond, facts, jurisdiction)
-            if answer is not None and (respond_by is None or answer < respond_by):
-                respond_by = answer
+            reply = _respond_by(rule, rule.respond, facts, jurisdiction, today)
+            if reply is not None:
+                answers.append(reply)
+                answer = reply.due_on
+                if reply.review_on is not None and not (
+                    reviewed is not None and reply.review_on <= reviewed
+                ):
+                    candidates.append(
+                        _Candidate(
+                            rule,
+                            Action.REVIEW,
+                            reply.review_on,
+                            _RANK_REVIEW,
+                            None,
+                            "; an extension notice was recorded but the commencement of the "
+                            "text allowing it is unverified, so the first deadline stands and "
+                            "a person decides (RULES.md §8.7)",
+                            False,
+                        )
+                    )
         action = rule.action
         if action is None or rule.trigger is None:
             continue
-        start = rule.trigger(facts)
-        if start is None:
+        event = rule.trigger(facts)
+        if event is None:
             continue
-        if truth is None:
-            candidates.append(
-                _Candidate(
-                    rule,
-                    Action.REVIEW,
-                    start,
-                    _RANK_REVIEW,
-                    None,
-                    "; a fact this rule needs is unknown, so a person decides (RULES.md §8.7)",
-                    False,
+        text = _text(rule, event, today)
+        if text is _Text.NOT_IN_FORCE:
+            continue
+        if text is _Text.UNVERIFIED:
+            if not (reviewed is not None and event <= reviewed):
+                candidates.append(
+                    _Candidate(
+                        rule,
+                        Action.REVIEW,
+                        event,
+                        _RANK_REVIEW,
+                        None,
+                        "; the commencement of the text is unverified, so a person decides "
+                        "whether it applies (RULES.md §8.7)",
+                        False,
+                    )
                 )
-            )
-            if reviewed is not None and start <= reviewed:
-                candidates.pop()
+            continue
+        start = _runs_from(rule, event)
+        if truth is None:
+            if not (reviewed is not None and start <= reviewed):
+                candidates.append(
+                    _Candidate(
+                        rule,
+                        Action.REVIEW,
+                        start,
+                        _RANK_REVIEW,
+                        None,
+                        "; a fact this rule needs is unknown, so a person decides (RULES.md §8.7)",
+                        False,
+                        unknown=True,
+                    )
+                )
+            continue
+        outside = _figure_outside(pack, rule, start)
+        if outside is not None:
+            if not (reviewed is not None and start <= reviewed):
+                candidates.append(
+                    _Candidate(
+                        rule,
+                        Action.REVIEW,
+                        start,
+                        _RANK_REVIEW,
+                        None,
+                        f"; the text giving {outside} was not in force, or not known to be, on "
+                        f"{start.isoformat()}, so a person decides (RULES.md §8.7)",
+                        False,
+                    )
+                )
             continue
         period = rule.period
         timed = True
@@ -121,6 +219,27 @@ def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
             due = answer
         else:
             due, timed = start, False
+        if rule.in_force_to is not None and due > rule.in_force_to:
+            # Never a due date outside the text that created the duty: it lapsed before falling
+            # due, so a person decides what the text in force now requires (§8.7). Moot where
+            # the successor text schedules a purge of its own.
+            lapsed = rule.in_force_to
+            if not (reviewed is not None and lapsed <= reviewed):
+                candidates.append(
+                    _Candidate(
+                        rule,
+                        Action.REVIEW,
+                        lapsed,
+                        _RANK_REVIEW,
+                        None,
+                        f"; the text that created this duty ended on {lapsed.isoformat()}, "
+                        f"before it fell due on {due.isoformat()}, so a person decides under the "
+                        "text in force now (RULES.md §8.7)",
+                        False,
+                        plain_review=True,
+                    )
+                )
+            continue
         retain_until = due if timed and action in _RETAINING else None
         note = ""
         rank = _RANK[action]
@@ -145,7 +264,11 @@ def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
         plain = rule.action is Action.REVIEW
         candidates.append(_Candidate(rule, action, due, rank, retain_until, note, hold, plain))
 
+    candidates = _subject_restriction_prevails(candidates)
     candidates = _policy_yields_to_statute(candidates)
+    # A destruction duty already due that a hold or counsel's review keeps from being carried
+    # out: until it is, the record serves evidence and legal claims only (narrowed below).
+    overdue_duty = any(c.hold and c.due_on <= today for c in candidates)
     if any(c.action is Action.PURGE for c in candidates):
         # Reviewing whether to keep data already scheduled for destruction is moot; reviews that
         # guard a purge (unknown facts, unverified figures, hold conflicts) stay.
@@ -173,6 +296,10 @@ def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
         )
     ]
     following = min(later, key=lambda c: (c.due_on, -c.rank)) if later else None
+    reply = _governing_answer(answers)
+    purposes = _purposes(pack, facts, winner, today).difference(denied)
+    if overdue_duty:
+        purposes = purposes & pack.purposes_for(facts.holder, facts.legal_basis)[1]
 
     return Decision(
         action=winner.action,
@@ -182,9 +309,12 @@ def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
         pack_version=pack.version,
         citation=winner.rule.citation,
         explanation=winner.rule.explanation.rstrip(".") + winner.note + ".",
-        purposes=_purposes(pack, winner, today).difference(denied),
+        purposes=purposes,
         retain_until=winner.retain_until,
-        respond_by=respond_by,
+        respond_by=reply.due_on if reply is not None else None,
+        respond_basis=reply.basis if reply is not None else None,
+        extension=reply.extension if reply is not None else None,
+        respond_rule=f"{pack.id}/{reply.rule.id}" if reply is not None else None,
         next_action=following.action if following is not None else None,
         next_due_on=following.due_on if following is not None else None,
         facts_used=_facts_used(winner, facts),
@@ -195,20 +325,97 @@ def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
 _RETAINING = frozenset({Action.RETAIN, Action.PURGE})
 
 
-def _respond_by(spec: Respond, facts: Facts, jurisdiction: str) -> date | None:
-    start = spec.trigger(facts)
-    if start is None:
+def _figure_outside(pack: Pack, rule: Rule, start: date) -> str | None:
+    # Every figure a duty uses must come from a text in force when its period starts; the
+    # response extension is judged separately (``_respond_by``).
+    skip = rule.respond.extension_param if rule.respond is not None else None
+    for name in rule.parameters:
+        param = pack.parameters.get(name)
+        if param is None or param is skip:
+            continue
+        if param.in_force_on(start) is not True:
+            return f"parameter {name}"
+    return None
+
+
+def _respond_by(
+    rule: Rule, spec: Respond, facts: Facts, jurisdiction: str, today: date
+) -> _Answer | None:
+    event = spec.trigger(facts)
+    if event is None:
+        return None
+    # The response duty of the text in force when the period starts (receipt of the request,
+    # or the later relevant time).
+    if _text(rule, event, today) is not _Text.APPLIES:
+        return None
+    start = _runs_from(rule, event)
+    if spec.in_force_from is not None and start < spec.in_force_from:
+        return None
+    if spec.in_force_to is not None and start > spec.in_force_to:
         return None
     period = spec.period
     first = due_date(start, period.amount, period.unit, spec.calendar, jurisdiction)
-    if spec.extension is not None and spec.extension_notice is not None:
-        notice = spec.extension_notice(facts)
-        # The extension counts only if notified within the first period (GDPR Art 12(3);
-        # DPA 2018 s.54(3B)); the period then runs from the same start.
-        if notice is not None and notice <= first:
-            total = period.amount + spec.extension.amount
-            return due_date(start, total, period.unit, spec.calendar, jurisdiction)
-    return first
+    for end in (spec.in_force_to, rule.in_force_to):
+        if end is not None and first > end:
+            return None  # never a deadline outside the text that set it
+    if spec.extension is None or spec.extension_notice is None:
+        return _Answer(rule, first, spec.basis, ExtensionStatus.NOT_PROVIDED)
+    param = spec.extension_param
+    exists = param.in_force_on(start) if param is not None else True
+    notice = spec.extension_notice(facts)
+    if exists is False:
+        return _Answer(rule, first, spec.basis, ExtensionStatus.NOT_IN_FORCE)
+    if exists is None:
+        # DPA 2018 s.54(3A) was inserted later and its commencement is unconfirmed (RULES.md
+        # §10.5): the earlier deadline stands, and a recorded notice goes to a person.
+        return _Answer(rule, first, spec.basis, ExtensionStatus.UNVERIFIED, review_on=notice)
+    if notice is None:
+        status = ExtensionStatus.AVAILABLE if today <= first else ExtensionStatus.LATE
+        return _Answer(rule, first, spec.basis, status)
+    # The extension counts only if notified within the first period (GDPR Art 12(3);
+    # DPA 2018 s.54(3B)); the period then runs from the same start.
+    if notice <= first:
+        total = period.amount + spec.extension.amount
+        extended = due_date(start, total, period.unit, spec.calendar, jurisdiction)
+        return _Answer(rule, extended, spec.basis, ExtensionStatus.GRANTED)
+    return _Answer(rule, first, spec.basis, ExtensionStatus.LATE)
+
+
+def _governing_answer(answers: list[_Answer]) -> _Answer | None:
+    # A statute's deadline governs wherever one applies (the earliest, §8.3); the agency's
+    # service target only where no statute sets one.
+    statutory = [a for a in answers if a.basis is DeadlineBasis.STATUTORY]
+    pool = statutory or answers
+    return min(pool, key=lambda a: a.due_on) if pool else None
+
+
+def _subject_restriction_prevails(candidates: list[_Candidate]) -> list[_Candidate]:
+    # GDPR Art 18(1)(b)-(c), LED Art 16(3)(a): where the subject asks for restriction instead of
+    # erasure, erasure rules they did not ask for give way (the pack names them in
+    # ``prevails_over``). While the ground is unknown those erasures wait for a person.
+    beaten: set[str] = set()
+    pending: set[str] = set()
+    for c in candidates:
+        if not c.rule.prevails_over:
+            continue
+        if c.action in (Action.RESTRICT, Action.RETAIN) and c.rule.action is c.action:
+            beaten |= c.rule.prevails_over
+        elif c.unknown:
+            pending |= c.rule.prevails_over
+    if not beaten and not pending:
+        return candidates
+    out: list[_Candidate] = []
+    for c in candidates:
+        if c.rule.id in beaten:
+            continue
+        if c.rule.id in pending and c.action is Action.PURGE:
+            c.action, c.rank = Action.REVIEW, _RANK_CONFLICT
+            c.note = (
+                "; the subject asked for restriction instead of erasure and the ground is not "
+                "yet recorded, so a person decides before anything is destroyed (GDPR Art 18)"
+            )
+        out.append(c)
+    return out
 
 
 def _policy_yields_to_statute(candidates: list[_Candidate]) -> list[_Candidate]:
@@ -236,18 +443,22 @@ def _policy_yields_to_statute(candidates: list[_Candidate]) -> list[_Candidate]:
     ]
 
 
-def _purposes(pack: Pack, winner: _Candidate, today: date) -> frozenset[Purpose]:
+def _purposes(pack: Pack, facts: Facts, winner: _Candidate, today: date) -> frozenset[Purpose]:
+    # Purposes come from who holds the record and on what basis (a private holder's data never
+    # serve law-enforcement purposes); a rule's own list is cut down to what the holder may do.
+    default, restricted = pack.purposes_for(facts.holder, facts.legal_basis)
+    allowed = default | restricted
     rule = winner.rule
     due = winner.due_on <= today
     if winner.action is Action.PURGE and due:
         return frozenset()
     if winner.action is Action.RESTRICT and due:
         if rule.action is Action.RESTRICT and rule.purposes is not None:
-            return rule.purposes
-        return pack.restricted_purposes
+            return rule.purposes & allowed
+        return restricted
     if rule.purposes is None or rule.action is Action.RESTRICT:
-        return pack.default_purposes
-    return rule.purposes
+        return default
+    return rule.purposes & allowed
 
 
 def _facts_used(winner: _Candidate, facts: Facts) -> tuple[tuple[str, FactValue], ...]:

@@ -28,6 +28,7 @@ from policies.vocabulary import (
     OffenceClass,
     Outcome,
     RequestKind,
+    RestrictionGround,
 )
 
 
@@ -60,6 +61,9 @@ class Request:
     # PC 13665(b)(2) (2022-2023 text): for a violent offence the requester must show a ground
     # (record sealed, conviction dismissed, rehabilitation certificate, not guilty…).
     grounds_shown: bool | None = None
+    # GDPR Art 18(1)(a)-(d) / DPA 2018 s.47(3) / LED Art 16(3)(a): why restriction instead of
+    # erasure was asked for (None: not a restriction request, or the ground is not recorded).
+    restriction_ground: RestrictionGround | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +207,7 @@ _REQUEST_CONVERTERS: dict[str, Callable[[str, object], Any]] = {
     "clarification_requested_on": _date,
     "clarification_received_on": _date,
     "grounds_shown": _bool,
+    "restriction_ground": _enum(RestrictionGround),
 }
 REQUEST_FIELDS: tuple[str, ...] = tuple(_REQUEST_CONVERTERS)
 

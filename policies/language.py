@@ -25,6 +25,7 @@ from policies.vocabulary import (
     Outcome,
     PeriodUnit,
     RequestKind,
+    RestrictionGround,
 )
 
 PACK_KEYS: Final = frozenset(
@@ -40,9 +41,12 @@ PACK_KEYS: Final = frozenset(
         "restricted_purposes",
     }
 )
-TOP_KEYS: Final = frozenset({"pack", "parameters", "rule", "complaint"})
+TOP_KEYS: Final = frozenset({"pack", "parameters", "rule", "complaint", "holder_purposes"})
+HOLDER_PURPOSE_KEYS: Final = frozenset({"holder", "legal_basis", "default", "restricted"})
 COMPLAINT_KEYS: Final = frozenset({"kind", "name", "how", "basis", "url"})
-PARAMETER_KEYS: Final = frozenset({"value", "row", "src", "conf", "verified", "description"})
+PARAMETER_KEYS: Final = frozenset(
+    {"value", "row", "src", "conf", "verified", "description", "in_force"}
+)
 RULE_KEYS: Final = frozenset(
     {
         "id",
@@ -63,11 +67,19 @@ RULE_KEYS: Final = frozenset(
         "respond",
         "in_force",
         "fallback",
+        "prevails_over",
     }
 )
 CITATION_KEYS: Final = frozenset({"row", "text"})
-RESPOND_KEYS: Final = frozenset({"trigger", "period", "calendar", "extension", "extension_notice"})
+RESPOND_KEYS: Final = frozenset(
+    {"trigger", "period", "calendar", "extension", "extension_notice", "basis", "in_force"}
+)
 IN_FORCE_KEYS: Final = frozenset({"from", "to"})
+# Rules may also say the text reaches events before its commencement (PC 13665 as amended in
+# 2024 applies to photos already posted); the period then runs from the commencement.
+RULE_IN_FORCE_KEYS: Final = frozenset({"from", "to", "retroactive"})
+# Written for a commencement date RULES.md could not confirm (§10.5): the text is unverified.
+UNKNOWN_DATE: Final = "unknown"
 TRIGGER_KEYS: Final = frozenset({"latest", "earliest"})
 ON_UNKNOWN: Final = frozenset({"review", "skip"})
 
@@ -221,6 +233,7 @@ FACT_SPECS: Final[dict[str, FactSpec]] = {
         _spec("request.clarification_requested_on", "date"),
         _spec("request.clarification_received_on", "date"),
         _spec("request.grounds_shown", "bool"),
+        _spec("request.restriction_ground", "enum", RestrictionGround),
     )
 }
 DATE_FACTS: Final = frozenset(n for n, s in FACT_SPECS.items() if s.kind == "date")

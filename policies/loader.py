@@ -27,26 +27,32 @@ from policies.language import (
     CITATION_KEYS,
     COMPLAINT_KEYS,
     FACT_SPECS,
+    HOLDER_PURPOSE_KEYS,
     IN_FORCE_KEYS,
     ON_UNKNOWN,
     PACK_KEYS,
     PARAMETER_KEYS,
     REQUIRED_DATE_FACTS,
     RESPOND_KEYS,
+    RULE_IN_FORCE_KEYS,
     RULE_KEYS,
     TOP_KEYS,
+    UNKNOWN_DATE,
     Period,
     is_date,
 )
-from policies.pack import ComplaintRoute, Pack, Parameter, Respond, Rule
+from policies.pack import ComplaintRoute, HolderPurposes, Pack, Parameter, Respond, Rule
 from policies.predicates import date_getter
 from policies.vocabulary import (
     Action,
     Authority,
     CalendarConvention,
     Confidence,
+    DeadlineBasis,
+    Holder,
     HoldKind,
     Jurisdiction,
+    LegalBasis,
     PeriodUnit,
     Purpose,
     RouteKind,
@@ -142,6 +148,14 @@ class _Compiler(ConditionCompiler):
                 rules.append(rule)
 
         routes = self.complaints(data.get("complaint"))
+        by_holder = self.holder_purposes(data.get("holder_purposes"))
+        ids = {r.id for r in rules}
+        for rule in rules:
+            for other in sorted(rule.prevails_over):
+                if other not in ids or other == rule.id:
+                    self.problem(
+                        rule.id, "prevails_over", f"{other!r} is not another rule of this pack"
+                    )
 
         fallbacks = [r for r in rules if r.fallback]
         if not fallbacks and not any(
@@ -175,7 +189,43 @@ class _Compiler(ConditionCompiler):
             rules=tuple(rules),
             source=self.file,
             complaint_routes=routes,
+            holder_purposes=by_holder,
         )
+
+    def holder_purposes(self, raw: object) -> tuple[HolderPurposes, ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            self.problem(_PACK_LEVEL, "holder_purposes", "must be an array of tables")
+            return ()
+        out: list[HolderPurposes] = []
+        for index, item in enumerate(raw):
+            where = f"holder_purposes[{index}]"
+            if not isinstance(item, Mapping):
+                self.problem(_PACK_LEVEL, where, "must be a table with holder, default, restricted")
+                continue
+            self.unknown_keys(_PACK_LEVEL, where, item, HOLDER_PURPOSE_KEYS)
+            holder = self.enum(
+                _PACK_LEVEL, f"{where}.holder", item.get("holder"), Holder, required=True
+            )
+            bases = self.enum_list(
+                _PACK_LEVEL, f"{where}.legal_basis", item.get("legal_basis", []), LegalBasis
+            )
+            for key in ("default", "restricted"):
+                if key not in item:
+                    self.problem(_PACK_LEVEL, f"{where}.{key}", "is required")
+            default = self.enum_list(
+                _PACK_LEVEL, f"{where}.default", item.get("default", []), Purpose
+            )
+            restricted = self.enum_list(
+                _PACK_LEVEL, f"{where}.restricted", item.get("restricted", []), Purpose
+            )
+            if holder is None:
+                continue
+            out.append(
+                HolderPurposes(holder, frozenset(bases), frozenset(default), frozenset(restricted))
+            )
+        return tuple(out)
 
     def complaints(self, raw: object) -> tuple[ComplaintRoute, ...]:
         # Optional, so that versions enacted before routes existed still load; a pack without
@@ -237,6 +287,7 @@ class _Compiler(ConditionCompiler):
                 "marked verified; verify it in RULES.md first",
             )
         description = self.string(rid, f"{where}.description", spec.get("description")) or ""
+        start, end, known, _ = self.window(rid, f"{where}.in_force", spec.get("in_force"))
         if value is None or src is None or conf is None or row is None:
             return
         self.params[name] = Parameter(
@@ -247,6 +298,9 @@ class _Compiler(ConditionCompiler):
             conf=conf,
             description=description,
             verified=not weak and flag is not False,
+            in_force_from=start,
+            in_force_to=end,
+            commencement_known=known,
         )
 
     # -- rules ---------------------------------------------------------------------------------
@@ -328,8 +382,20 @@ class _Compiler(ConditionCompiler):
             self.enum_list(rid, "deny_purposes", raw.get("deny_purposes", []), Purpose)
         )
         respond = self.respond(rid, raw.get("respond"), params)
-        in_force_from, in_force_to = self.in_force(rid, raw.get("in_force"))
+        in_force_from, in_force_to, known, retroactive = self.window(
+            rid, "in_force", raw.get("in_force"), rule=True
+        )
         fallback = self.boolean(rid, "fallback", raw.get("fallback", False))
+        prevails = raw.get("prevails_over", [])
+        if not isinstance(prevails, list) or not all(isinstance(x, str) for x in prevails):
+            self.problem(rid, "prevails_over", "must be a list of rule ids")
+            prevails = []
+        if prevails and action not in (Action.RESTRICT, Action.RETAIN):
+            self.problem(
+                rid,
+                "prevails_over",
+                "only a rule that keeps the data (restrict or retain) can prevail over others",
+            )
 
         if action is None and not deny and respond is None and "action" not in raw:
             self.problem(rid, "action", "a rule needs an action, deny_purposes or respond")
@@ -385,6 +451,9 @@ class _Compiler(ConditionCompiler):
             fact_getters=tuple(
                 (name, FACT_SPECS[name].get) for name in dict.fromkeys([*facts, *trigger_facts])
             ),
+            retroactive=retroactive,
+            commencement_known=known,
+            prevails_over=frozenset(prevails),
         )
 
     def check_fallback(
@@ -394,6 +463,8 @@ class _Compiler(ConditionCompiler):
             self.problem(rid, "when", "a fallback rule applies to every record: no conditions")
         if "in_force" in raw:
             self.problem(rid, "in_force", "a fallback rule must always be in force")
+        if "prevails_over" in raw:
+            self.problem(rid, "prevails_over", "a fallback rule prevails over nothing")
         if action not in (Action.REVIEW, Action.PURGE):
             self.problem(
                 rid,
@@ -440,6 +511,40 @@ class _Compiler(ConditionCompiler):
         extension = self.period(rid, "respond.extension", raw.get("extension"), params)
         if extension is not None and period is not None and extension.unit is not period.unit:
             self.problem(rid, "respond.extension", "must be in the same unit as the period")
+        basis = self.enum(rid, "respond.basis", raw.get("basis", "statutory"), DeadlineBasis)
+        ext_raw = raw.get("extension")
+        ext_param = (
+            self.params.get(ext_raw["param"])
+            if isinstance(ext_raw, Mapping) and isinstance(ext_raw.get("param"), str)
+            else None
+        )
+        period_raw = raw.get("period")
+        period_param = (
+            self.params.get(period_raw["param"])
+            if isinstance(period_raw, Mapping) and isinstance(period_raw.get("param"), str)
+            else None
+        )
+        controller = period_param is not None and period_param.src is SourceType.CONTROLLER
+        if basis is DeadlineBasis.SERVICE_TARGET:
+            if not controller:
+                self.problem(
+                    rid,
+                    "respond.period",
+                    "a service target is the agency's own figure: give it as a parameter with "
+                    'src = "C"',
+                )
+            if "extension" in raw:
+                self.problem(
+                    rid, "respond.extension", "a service target has no statutory extension"
+                )
+        elif basis is DeadlineBasis.STATUTORY and controller:
+            self.problem(
+                rid,
+                "respond.basis",
+                "a controller-chosen period (src C) is a service target, never a statutory "
+                'deadline: write basis = "service_target"',
+            )
+        start, end, _, _ = self.window(rid, "respond.in_force", raw.get("in_force"))
         notice: Callable[[Facts], date | None] | None = None
         notice_name = raw.get("extension_notice")
         if notice_name is not None:
@@ -448,19 +553,42 @@ class _Compiler(ConditionCompiler):
                 notice = date_getter(spec)
             if extension is None:
                 self.problem(rid, "respond.extension", "an extension notice needs an extension")
-        if trigger is None or period is None or calendar is None:
+        if trigger is None or period is None or calendar is None or basis is None:
             return None
-        return Respond(trigger, trigger_facts, period, calendar, extension, notice)
+        return Respond(
+            trigger,
+            trigger_facts,
+            period,
+            calendar,
+            extension,
+            notice,
+            basis=basis,
+            in_force_from=start,
+            in_force_to=end,
+            extension_param=ext_param,
+        )
 
-    def in_force(self, rid: str, raw: object) -> tuple[date | None, date | None]:
+    def window(
+        self, rid: str, field: str, raw: object, *, rule: bool = False
+    ) -> tuple[date | None, date | None, bool, bool]:
+        """(from, to, commencement known, retroactive) of an ``in_force`` table. ``from`` may
+        be "unknown" on a rule or a parameter (a commencement RULES.md could not confirm)."""
         if raw is None:
-            return None, None
+            return None, None, True, False
         if not isinstance(raw, Mapping):
-            self.problem(rid, "in_force", "must be a table { from = DATE, to = DATE }")
-            return None, None
-        self.unknown_keys(rid, "in_force", raw, IN_FORCE_KEYS)
-        start = self.date(rid, "in_force.from", raw.get("from"))
-        end = self.date(rid, "in_force.to", raw.get("to"))
+            self.problem(rid, field, "must be a table { from = DATE, to = DATE }")
+            return None, None, True, False
+        self.unknown_keys(rid, field, raw, RULE_IN_FORCE_KEYS if rule else IN_FORCE_KEYS)
+        known = True
+        raw_from = raw.get("from")
+        if raw_from == UNKNOWN_DATE and (rule or field.startswith("parameters.")):
+            known, start = False, None
+        else:
+            start = self.date(rid, f"{field}.from", raw_from)
+        end = self.date(rid, f"{field}.to", raw.get("to"))
         if start and end and end < start:
-            self.problem(rid, "in_force.to", "is before in_force.from")
-        return start, end
+            self.problem(rid, f"{field}.to", "is before in_force.from")
+        retroactive = self.boolean(rid, f"{field}.retroactive", raw.get("retroactive", False))
+        if retroactive and start is None:
+            self.problem(rid, f"{field}.retroactive", "a retroactive text needs a known from date")
+        return start, end, known, retroactive

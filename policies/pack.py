@@ -18,8 +18,11 @@ from policies.vocabulary import (
     Authority,
     CalendarConvention,
     Confidence,
+    DeadlineBasis,
+    Holder,
     HoldKind,
     Jurisdiction,
+    LegalBasis,
     Purpose,
     RouteKind,
     SourceType,
@@ -42,11 +45,25 @@ class Parameter:
     conf: Confidence
     description: str
     verified: bool
+    # The window of the text that gives the figure (a later amendment has a later ``from``);
+    # ``commencement_known`` is False where RULES.md could not confirm when it began (§10.5).
+    in_force_from: date | None = None
+    in_force_to: date | None = None
+    commencement_known: bool = True
 
     @property
     def unverified(self) -> bool:
         """Background-knowledge or low-confidence figures must not decide alone (§8.7)."""
         return not self.verified
+
+    def in_force_on(self, day: date) -> bool | None:
+        """Whether the text giving this figure was in force on ``day``; None when its
+        commencement is unknown and ``day`` is not after a known repeal."""
+        if self.in_force_to is not None and day > self.in_force_to:
+            return False
+        if not self.commencement_known:
+            return None
+        return self.in_force_from is None or day >= self.in_force_from
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +76,14 @@ class Respond:
     calendar: CalendarConvention
     extension: Period | None = None
     extension_notice: Callable[[Facts], date | None] | None = None
+    # A statute's deadline, or the agency's service target where no statute sets one.
+    basis: DeadlineBasis = DeadlineBasis.STATUTORY
+    # The text of this response duty, compared with the date its period starts (receipt).
+    in_force_from: date | None = None
+    in_force_to: date | None = None
+    # The parameter giving the extension: its own window decides whether the extension exists
+    # for a request whose period started on a given day (DPA 2018 s.54(3A) came later).
+    extension_param: Parameter | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +115,31 @@ class Rule:
     parameters: tuple[str, ...]
     # (name, getter) for every fact in fact_names, resolved at load so decisions stay cheap.
     fact_getters: tuple[tuple[str, Callable[[Facts], object]], ...] = ()
+    # The text reaches events before its commencement; its period then runs from commencement.
+    retroactive: bool = False
+    # False where RULES.md could not confirm when the text began: its duties go to review.
+    commencement_known: bool = True
+    # Rules of this pack whose actions give way while this rule applies (a subject's
+    # restriction request beats erasure rules the subject did not ask for, GDPR Art 18(1)(b)-(c)).
+    prevails_over: frozenset[str] = frozenset()
 
     @property
     def citation(self) -> str:
         """ "row: statute text", as shown in decisions."""
         return f"{self.citation_row}: {self.citation_text}"
 
+    @property
+    def dated(self) -> bool:
+        """Whether the rule names a window of its own (``in_force``)."""
+        return (
+            self.in_force_from is not None
+            or self.in_force_to is not None
+            or not self.commencement_known
+        )
+
     def in_force(self, day: date) -> bool:
-        """Whether the law this rule encodes is in force on ``day``."""
+        """Whether the law this rule encodes is in force on ``day`` (an unknown commencement
+        counts as in force: a purpose gate then denies, which needs no proof, §8.7)."""
         if self.in_force_from is not None and day < self.in_force_from:
             return False
         return self.in_force_to is None or day <= self.in_force_to
@@ -114,6 +156,23 @@ class ComplaintRoute:
     how: str
     basis: str
     url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HolderPurposes:
+    """The purposes a record may serve, by who holds it and on what legal basis: a private
+    holder's biometric data never serve law-enforcement purposes (BIPA 15(d), CUBI (c)(2))."""
+
+    holder: Holder
+    legal_basis: frozenset[LegalBasis]  # empty: any basis
+    default: frozenset[Purpose]
+    restricted: frozenset[Purpose]
+
+    def fits(self, holder: Holder | None, basis: LegalBasis | None) -> bool:
+        """Whether this entry governs a record of ``holder`` held on ``basis``."""
+        if holder is not self.holder:
+            return False
+        return not self.legal_basis or basis in self.legal_basis
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +194,27 @@ class Pack:
     # Complaint and appeal routes in the order a refusal shows them (GDPR Art 12(4), DPA 2018
     # s.48: a refusal names the right to complain and to go to court).
     complaint_routes: tuple[ComplaintRoute, ...] = ()
+    # Purposes by holder and legal basis, first match wins; a record whose holder is unknown
+    # gets only what every entry allows (§8.7); with no entries, the pack-wide sets apply.
+    holder_purposes: tuple[HolderPurposes, ...] = ()
+
+    def purposes_for(
+        self, holder: Holder | None, basis: LegalBasis | None
+    ) -> tuple[frozenset[Purpose], frozenset[Purpose]]:
+        """(default, restricted) purposes for a record of ``holder`` held on ``basis``."""
+        if not self.holder_purposes:
+            return self.default_purposes, self.restricted_purposes
+        for entry in self.holder_purposes:
+            if entry.fits(holder, basis):
+                return entry.default, entry.restricted
+        if holder is None:
+            default = frozenset(self.default_purposes)
+            restricted = frozenset(self.restricted_purposes)
+            for entry in self.holder_purposes:
+                default &= entry.default
+                restricted &= entry.restricted
+            return default, restricted
+        return self.default_purposes, self.restricted_purposes
 
     def in_force(self, day: date) -> bool:
         """Whether the pack is effective on ``day``."""

@@ -90,6 +90,45 @@ class RequestKind(StrEnum):
     TAKEDOWN = "takedown"
 
 
+class RestrictionGround(StrEnum):
+    """Why a data subject asks for restriction instead of erasure (GDPR Art 18(1); DPA 2018
+    s.47(3); LED Art 16(3)(a))."""
+
+    # Art 18(1)(a), s.47(3), LED 16(3)(a): accuracy contested, for the time it takes to verify.
+    ACCURACY_CONTESTED = "accuracy_contested"
+    # Art 18(1)(b): processing is unlawful and the subject opposes erasure.
+    UNLAWFUL_OPPOSES_ERASURE = "unlawful_opposes_erasure"
+    # Art 18(1)(c): the controller no longer needs the data; the subject needs them for a claim.
+    LEGAL_CLAIMS = "legal_claims"
+    # Art 18(1)(d): an objection under Art 21(1) is pending.
+    OBJECTION_PENDING = "objection_pending"
+
+
+class DeadlineBasis(StrEnum):
+    """Where a request's response date comes from: a statute, or the agency's own service target
+    where no statute sets one (shown as "we aim to answer by", never called statutory)."""
+
+    STATUTORY = "statutory"
+    SERVICE_TARGET = "service_target"
+
+
+class ExtensionStatus(StrEnum):
+    """Whether the response deadline can be, or has been, extended (one extension at most)."""
+
+    # The law that sets the deadline allows an extension and none has been noticed yet.
+    AVAILABLE = "available"
+    # A timely notice was recorded: the deadline includes the extension.
+    GRANTED = "granted"
+    # A notice was recorded after the first deadline: it does not count.
+    LATE = "late"
+    # No text allows an extension (a service target, or a statute without one).
+    NOT_PROVIDED = "not_provided"
+    # The text allowing it was not in force on the date the period started.
+    NOT_IN_FORCE = "not_in_force"
+    # The commencement of the text allowing it is unknown: a person decides (RULES.md §8.7).
+    UNVERIFIED = "unverified"
+
+
 class RouteKind(StrEnum):
     """What a way forward after a refusal is: a complaint to someone else (a regulator), or an
     appeal against the decision (to the agency itself or to a court)."""

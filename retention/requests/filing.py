@@ -13,8 +13,10 @@ once: only its SHA-256 is stored. Nothing a requester sees depends on whether a 
 States: received → under_review → approved | denied | needs_info (→ under_review when the
 requester answers) → completed (every matched record purged or restricted; certificates ready).
 The response deadline comes from the rule pack of the jurisdiction (e.g. DPA 2018 s.54 one
-month, extendable by two with notice; GDPR Art 12(3)); asking for information pauses it where
-the law allows (s.54(2): the clock runs from the relevant time).
+month; GDPR Art 12(3) one month, extendable by two with notice); asking for information pauses it
+where the law allows (s.54(2): the clock runs from the relevant time). Where no statute sets one
+the pack's service target does, and ``deadline_basis`` records which ("statutory" or
+"service_target": pages say "respond by" or "we aim to answer by").
 """
 
 from __future__ import annotations
@@ -31,7 +33,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from policies import Facts, Request, evaluate
-from policies.vocabulary import Jurisdiction, RequestKind
+from policies.vocabulary import (
+    DeadlineBasis,
+    ExtensionStatus,
+    Jurisdiction,
+    RequestKind,
+    RestrictionGround,
+)
 from retention.audit import chain as audit
 from retention.db.models import (
     Record,
@@ -106,17 +114,35 @@ def evidence_type(data: bytes) -> str:
     raise RequestError("evidence must be a PDF, JPEG or PNG file")
 
 
-def response_deadline(
+@dataclass(frozen=True, slots=True)
+class ResponseTerms:
+    """A request's response date as the law (or the agency's target) sets it on one day.
+
+    ``basis`` says whether ``respond_by`` is statutory or a service target; ``extension``
+    whether it can still be, or has been, extended; ``rule`` names the pack rule that set it.
+    All None when nothing sets a date (the statutory clock is stopped while information is
+    awaited, DPA 2018 s.54(2)).
+    """
+
+    respond_by: dt.date | None
+    basis: DeadlineBasis | None
+    extension: ExtensionStatus | None
+    rule: str | None
+
+
+def response_terms(
     session: Session,
     jurisdiction: str,
     kind: RequestKind,
     received: dt.date,
     *,
+    today: dt.date | None = None,
     extension: dt.date | None = None,
     info_requested: dt.date | None = None,
     info_received: dt.date | None = None,
-) -> dt.date | None:
-    # The pack's response rule, evaluated on the request alone (no record facts needed).
+) -> ResponseTerms:
+    """The response date, its basis and the extension's status for a request with these dates,
+    as they stand on ``today`` (default: the receipt date)."""
     facts = Facts(
         id="request",
         jurisdiction=Jurisdiction(jurisdiction),
@@ -130,7 +156,32 @@ def response_deadline(
         ),
     )
     pack = decisions.PackResolver(session).pack_for(jurisdiction)
-    return evaluate(pack, facts, received).respond_by
+    decision = evaluate(pack, facts, today or received)
+    return ResponseTerms(
+        decision.respond_by, decision.respond_basis, decision.extension, decision.respond_rule
+    )
+
+
+def response_deadline(
+    session: Session,
+    jurisdiction: str,
+    kind: RequestKind,
+    received: dt.date,
+    *,
+    extension: dt.date | None = None,
+    info_requested: dt.date | None = None,
+    info_received: dt.date | None = None,
+) -> dt.date | None:
+    """The response date alone (see ``response_terms`` for its basis)."""
+    return response_terms(
+        session,
+        jurisdiction,
+        kind,
+        received,
+        extension=extension,
+        info_requested=info_requested,
+        info_received=info_received,
+    ).respond_by
 
 
 def file_request(
@@ -144,8 +195,14 @@ def file_request(
     grounds: list[str],
     evidence: bytes | None,
     now: dt.datetime,
+    restriction_ground: RestrictionGround | None = None,
 ) -> tuple[RemovalRequest, str]:
-    """File a request; returns it and its reference (shown to the requester once)."""
+    """File a request; returns it and its reference (shown to the requester once).
+
+    ``restriction_ground`` (GDPR Art 18(1), DPA 2018 s.47(3), LED Art 16(3)(a)) is kept with a
+    restriction request: it decides whether the restriction prevails over erasure rules."""
+    if restriction_ground is not None and kind is not RequestKind.RESTRICTION:
+        raise RequestError("restriction_ground: only a restriction request has one")
     bad = [g for g in grounds if g not in GROUNDS]
     if bad or not grounds:
         raise RequestError("grounds: choose at least one of the listed grounds")
@@ -178,6 +235,7 @@ def file_request(
         evidence_id = uuid.uuid4().hex
     reference = new_reference()
     today = now.date()
+    terms = response_terms(session, jurisdiction.value, kind, today)
     req = RemovalRequest(
         id=request_id,
         reference_sha256=reference_digest(reference),
@@ -186,7 +244,9 @@ def file_request(
         grounds=sorted(set(grounds)),
         state=RequestState.RECEIVED.value,
         received_on=today,
-        respond_by=response_deadline(session, jurisdiction.value, kind, today),
+        respond_by=terms.respond_by,
+        deadline_basis=terms.basis.value if terms.basis else None,
+        restriction_ground=restriction_ground.value if restriction_ground else None,
         claims_sealed=sealed,
         key_id=key_id,
         kek_version=kek_version,

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from policies.vocabulary import RequestKind
+from policies.vocabulary import DeadlineBasis, ExtensionStatus, RequestKind
 from retention.audit import chain as audit
 from retention.db.models import (
     Certificate,
@@ -54,12 +54,13 @@ from retention.requests.filing import (
     MAX_EVIDENCE_BYTES,
     MAX_TEXT,
     RequestError,
+    ResponseTerms,
     by_reference,
     candidates,
     evidence_type,
     matched,
     request_key,
-    response_deadline,
+    response_terms,
 )
 from retention.storage.interface import BlobStore
 
@@ -67,18 +68,26 @@ from retention.storage.interface import BlobStore
 ANSWER_WITHIN = dt.timedelta(days=28)
 
 
-def _deadline(session: Session, req: RemovalRequest) -> dt.date | None:
-    """The response deadline as the request's dates stand (receipt, extension notice, and the
+def _terms(session: Session, req: RemovalRequest, today: dt.date) -> ResponseTerms:
+    """The response terms as the request's dates stand (receipt, extension notice, and the
     pause while the requester is asked for information)."""
-    return response_deadline(
+    return response_terms(
         session,
         req.jurisdiction,
         RequestKind(req.kind),
         req.received_on,
+        today=today,
         extension=req.extension_notice_on,
         info_requested=req.info_requested_on,
         info_received=req.info_received_on,
     )
+
+
+def _set_deadline(session: Session, req: RemovalRequest, today: dt.date) -> ResponseTerms:
+    terms = _terms(session, req, today)
+    req.respond_by = terms.respond_by
+    req.deadline_basis = terms.basis.value if terms.basis else None
+    return terms
 
 
 def lock_request(session: Session, request_id: str) -> RemovalRequest:
@@ -386,7 +395,7 @@ def ask_for_information(
     req.info_received_on = None
     req.answer_by = answer_by or now.date() + ANSWER_WITHIN
     req.decision_reasons = message.strip()[:MAX_TEXT]
-    req.respond_by = _deadline(session, req)
+    _set_deadline(session, req, now.date())
 
 
 def _add_to_claims(
@@ -464,7 +473,7 @@ def answer(
     req.info_received_on = now.date()
     req.answer_by = None
     req.decision_reasons = None
-    req.respond_by = _deadline(session, req)
+    _set_deadline(session, req, now.date())
     move_state(
         session,
         req,
@@ -476,17 +485,62 @@ def answer(
     return req
 
 
-def extend(session: Session, request_id: str, *, actor: str, now: dt.datetime) -> None:
-    """Give notice of an extension (DPA 2018 s.54(3A): before the first month ends)."""
+def extension_refusal(terms: ResponseTerms, req: RemovalRequest) -> str | None:
+    """Why this request's deadline cannot be extended now, in words a clerk can pass on; None
+    when it can (the law that sets the deadline allows one extension, noticed in time)."""
+    if req.extension_notice_on is not None:
+        return (
+            f"the deadline was already extended on {req.extension_notice_on.isoformat()}; "
+            "the law allows one extension"
+        )
+    status, first = terms.extension, terms.respond_by
+    when = first.isoformat() if first else "the first deadline"
+    if status is ExtensionStatus.AVAILABLE:
+        return None
+    if terms.respond_by is None:
+        return "this request has no running deadline to extend (the clock is stopped)"
+    if terms.basis is DeadlineBasis.SERVICE_TARGET:
+        return (
+            f"no statute sets this request's deadline: {when} is our own service target, "
+            "which is not extended"
+        )
+    if status is ExtensionStatus.NOT_IN_FORCE:
+        return (
+            f"the provision allowing an extension ({terms.rule}) was not in force when this "
+            f"request was received; answer by {when}"
+        )
+    if status is ExtensionStatus.UNVERIFIED:
+        return (
+            f"the commencement of the provision allowing an extension ({terms.rule}) is not "
+            f"confirmed (RULES.md §10.5), so it is not applied; answer by {when}"
+        )
+    if status is ExtensionStatus.LATE:
+        return f"the first deadline ({when}) has passed; an extension must be noticed before it"
+    return f"the law that sets this deadline ({terms.rule}) allows no extension"
+
+
+def extend(
+    session: Session, request_id: str, *, actor: str, reason: str, now: dt.datetime
+) -> ResponseTerms:
+    """Give notice of an extension, once, with a reason the requester sees — only where the
+    law that sets the deadline allows one and before the first deadline (GDPR Art 12(3); DPA
+    2018 s.54(3A)-(3B) once its commencement is confirmed). A refusal says why."""
+    text = reason.strip()
+    if not text or len(text) > MAX_TEXT:
+        raise RequestError(
+            f"reason: say why the deadline is extended (the requester sees it; at most "
+            f"{MAX_TEXT} characters)"
+        )
     req = lock_request(session, request_id)
     if RequestState(req.state) not in OPEN:
         raise RequestError(f"request {req.id} is {req.state}; nothing to extend")
-    if req.respond_by is not None and now.date() > req.respond_by:
-        raise RequestError(
-            "the response deadline has passed; an extension must be noticed before it"
-        )
-    req.extension_notice_on = now.date()
-    req.respond_by = _deadline(session, req)
+    today = now.date()
+    why_not = extension_refusal(_terms(session, req, today), req)
+    if why_not is not None:
+        raise RequestError(f"no extension: {why_not}")
+    req.extension_notice_on = today
+    req.extension_reason = text
+    terms = _set_deadline(session, req, today)
     req.updated_at = now
     audit.append(
         session,
@@ -497,6 +551,7 @@ def extend(session: Session, request_id: str, *, actor: str, now: dt.datetime) -
         object_id=req.id,
         details={"respond_by": req.respond_by.isoformat() if req.respond_by else None},
     )
+    return terms
 
 
 def deny(session: Session, request_id: str, *, actor: str, reasons: str, now: dt.datetime) -> None:

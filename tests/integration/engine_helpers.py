@@ -93,8 +93,10 @@ def file_request(
     kind: RequestKind = RequestKind.ERASURE,
     grounds: tuple[str, ...] = ("acquitted",),
     details: str = "I was acquitted in 2020.",
+    jurisdiction: Jurisdiction = Jurisdiction.GB_ENG,
 ) -> tuple[str, str]:
-    """File a removal request in England as the public page does; returns (id, reference)."""
+    """File a removal request (in England unless told) as the public page does; returns (id,
+    reference)."""
     with services.sessions() as s, s.begin():
         req, reference = filing.file_request(
             s,
@@ -108,7 +110,7 @@ def file_request(
                 details=details,
             ),
             kind=kind,
-            jurisdiction=Jurisdiction.GB_ENG,
+            jurisdiction=jurisdiction,
             grounds=list(grounds),
             evidence=evidence,
             now=now,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from policies.vocabulary import HoldKind, RequestKind
+from policies.vocabulary import HoldKind, Jurisdiction, RequestKind
 from retention.db.models import AuditEntry, Certificate, LegalHold, RemovalRequest
 from retention.engine import changes
 from retention.engine.authority import Person
@@ -255,11 +255,86 @@ def test_asking_for_information_pauses_the_clock_until_the_answer(services: Serv
         workflow.answer(s, services.keyring, reference, text="again", now=answered_at)
 
 
-def test_an_extension_moves_the_deadline_and_a_denial_needs_reasons(services: Services) -> None:
-    request_id, _ = _file(services)
+def test_a_gdpr_extension_needs_a_reason_moves_the_deadline_once_art_12_3(
+    services: Services,
+) -> None:
+    """GDPR Art 12(3): one month from receipt, extendable once by two further months with the
+    subject told the reasons within the first month."""
+    request_id, _ = file_request(
+        services, name=CLAIMED_NAME, dob=dt.date(1990, 2, 3), jurisdiction=Jurisdiction.EU
+    )
+    first = _req(services, request_id)
+    # 20 Nov 2026 + 1 month = Sunday 20 Dec -> Monday 21 Dec (Reg. 1182/71 Art 3(4)).
+    assert (first.respond_by, first.deadline_basis) == (dt.date(2026, 12, 21), "statutory")
+    later = FIXED_NOW + dt.timedelta(days=5)
+    with services.sessions() as s, s.begin(), pytest.raises(filing.RequestError, match="reason"):
+        workflow.extend(s, request_id, actor="clerk:ann", reason="  ", now=later)
     with services.sessions() as s, s.begin():
-        workflow.extend(s, request_id, actor="clerk:ann", now=FIXED_NOW + dt.timedelta(days=5))
+        workflow.extend(
+            s, request_id, actor="clerk:ann", reason="Three bookings to trace.", now=later
+        )
+    req = _req(services, request_id)
+    # Three months from receipt: Saturday 20 Feb 2027 -> Monday 22 Feb.
+    assert req.respond_by == dt.date(2027, 2, 22)
+    assert (req.extension_notice_on, req.extension_reason) == (
+        later.date(),
+        "Three bookings to trace.",
+    )
+    with (
+        services.sessions() as s,
+        s.begin(),
+        pytest.raises(filing.RequestError, match="already extended"),
+    ):
+        workflow.extend(s, request_id, actor="clerk:ann", reason="Again.", now=later)
     assert _req(services, request_id).respond_by == dt.date(2027, 2, 22)
+    with services.readers() as s:
+        actions = [a for (a,) in s.execute(select(AuditEntry.action).order_by(AuditEntry.seq))]
+    assert actions == ["request.received", "request.extended"]
+
+
+def test_a_dpa_2018_s54_extension_is_refused_while_its_commencement_is_unverified(
+    services: Services,
+) -> None:
+    """DPA 2018 s.54(3A)-(3B) was inserted by an amendment whose commencement RULES.md could not
+    confirm (§10.5): the extension is refused with the reason, and nothing changes."""
+    request_id, _ = _file(services)
+    with (
+        services.sessions() as s,
+        s.begin(),
+        pytest.raises(filing.RequestError, match="not confirmed"),
+    ):
+        workflow.extend(
+            s, request_id, actor="clerk:ann", reason="Complex.", now=FIXED_NOW + dt.timedelta(5)
+        )
+    req = _req(services, request_id)
+    assert (req.respond_by, req.extension_notice_on, req.extension_reason) == (
+        dt.date(2026, 12, 21),
+        None,
+        None,
+    )
+
+
+def test_a_california_request_gets_a_service_target_that_is_not_extended(
+    services: Services,
+) -> None:
+    """No California statute sets an agency's deadline to answer an erasure request: the pack's
+    service target (30 days, no roll) is stored as such, and it is not extended."""
+    request_id, _ = file_request(
+        services, name=CLAIMED_NAME, dob=dt.date(1990, 2, 3), jurisdiction=Jurisdiction.US_CA
+    )
+    req = _req(services, request_id)
+    assert (req.respond_by, req.deadline_basis) == (dt.date(2026, 12, 20), "service_target")
+    with (
+        services.sessions() as s,
+        s.begin(),
+        pytest.raises(filing.RequestError, match="service target"),
+    ):
+        workflow.extend(s, request_id, actor="clerk:ann", reason="Busy.", now=FIXED_NOW)
+    assert _req(services, request_id).extension_notice_on is None
+
+
+def test_a_denial_needs_reasons(services: Services) -> None:
+    request_id, _ = _file(services)
     with services.sessions() as s, s.begin(), pytest.raises(filing.RequestError, match="reasons"):
         workflow.deny(s, request_id, actor="clerk:ann", reasons=" ", now=FIXED_NOW)
     with services.sessions() as s, s.begin():
@@ -268,7 +343,7 @@ def test_an_extension_moves_the_deadline_and_a_denial_needs_reasons(services: Se
     assert (req.state, req.decision_reasons) == ("denied", "Convicted.")
     with services.readers() as s:
         actions = [a for (a,) in s.execute(select(AuditEntry.action).order_by(AuditEntry.seq))]
-    assert actions == ["request.received", "request.extended", "request.denied"]
+    assert actions == ["request.received", "request.denied"]
 
 
 def test_overdue_requests_are_counted_for_the_scheduler(services: Services) -> None:

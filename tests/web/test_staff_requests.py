@@ -425,13 +425,20 @@ def test_asking_for_information_and_giving_extension_notice(
     assert blank.status_code == 400
     assert re.search(r'id="ask-message-error">.*say what information is needed', html(blank))
 
-    extended = act(supervisor, case, "extend")
-    assert extended.status_code == 303
+    # DPA 2018 s.54(3A): commencement unconfirmed (RULES.md §10.5), so the extension is refused
+    # next to its form with the reason, and the deadline stays (the GDPR case is in
+    # tests/integration/test_requests.py).
+    no_reason = act(supervisor, case, "extend", reason="")
+    assert no_reason.status_code == 400
+    assert re.search(
+        r'id="extend-reason-error">.*say why the deadline is extended', html(no_reason)
+    )
+    refused = act(supervisor, case, "extend", reason="Three bookings to trace.")
+    assert refused.status_code == 400
+    assert re.search(r'id="extend-form-error">.*is not\s+confirmed', html(refused))
     req = the_request(services, case["request"])
-    assert req.extension_notice_on == TODAY
-    assert req.respond_by is not None
-    assert first_deadline is not None
-    assert req.respond_by > first_deadline
+    assert req.extension_notice_on is None
+    assert req.respond_by == first_deadline
 
     asked = act(supervisor, case, "ask", message="Please send the court's certificate.")
     assert asked.status_code == 303
@@ -442,7 +449,7 @@ def test_asking_for_information_and_giving_extension_notice(
     assert "Please send the court&#39;s certificate." in page
     assert 'id="ask-form"' not in page
     actions = [e.action for e in audit_rows(services)]
-    assert "request.extended" in actions
+    assert "request.extended" not in actions
     assert "request.needs_info" in actions
 
 

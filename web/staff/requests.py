@@ -577,10 +577,13 @@ def ask(request_id: str) -> ResponseReturnValue:
 @bp.post("/<request_id>/extend")
 @login_required(Role.CLERK, Role.SUPERVISOR)
 def extend(request_id: str) -> ResponseReturnValue:
-    """Give notice that the response deadline is extended (where the law allows)."""
+    """Give notice that the response deadline is extended, once, with a reason the requester
+    sees (only where the law that sets the deadline allows it; a refusal says why)."""
+    reason = request.form.get("reason", "")
 
     def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
-        workflow.extend(db, request_id, actor=actor, now=moment)
-        return "Extension notice given; the response deadline moved."
+        terms = workflow.extend(db, request_id, actor=actor, reason=reason, now=moment)
+        moved = terms.respond_by.isoformat() if terms.respond_by else "—"
+        return f"Extension notice given; the response deadline is now {moved}."
 
-    return _act(request_id, "extend", {}, run)
+    return _act(request_id, "extend", {"reason": reason}, run)

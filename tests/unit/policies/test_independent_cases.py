@@ -233,21 +233,25 @@ CASES: list[Case] = [
         {"request": _req("erasure", "2024-10-31")},
         respond_by="2024-12-02",
     ),
+    # s.54(3A)-(3B) was inserted by a later amendment whose commencement RULES.md could not
+    # confirm (§10.5): a notice leaves the one-month deadline and a person decides (§8.7).
     C(
         "gb-extension-notice-in-first-month",
-        "uk-dpa-s48-s54 (s.54(3A)-(3B))",
+        "uk-dpa-s48-s54 (s.54(3A)-(3B), commencement unverified)",
         GB,
         "2024-09-25",
         {"request": _req("erasure", "2024-09-03", extension_notice_on="2024-09-20")},
-        respond_by="2024-12-03",
-    ),  # Tue
+        respond_by="2024-10-03",
+        action="review",
+        due_on="2024-09-20",
+    ),
     C(
         "gb-extension-notice-on-last-day",
-        "uk-dpa-s48-s54",
+        "uk-dpa-s48-s54 (commencement unverified)",
         GB,
         "2024-10-03",
         {"request": _req("erasure", "2024-09-03", extension_notice_on="2024-10-03")},
-        respond_by="2024-12-03",
+        respond_by="2024-10-03",
     ),
     C(
         "gb-extension-notice-too-late",
@@ -259,17 +263,18 @@ CASES: list[Case] = [
         action="purge",
         due_on="2024-10-03",
     ),
-    # The Review sets no deadline of its own; the decision runs to the (extended) s.54 deadline.
+    # The Review sets no deadline of its own; the decision runs to the s.54 deadline, which an
+    # extension of unverified commencement does not move (RULES.md §10.5, §8.3 earlier date).
     C(
-        "gb-extension-moves-presumption-decision",
+        "gb-unverified-extension-keeps-presumption-decision",
         "uk-ci-unconvicted-apply; uk-dpa-s48-s54",
         GB,
         "2024-10-04",
         {"request": _req("erasure", "2024-09-03", extension_notice_on="2024-09-20")},
-        respond_by="2024-12-03",
+        respond_by="2024-10-03",
         action="purge",
-        due_on="2024-12-03",
-        is_due=False,
+        due_on="2024-10-03",
+        is_due=True,
     ),
     C(
         "gb-under-18-at-capture-adult-at-application",
@@ -1193,7 +1198,8 @@ CASES: list[Case] = [
         },
         action="review",
         due_on="2025-01-31",
-        respond_by=None,
+        # No statute's deadline: the agency's service target (one month) is what is shown.
+        respond_by="2025-02-28",
     ),
     C(
         "eu-led-evidence-hold",

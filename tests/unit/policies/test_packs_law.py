@@ -131,12 +131,13 @@ CASES = {
         {**ADULT, **NFA, **req("erasure", "2024-07-26")},
         {"respond_by": "2024-08-27"},
     ),
-    # s.54(3A)-(3B): notice within the first month extends to three months from the start.
+    # s.54(3A)-(3B) came by a later amendment of unconfirmed commencement (RULES.md §10.5): a
+    # notice within the first month does not move the deadline until a person confirms it.
     "gb-extension-notice-in-time": Case(
         GB,
         "2024-02-10",
         {**ADULT, **NFA, **req("erasure", "2024-01-31", extension_notice_on="2024-02-20")},
-        {"respond_by": "2024-04-30"},
+        {"respond_by": "2024-02-29", "extension": "unverified", "respond_basis": "statutory"},
     ),
     "gb-extension-notice-too-late": Case(
         GB,
@@ -237,6 +238,7 @@ CASES = {
         GB,
         "2024-03-05",
         {
+            **LE,
             **ADULT,
             **NFA,
             "legal_hold": True,
@@ -385,6 +387,7 @@ CASES = {
             "offence_class": "violent",
             "posted_on": "2021-06-01",
             "captured_on": "2021-05-30",
+            "outcome": "convicted",
             **req("takedown", "2023-04-03", grounds_shown=False),
         },
         {"action": "review", "rule": "us-ca/periodic-review"},
@@ -548,13 +551,21 @@ CASES = {
             "captured_on": "2023-01-02",
             **req("erasure", "2024-02-20"),
         },
-        {"action": "review", "due_on": "2024-02-20", "respond_by": None},
+        # LED Art 16 sets no deadline: the agency's service target, never called statutory.
+        {
+            "action": "review",
+            "due_on": "2024-02-20",
+            "respond_by": "2024-03-20",
+            "respond_basis": "service_target",
+            "extension": "not_provided",
+        },
     ),
     "eu-fr-without-consent-denied": Case(
         "eu-gdpr-led",
         "2024-03-01",
         {**_GDPR_CONSENT, "consent_given_on": None},
-        {"purposes": ["evidence", "identification", "lineup"]},
+        # A private controller's data serve only its own basis: no lineup, no criminal evidence.
+        {"purposes": ["identification"]},
     ),
     # --- default -------------------------------------------------------------------------------
     "default-reviews-at-once": Case(
