@@ -26,7 +26,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0006"
+down_revision = (
+    "0009"  # this branch only: law's 0013 chained after public's 0009 (the lead rechains at merge)
+)
 branch_labels = None
 depends_on = None
 
