@@ -332,6 +332,7 @@ def _receipt_view(req: RemovalRequest) -> dict[str, Any]:
         "grounds": list(req.grounds),
         "received_on": req.received_on,
         "respond_by": req.respond_by,
+        "basis": req.deadline_basis,
     }
 
 
@@ -379,9 +380,11 @@ def _status_view(req: RemovalRequest, reference: str) -> dict[str, Any]:
         "state": req.state,
         "received_on": req.received_on,
         "respond_by": req.respond_by,
+        "basis": req.deadline_basis,
+        "extended_on": req.extension_notice_on,
+        "extension_reason": req.extension_reason,
         "answer_by": req.answer_by,
         "replied_on": req.replied_on,
-        "extended": req.extension_notice_on is not None,
         # An approval waiting for its second person is not a decision yet: its reasons (which
         # may say "destroyed") are shown once it is confirmed.
         "reasons": None if req.state == RequestState.CONFIRMING.value else req.decision_reasons,

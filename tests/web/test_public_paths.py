@@ -504,3 +504,59 @@ def test_the_clerk_downloads_a_file_sent_with_a_reply_for_a_stated_reason(
         action=f"{url}/evidence/{'0' * 32}",
     )
     assert wrong.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("jurisdiction", "label", "note"),
+    [
+        ("GB-ENG", "We must answer by", "The law sets this deadline."),
+        ("EU", "We must answer by", "The law sets this deadline."),
+        ("US-CA", "We aim to answer by", "this is our own target"),
+        ("US-IL", "We aim to answer by", "this is our own target"),
+        ("US-TX", "We aim to answer by", "this is our own target"),
+    ],
+)
+def test_every_request_shows_a_date_and_says_whether_the_law_sets_it(
+    client: FlaskClient, services: Services, jurisdiction: str, label: str, note: str
+) -> None:
+    status, page = file(client, jurisdiction=jurisdiction)
+    assert status == 200
+    reference = REF.search(page).group(1)  # type: ignore[union-attr]
+    req = _request(services, reference)
+    assert req.respond_by is not None
+    shown = [page, _status(client, reference)]
+    download = client.post(
+        "/request/receipt", data={"csrf_token": csrf_token(page), "reference": reference}
+    )
+    shown.append(download.get_data(as_text=True))
+    for text in shown:
+        assert f"{label}" in text
+        assert req.respond_by.isoformat() in text
+        assert note in text
+        if label == "We aim to answer by":
+            assert "We must answer by" not in text
+            assert "statutory" not in text.lower()
+
+
+def test_an_extension_shows_its_reason_to_the_requester(
+    client: FlaskClient, services: Services
+) -> None:
+    reference = _filed(client, jurisdiction="EU")
+    req = _request(services, reference)
+    first = req.respond_by
+    with services.sessions() as db, db.begin():
+        workflow.extend(
+            db,
+            req.id,
+            actor="clerk:ann",
+            reason="We are waiting for the court's records.",
+            now=FIXED_NOW,
+        )
+    page = _status(client, reference)
+    later = _request(services, reference).respond_by
+    assert first is not None
+    assert later is not None
+    assert later > first
+    assert f'<span id="respond-by">{later.isoformat()}</span>' in page
+    assert "we extended the time to answer, because:" in page
+    assert "We are waiting for the court&#39;s records." in page
