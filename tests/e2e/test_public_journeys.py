@@ -110,9 +110,10 @@ def test_a_person_files_follows_answers_replies_and_checks_the_certificate(
     check(page, "request form")
 
     # Errors: summary at the top with links, focus moved there, "Error:" in the title.
-    page.get_by_role("button", name="Send request").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send request").click()
+    page.wait_for_function("() => document.activeElement?.id === 'error-summary'", timeout=10_000)
     assert page.title().startswith("Error: ")
-    assert page.evaluate("document.activeElement.id") == "error-summary"
     assert page.locator("#error-summary a[href='#name']").count() == 1
     check(page, "request form with errors")
 
@@ -256,3 +257,67 @@ def test_the_accessibility_check_catches_a_violation(page: Any) -> None:
     )
     with pytest.raises(AssertionError, match="image-alt"):
         Checker()(page, "broken")
+
+
+def test_the_other_public_pages_pass_axe_at_both_widths(
+    page: Any, live_server: str, services: Services, tmp_path: Path, check: Checker
+) -> None:
+    """Pages the journeys do not reach: look-up errors, an answer sent empty, a request kept
+    under a legal hold, an extended request, a rejected certificate, a 413."""
+    from policies.vocabulary import HoldKind
+    from retention.engine import changes
+
+    page.goto(live_server + "/status")
+    check(page, "status lookup")
+    page.get_by_label("Your request reference").fill("AAAAA-BBBBB-CCCCC-DDDDD")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.title().startswith("Error: ")
+    check(page, "status lookup with an error")
+
+    now = dt.datetime.now(dt.UTC)
+    ids = ingest(services, tmp_path, [ca_row("CA-HOLD")])
+    with services.sessions() as db, db.begin():
+        held, held_ref = filing.file_request(
+            db, services.keyring, services.store,
+            claims=filing.Claims(name="Alex Rivera", date_of_birth=dt.date(1990, 2, 3),
+                                 contact="alex@example.invalid", booking_number="CA-HOLD"),
+            kind=RequestKind.ERASURE, jurisdiction=Jurisdiction.US_CA, grounds=["acquitted"],
+            evidence=None, now=now,
+        )  # fmt: skip
+        asked, asked_ref = filing.file_request(
+            db, services.keyring, services.store,
+            claims=filing.Claims(name="Sam Doe", date_of_birth=dt.date(1980, 1, 1),
+                                 contact="sam@example.invalid"),
+            kind=RequestKind.ERASURE, jurisdiction=Jurisdiction.EU, grounds=["dismissed"],
+            evidence=None, now=now,
+        )  # fmt: skip
+        held_id, asked_id = held.id, asked.id
+        changes.place_hold(
+            db, ids["CA-HOLD"], kind=HoldKind.LITIGATION, reason="civil claim",
+            case_reference=None, actor="clerk:ann", now=now,
+        )  # fmt: skip
+    with services.sessions() as db, db.begin():
+        workflow.match(db, held_id, ids["CA-HOLD"], actor="clerk:ann", now=now)
+        approval.approve(db, services.keyring, held_id, actor="clerk:ann", reasons="", now=now)
+        workflow.extend(
+            db, asked_id, actor="clerk:ann", reason="The court has not answered yet.", now=now
+        )
+        workflow.ask_for_information(
+            db, asked_id, actor="clerk:ann", message="Which year?", now=now
+        )
+    _lookup(page, live_server, held_ref)
+    assert page.locator("#request-state").get_attribute("data-state") == "on_hold"
+    check(page, "status: on hold")
+    _lookup(page, live_server, asked_ref)
+    assert "The court has not answered yet." in page.locator("#extension").inner_text()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send answer").click()
+    page.wait_for_function("() => document.activeElement?.id === 'error-summary'", timeout=10_000)
+    check(page, "status: empty answer")
+
+    page.goto(live_server + "/verify")
+    page.get_by_label("Paste the certificate").fill("not a certificate")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Check the certificate").click()
+    check(page, "verify with an error")
