@@ -52,7 +52,7 @@ from policies import registry
 from policies.vocabulary import Jurisdiction, RequestKind
 from retention.db.models import Certificate, RemovalRequest, RequestState
 from retention.engine import certificates, decisions
-from retention.requests import filing, workflow
+from retention.requests import filing, replies, workflow
 from web.security import rate_limited
 from web.services import get_services, now
 
@@ -373,7 +373,7 @@ def _status_view(req: RemovalRequest, reference: str) -> dict[str, Any]:
     services = get_services()
     with services.readers() as db:
         certs = workflow.certificates_for(db, req)
-        sent = workflow.attachments(db, req)
+        sent = replies.attachments(db, req)
         routes = _routes(db, req.jurisdiction) if req.state == RequestState.DENIED.value else []
     return {
         "reference": reference,
@@ -486,7 +486,7 @@ def reply() -> tuple[str, int]:
     services = get_services()
     try:
         with services.sessions() as db, db.begin():
-            req = workflow.reply(
+            req = replies.reply(
                 db,
                 services.keyring,
                 reference,

@@ -28,7 +28,7 @@ from retention.db.models import (
 from retention.engine import certificates, changes
 from retention.jobs.sweep import run_sweep
 from retention.keys import crypto
-from retention.requests import approval, filing, workflow
+from retention.requests import approval, filing, replies, workflow
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.integration.engine_helpers import ingest, purge_due
@@ -129,7 +129,7 @@ def test_needs_information_shows_the_date_and_takes_an_answer_with_a_file(
         assert row.media_type == "application/pdf"
         sealed = services.store.get(row.id)
         assert b"MARKER-PDF-7731" not in sealed  # sealed at rest
-        media, data = workflow.open_attachment(
+        media, data = replies.open_attachment(
             db,
             services.keyring,
             services.store,
@@ -461,7 +461,7 @@ def test_the_clerk_downloads_a_file_sent_with_a_reply_for_a_stated_reason(
     with services.sessions() as db, db.begin():
         workflow.deny(db, req.id, actor="clerk:ann", reasons="No record found.", now=FIXED_NOW)
     with services.sessions() as db, db.begin():
-        workflow.reply(
+        replies.reply(
             db,
             services.keyring,
             reference,

@@ -61,7 +61,7 @@ from retention.errors import (
     RestrictedError,
     RetentionError,
 )
-from retention.requests import approval, filing, workflow
+from retention.requests import approval, filing, replies, workflow
 from retention.services import Services
 from web.auth import login_required, signed_in_user
 from web.services import get_services, now
@@ -302,7 +302,7 @@ def evidence(request_id: str, attachment_id: str | None = None) -> ResponseRetur
                     now=now(),
                 )  # fmt: skip
             else:
-                media_type, data = workflow.open_attachment(
+                media_type, data = replies.open_attachment(
                     db, services.keyring, services.store, req, attachment_id, actor=user.actor,
                     reason=reason, now=now(),
                 )  # fmt: skip
