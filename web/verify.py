@@ -121,4 +121,6 @@ def verify() -> tuple[str, int]:
             result["for_you"] = summary.requester_reference_sha256 == filing.reference_digest(
                 reference
             )
+    # The reference is a bearer secret: used for the comparison, never written back.
+    form.reference.data = ""
     return render_template("public/verify.html", form=form, result=result), 200

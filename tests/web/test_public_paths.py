@@ -407,7 +407,9 @@ def test_verify_says_valid_and_issued_for_your_request_and_a_flipped_byte_is_inv
     assert code == 200
     assert 'data-valid="true"' in text
     assert "It was issued for your request." in text
-    assert "1 photograph" in text
+    assert "1 photograph, with the smaller copy made from it." in text
+    assert reference not in text  # the typed reference is not written back
+    assert reference.lower() not in text
     code, text = check(pasted=data.decode(), reference="AAAAA-BBBBB-CCCCC-DDDDD")
     assert 'data-valid="true"' in text
     assert "It was not issued for the reference you typed." in text
