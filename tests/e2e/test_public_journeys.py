@@ -128,6 +128,14 @@ def test_a_person_files_follows_answers_replies_and_checks_the_certificate(
     assert re.fullmatch(r"[A-Z0-9]{5}(-[A-Z0-9]{5}){3}", reference)
     assert DATE.fullmatch(page.locator("#respond-by").inner_text().strip())
     check(page, "receipt")
+    # Printed, the receipt keeps the reference and the dates and drops the buttons.
+    assert page.get_by_role("button", name="Print the receipt").is_visible()
+    page.emulate_media(media="print")
+    assert page.locator("#reference").is_visible()
+    assert page.locator("#respond-by").is_visible()
+    assert not page.get_by_role("button", name="Check my request now").is_visible()
+    assert not page.locator(".site-header").is_visible()
+    page.emulate_media(media="screen")
     screenshot(page, f"public-receipt-{jurisdiction}")
     assert all(reference not in c["value"] for c in page.context.cookies())
     with page.expect_download() as receipt_download:

@@ -9,6 +9,7 @@
   }
   var buttons = document.querySelectorAll("[data-print]");
   for (var i = 0; i < buttons.length; i += 1) {
+    buttons[i].hidden = false; /* shown only where it can work: this script is running */
     buttons[i].addEventListener("click", function () {
       window.print();
     });
