@@ -61,9 +61,7 @@ bp = Blueprint("public", __name__)
 # Bodies up to this size are read on the upload forms, so an over-size file is answered on
 # the form itself (the evidence limit is ``filing.MAX_EVIDENCE_BYTES``).
 UPLOAD_CEILING = 64 * 1024 * 1024
-UPLOAD_ENDPOINTS = frozenset(
-    {"public.file_request", "public.answer", "public.reply", "verify.verify"}
-)
+UPLOAD_ENDPOINTS = frozenset({"public.file_request", "public.answer", "public.reply"})
 
 JURISDICTIONS = [
     ("GB-ENG", "England and Wales"),
