@@ -148,12 +148,31 @@ def test_a_person_files_follows_answers_replies_and_checks_the_certificate(
     assert DATE.fullmatch(page.locator("#respond-by").inner_text().strip())
     check(page, "status: received")
 
-    # Needs information: a date to answer by and an upload with the answer.
+    # An extension, where the jurisdiction's pack allows one, shows its reason; where it does
+    # not (a service target, or a law without one in force), nothing changes for the requester.
     now = dt.datetime.now(dt.UTC)
-    with services.sessions() as db, db.begin():
+    with services.readers() as db:
         req = filing.by_reference(db, reference)
         assert req is not None
         request_id = req.id
+    try:
+        with services.sessions() as db, db.begin():
+            workflow.extend(
+                db, request_id, actor="clerk:ann", reason="We wait for the court's file.", now=now
+            )
+        extended = True
+    except filing.RequestError:
+        extended = False
+    _lookup(page, live_server, reference)
+    assert DATE.fullmatch(page.locator("#respond-by").inner_text().strip())
+    if extended:
+        assert "We wait for the court's file." in page.locator("#extension").inner_text()
+        check(page, "status: extended")
+    else:
+        assert page.locator("#extension").count() == 0
+
+    # Needs information: a date to answer by and an upload with the answer.
+    with services.sessions() as db, db.begin():
         workflow.ask_for_information(
             db, request_id, actor="clerk:ann", message="Send the court's letter.", now=now
         )
