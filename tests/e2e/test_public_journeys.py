@@ -129,7 +129,7 @@ def test_a_person_files_follows_answers_replies_and_checks_the_certificate(
     assert DATE.fullmatch(page.locator("#respond-by").inner_text().strip())
     check(page, "receipt")
     # Printed, the receipt keeps the reference and the dates and drops the buttons.
-    assert page.get_by_role("button", name="Print the receipt").is_visible()
+    page.get_by_role("button", name="Print the receipt").wait_for(state="visible")  # script ran
     page.emulate_media(media="print")
     assert page.locator("#reference").is_visible()
     assert page.locator("#respond-by").is_visible()
@@ -271,6 +271,7 @@ def test_a_person_files_follows_answers_replies_and_checks_the_certificate(
     page.goto(live_server + "/no-such-page")
     check(page, "error page")
     page.get_by_role("link", name="Go to the start page").click()
+    page.wait_for_load_state("networkidle")  # nothing in flight when the server stops
     assert page.url.rstrip("/") == live_server
 
 
@@ -348,3 +349,4 @@ def test_the_other_public_pages_pass_axe_at_both_widths(
     with page.expect_navigation():
         page.get_by_role("button", name="Check the certificate").click()
     check(page, "verify with an error")
+    page.wait_for_load_state("networkidle")  # nothing in flight when the server stops
