@@ -16,7 +16,10 @@ the environment here, once, in ``web_config_from_env``:
   gets ``Secure`` and the ``__Host-`` prefix, and responses carry HSTS;
 - ``MUGSHOT_SESSION_IDLE_MINUTES`` — idle timeout of a staff session (default 15);
 - ``MUGSHOT_PUBLIC_RATE_LIMIT`` — the per-address limit of the public pages (default
-  ``20 per minute`` for submissions, ``30 per minute`` for status look-ups), e.g. for a load test.
+  ``20 per minute`` for submissions, ``30 per minute`` for status look-ups), e.g. for a load test;
+- ``MUGSHOT_PUBLIC_OPERATOR`` — who runs the public site (the agency's name), named in the "who
+  we are and how we use what you send" notice; ``MUGSHOT_PUBLIC_NOTICE`` replaces that notice's
+  text entirely.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from retention.accounts.users import DEFAULT_LOCKOUT
 from retention.errors import ConfigError
 from retention.services import Services, open_services
 from retention.settings import Settings
-from web import api, auth, metrics, public, security, transparency
+from web import api, auth, metrics, public, security, transparency, verify
 from web.services import Clock, MugshotExtension, utcnow
 from web.staff import audit, dashboard, holds, policy, records, requests, reviews, users
 
@@ -62,6 +65,8 @@ DEFAULT_CONFIG: Mapping[str, Any] = {
     },
     "RATELIMIT_STORAGE_URI": "memory://",
     "MUGSHOT_COOKIE_SECURE": False,
+    "MUGSHOT_PUBLIC_OPERATOR": "",
+    "MUGSHOT_PUBLIC_NOTICE": "",
 }
 
 
@@ -83,6 +88,9 @@ def web_config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, A
         limits = dict(DEFAULT_CONFIG["MUGSHOT_RATE_LIMITS"])
         limits.update(public_submit=public_limit, public_status=public_limit)
         config["MUGSHOT_RATE_LIMITS"] = limits
+    for name in ("MUGSHOT_PUBLIC_OPERATOR", "MUGSHOT_PUBLIC_NOTICE"):
+        if env.get(name, "").strip():
+            config[name] = env[name].strip()
     idle = env.get("MUGSHOT_SESSION_IDLE_MINUTES", "").strip()
     if idle:
         if not idle.isdigit() or int(idle) <= 0:
@@ -118,6 +126,7 @@ def create_app(
         services = open_services(settings)
 
     app = Flask("web")
+    app.request_class = public.UploadRequest
     app.config.update(DEFAULT_CONFIG)
     app.config.update(web_config_from_env())
     app.config["SECRET_KEY"] = derive_secret_key(services.keyring.session_key)
@@ -131,6 +140,7 @@ def create_app(
     app.register_blueprint(public.bp)
     app.register_blueprint(transparency.bp)
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(verify.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(api.bp)
     # The staff blueprints, in the order of the navigation.

@@ -1,9 +1,20 @@
-"""Public pages: file a removal request, follow it, download the certificate. No account.
+"""Public pages: file a removal request, keep a receipt, follow it, answer, reply, download and
+read the certificate. No account.
 
 Layer: ``web.public``. Nothing here reveals whether anyone is in the database (invariant 7): filing
-never looks at records (clerks match them later), and every submission gets the same page.
-The reference is a bearer secret: it travels in POST bodies, never in URLs (which end up in
-logs and browser history), and is shown once.
+never looks at records (clerks match them later), and every submission gets the same page, the
+same headers and the same cookies. The reference is a bearer secret: it travels in POST bodies,
+never in URLs (which end up in logs and browser history) and never in a cookie — the
+confirmation (the receipt) is the response to the POST itself, marked ``no-store``, and the
+downloadable receipt and "check my request now" post the reference back from that page.
+
+Every word a member of the public reads is in the templates (``web/templates/public``) or in the
+form classes' labels and messages below — fixed strings, never built in Python — so one
+translation pass can wrap them.
+
+Uploads (the evidence file on the request form, a file with an answer or a reply) are read up to
+``UPLOAD_CEILING`` so that a file over the 5 MiB evidence limit comes back to the filled form
+with the error next to its field; only a body past the ceiling gets the 413 page.
 """
 
 from __future__ import annotations
@@ -14,17 +25,16 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    Request,
     Response,
     abort,
+    current_app,
     make_response,
-    redirect,
     render_template,
-    session,
-    url_for,
 )
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField
-from werkzeug.wrappers import Response as WerkzeugResponse
+from flask_wtf.file import FileAllowed, FileField, FileSize
+from sqlalchemy.orm import Session
 from wtforms import (
     DateField,
     HiddenField,
@@ -36,16 +46,22 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
+from policies import registry
 from policies.vocabulary import Jurisdiction, RequestKind
 from retention.db.models import Certificate, RemovalRequest, RequestState
-from retention.engine import sealing
-from retention.requests import filing, workflow
+from retention.engine import certificates, decisions, sealing
+from retention.requests import filing, replies, workflow
 from web.security import rate_limited
 from web.services import get_services, now
 
 bp = Blueprint("public", __name__)
+
+# Bodies up to this size are read on the upload forms, so an over-size file is answered on
+# the form itself (the evidence limit is ``filing.MAX_EVIDENCE_BYTES``).
+UPLOAD_CEILING = 64 * 1024 * 1024
+UPLOAD_ENDPOINTS = frozenset({"public.file_request", "public.answer", "public.reply"})
 
 JURISDICTIONS = [
     ("GB-ENG", "England and Wales"),
@@ -70,15 +86,32 @@ GROUND_LABELS = {
     "consent_withdrawn": "I gave consent and now withdraw it",
     "other": "Another reason (explain below)",
 }
-STATE_TEXT = {
-    RequestState.RECEIVED.value: "Received — waiting for a records clerk",
-    RequestState.UNDER_REVIEW.value: "Being reviewed by a records clerk",
-    RequestState.NEEDS_INFO.value: "We need more information from you",
-    RequestState.CONFIRMING.value: "Approved — waiting for a second approval",
-    RequestState.APPROVED.value: "Approved — being carried out",
-    RequestState.DENIED.value: "Refused",
-    RequestState.COMPLETED.value: "Completed",
+EVIDENCE_TYPES_MESSAGE = "The file must be a PDF, JPEG or PNG."
+EVIDENCE_SIZE_MESSAGE = "The file is larger than 5 MB. Choose a smaller file, or send it by post."
+OTHER_MESSAGE = "You chose another reason: explain it here."
+DATE_MESSAGE = "Enter your date of birth as year-month-day, for example 1990-03-27."
+# What the core's refusals (``RequestError("field: ...")``) mean to the public, by field.
+CORE_MESSAGES = {
+    "evidence": EVIDENCE_TYPES_MESSAGE,
+    "grounds": "Choose at least one reason.",
+    "details": "Write at most 4000 characters.",
+    "text": "Write at most 4000 characters.",
 }
+
+
+class UploadRequest(Request):
+    """Flask's request, reading up to ``UPLOAD_CEILING`` on the public upload forms (so the form
+    can say the file is too big) and the app's ``MAX_CONTENT_LENGTH`` everywhere else."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self.url_rule is not None and self.url_rule.endpoint in UPLOAD_ENDPOINTS:
+            return UPLOAD_CEILING
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
 
 
 def _choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
@@ -92,16 +125,41 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+class IsoDateField(DateField):
+    """A date typed as year-month-day in a text box: the one format the hint shows, whatever
+    the browser's locale (a date picker would show its own)."""
+
+    widget = TextInput()
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(DATE_MESSAGE) from None
+
+
+def _evidence_field(label: str) -> FileField:
+    return FileField(
+        label,
+        validators=[
+            FileAllowed(["pdf", "jpg", "jpeg", "png"], EVIDENCE_TYPES_MESSAGE),
+            FileSize(max_size=filing.MAX_EVIDENCE_BYTES, message=EVIDENCE_SIZE_MESSAGE),
+        ],
+    )
+
+
 class RequestForm(FlaskForm):
     """The removal request."""
 
     name = StringField(
         "Your full name, as it was when you were arrested",
-        validators=[DataRequired(), Length(max=200)],
+        validators=[DataRequired("Enter your full name."), Length(max=200)],
         render_kw={"autocomplete": "name"},
     )
-    date_of_birth = DateField(
-        "Date of birth", validators=[InputRequired()], render_kw={"autocomplete": "bday"}
+    date_of_birth = IsoDateField(
+        "Date of birth",
+        validators=[InputRequired(DATE_MESSAGE)],
+        render_kw={"autocomplete": "bday", "spellcheck": "false", "maxlength": "10"},
     )
     booking_number = StringField(
         "Booking or custody number, if you know it", validators=[Optional(), Length(max=64)]
@@ -112,17 +170,14 @@ class RequestForm(FlaskForm):
         "Why should it be removed?", choices=_choices(list(GROUND_LABELS.items()))
     )
     details = TextAreaField(
-        "Anything else we should know (optional)", validators=[Optional(), Length(max=4000)]
+        "Anything else we should know", validators=[Optional(), Length(max=filing.MAX_TEXT)]
     )
     contact = StringField(
         "How can we reach you? (e-mail, phone or postal address)",
-        validators=[DataRequired(), Length(max=200)],
+        validators=[DataRequired("Enter how we can reach you."), Length(max=200)],
         render_kw={"autocomplete": "email"},
     )
-    evidence = FileField(
-        "Evidence, if you have it (PDF, JPEG or PNG, up to 5 MB)",
-        validators=[FileAllowed(["pdf", "jpg", "jpeg", "png"], "PDF, JPEG or PNG only")],
-    )
+    evidence = _evidence_field("Evidence, if you have it (PDF, JPEG or PNG, up to 5 MB)")
 
     def validate_date_of_birth(self, field: DateField) -> None:
         """A date of birth is in the past and plausible."""
@@ -138,29 +193,87 @@ class RequestForm(FlaskForm):
         if not field.data:
             raise ValidationError("Choose at least one reason.")
 
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The fields, then: "Another reason" needs its explanation (the details field is
+        optional on its own, so its own validators stop before this check)."""
+        valid = bool(super().validate(extra_validators))
+        if "other" in (self.grounds.data or []) and not (self.details.data or "").strip():
+            self.details.errors = [*self.details.errors, OTHER_MESSAGE]
+            valid = False
+        return valid
+
 
 class ReferenceForm(FlaskForm):
     """Look a request up by its reference."""
 
     reference = StringField(
         "Your request reference",
-        validators=[DataRequired(), Length(min=20, max=40)],
-        render_kw={"autocomplete": "off", "spellcheck": "false"},
+        validators=[
+            DataRequired("Enter your request reference."),
+            Length(min=20, max=40, message="A reference has 20 letters and numbers."),
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
     )
 
 
-class AnswerForm(FlaskForm):
-    """The requester's answer when information is asked for."""
+class ReceiptForm(FlaskForm):
+    """The reference posted back from the confirmation page (receipt download, status)."""
 
     reference = HiddenField(validators=[DataRequired()])
-    text = TextAreaField("Your answer", validators=[DataRequired(), Length(max=4000)])
+
+
+class AnswerForm(FlaskForm):
+    """The requester's answer when information is asked for, with a file if they have one."""
+
+    reference = HiddenField(validators=[DataRequired()])
+    text = TextAreaField(
+        "Your answer",
+        validators=[DataRequired("Write your answer."), Length(max=filing.MAX_TEXT)],
+    )
+    evidence = _evidence_field("A document, if you have one (PDF, JPEG or PNG, up to 5 MB)")
+
+
+class ReplyForm(FlaskForm):
+    """The requester's reply to a refusal."""
+
+    reference = HiddenField(validators=[DataRequired()])
+    text = TextAreaField(
+        "Your reply",
+        validators=[DataRequired("Write your reply."), Length(max=filing.MAX_TEXT)],
+    )
+    evidence = _evidence_field("A document, if you have one (PDF, JPEG or PNG, up to 5 MB)")
 
 
 class CertificateForm(FlaskForm):
-    """Download one certificate of a request."""
+    """Download or read one certificate of a request."""
 
     reference = HiddenField(validators=[DataRequired()])
     certificate = HiddenField(validators=[DataRequired()])
+
+
+def notice_settings() -> dict[str, str | None]:
+    """Who runs the site and the data-use notice, from the app's settings (the template words
+    the default notice around the operator's name)."""
+    return {
+        "operator": current_app.config.get("MUGSHOT_PUBLIC_OPERATOR") or None,
+        "text": current_app.config.get("MUGSHOT_PUBLIC_NOTICE") or None,
+    }
+
+
+@bp.app_context_processor
+def _public_context() -> dict[str, Any]:
+    return {"public_notice": notice_settings}
+
+
+def _core_error(form: FlaskForm, exc: filing.RequestError) -> None:
+    """Put a refusal of the core next to its field, in the public wording."""
+    field, _, _ = str(exc).partition(": ")
+    target = getattr(form, field, None)
+    message = CORE_MESSAGES.get(field)
+    if target is not None and message is not None:
+        target.errors = [*target.errors, message]
+    else:
+        form.form_errors.append("We could not accept this form. Check it and send it again.")
 
 
 @bp.get("/")
@@ -169,17 +282,21 @@ def index() -> str:
     return render_template("public/index.html")
 
 
+def _read_upload(field: FileField) -> bytes | None:
+    data = field.data.read() if field.data else None
+    return data or None
+
+
 @bp.route("/request", methods=["GET", "POST"])
 @rate_limited("public_submit")
-def file_request() -> tuple[str, int] | WerkzeugResponse:
-    """The removal-request form; the same confirmation for everyone."""
+def file_request() -> tuple[str, int] | str:
+    """The removal-request form; the same receipt for everyone, as the POST's own response."""
     form = RequestForm()
     if form.validate_on_submit():
-        evidence = form.evidence.data.read() if form.evidence.data else None
         services = get_services()
         try:
             with services.sessions() as db, db.begin():
-                _, reference = filing.file_request(
+                req, reference = filing.file_request(
                     db,
                     services.keyring,
                     services.store,
@@ -193,30 +310,61 @@ def file_request() -> tuple[str, int] | WerkzeugResponse:
                     kind=RequestKind(form.kind.data),
                     jurisdiction=Jurisdiction(form.jurisdiction.data),
                     grounds=list(form.grounds.data or []),
-                    evidence=evidence or None,
+                    evidence=_read_upload(form.evidence),
                     now=now(),
                 )
+                view = _receipt_view(req)
         except filing.RequestError as exc:
-            field, _, message = str(exc).partition(": ")
-            target = getattr(form, field, None)
-            if target is not None and message:
-                target.errors = [*target.errors, message]
-            else:
-                form.form_errors.append(str(exc))
+            _core_error(form, exc)
             return render_template("public/request.html", form=form), 400
-        session["filed_reference"] = reference
-        return redirect(url_for("public.filed"), code=303)
+        return render_template("public/filed.html", reference=reference, view=view, **_labels())
     status = 400 if form.is_submitted() else 200
     return render_template("public/request.html", form=form), status
 
 
-@bp.get("/request/filed")
-def filed() -> str | WerkzeugResponse:
-    """The reference, shown once."""
-    reference = session.pop("filed_reference", None)
-    if reference is None:
-        return redirect(url_for("public.status"))
-    return render_template("public/filed.html", reference=reference)
+def _receipt_view(req: RemovalRequest) -> dict[str, Any]:
+    """What a receipt shows: never anything that depends on a match."""
+    return {
+        "kind": req.kind,
+        "jurisdiction": req.jurisdiction,
+        "grounds": list(req.grounds),
+        "received_on": req.received_on,
+        "respond_by": req.respond_by,
+        "basis": req.deadline_basis,
+    }
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "kinds": dict(KINDS),
+        "jurisdictions": dict(JURISDICTIONS),
+        "grounds": GROUND_LABELS,
+    }
+
+
+@bp.post("/request/receipt")
+@rate_limited("public_status")
+def receipt() -> Response:
+    """The receipt as a text file to keep (the reference is posted back, never in a URL)."""
+    form = ReceiptForm()
+    if not form.validate_on_submit():
+        abort(400)
+    reference = (form.reference.data or "").strip()
+    with get_services().readers() as db:
+        req = filing.by_reference(db, reference)
+        if req is None:
+            abort(404)
+        view = _receipt_view(req)
+    body = render_template("public/receipt.txt", reference=reference, view=view, **_labels())
+    response = make_response(body)
+    response.mimetype = "text/plain"
+    response.headers["Content-Disposition"] = 'attachment; filename="removal-request-receipt.txt"'
+    return response
+
+
+def _routes(db: Session, jurisdiction: str) -> list[Any]:
+    pack = decisions.PackResolver(db).pack_for(jurisdiction)
+    return list(registry.routes_of(pack))
 
 
 def _status_view(req: RemovalRequest, reference: str) -> dict[str, Any]:
@@ -227,23 +375,51 @@ def _status_view(req: RemovalRequest, reference: str) -> dict[str, Any]:
         reasons = sealing.Opener(db, services.keyring).request(
             req.id, sealing.request_field("decision_reasons"), req.decision_reasons_sealed
         )
+        sent = replies.attachments(db, req)
+        routes = _routes(db, req.jurisdiction) if req.state == RequestState.DENIED.value else []
     return {
         "reference": reference,
-        "state": STATE_TEXT.get(req.state, req.state),
-        "state_code": req.state,
+        "state": req.state,
         "received_on": req.received_on,
         "respond_by": req.respond_by,
+        "basis": req.deadline_basis,
+        "extended_on": req.extension_notice_on,
+        "extension_reason": req.extension_reason,
+        "answer_by": req.answer_by,
+        "replied_on": req.replied_on,
         # An approval waiting for its second person is not a decision yet: its reasons (which
         # may say "destroyed") are shown once it is confirmed.
         "reasons": None if req.state == RequestState.CONFIRMING.value else reasons,
         "certificates": [c.id for c in certs],
-        "kind": dict(KINDS).get(req.kind, req.kind),
+        "kind": req.kind,
+        "routes": routes,
+        "files_sent": len(sent),
     }
+
+
+def _status_page(
+    req: RemovalRequest,
+    reference: str,
+    *,
+    answer: AnswerForm | None = None,
+    reply: ReplyForm | None = None,
+    done: str | None = None,
+    code: int = 200,
+) -> tuple[str, int]:
+    return render_template(
+        "public/status.html",
+        view=_status_view(req, reference),
+        answer=answer or AnswerForm(reference=reference, formdata=None),
+        reply=reply or ReplyForm(reference=reference, formdata=None),
+        cert_form=CertificateForm(reference=reference, formdata=None),
+        done=done,
+        **_labels(),
+    ), code
 
 
 @bp.route("/status", methods=["GET", "POST"])
 @rate_limited("public_status")
-def status() -> tuple[str, int] | str:
+def status() -> tuple[str, int]:
     """Follow a request by its reference (sent in the form body, never the URL)."""
     form = ReferenceForm()
     if form.validate_on_submit():
@@ -253,63 +429,121 @@ def status() -> tuple[str, int] | str:
         if req is None:
             form.reference.errors = ["No request has that reference. Check it and try again."]
             return render_template("public/status_lookup.html", form=form), 404
-        return render_template(
-            "public/status.html",
-            view=_status_view(req, reference),
-            answer=AnswerForm(reference=reference),
-            cert_form=CertificateForm(reference=reference),
-        )
+        return _status_page(req, reference)
     return render_template("public/status_lookup.html", form=form), (
         400 if form.is_submitted() else 200
     )
 
 
+def _lookup_or_400(reference: str) -> RemovalRequest:
+    with get_services().readers() as db:
+        req = filing.by_reference(db, reference)
+    if req is None:
+        abort(400)
+    return req
+
+
 @bp.post("/status/answer")
 @rate_limited("public_status")
-def answer() -> tuple[str, int] | str:
-    """The requester answers a request for information."""
+def answer() -> tuple[str, int]:
+    """The requester answers a request for information, with a file if they have one."""
     form = AnswerForm()
+    reference = (form.reference.data or "").strip()
     if not form.validate_on_submit():
-        abort(400)
-    reference = form.reference.data or ""
+        if form.csrf_token.errors or not reference:
+            abort(400)
+        return _status_page(_lookup_or_400(reference), reference, answer=form, code=400)
     services = get_services()
     try:
         with services.sessions() as db, db.begin():
             req = workflow.answer(
-                db, services.keyring, reference, text=form.text.data or "", now=now()
+                db,
+                services.keyring,
+                reference,
+                text=form.text.data or "",
+                now=now(),
+                store=services.store,
+                evidence=_read_upload(form.evidence),
             )
-    except filing.RequestError:
+    except filing.RequestError as exc:
+        req = _lookup_or_400(reference)
+        if req.state != RequestState.NEEDS_INFO.value:
+            return _status_page(req, reference, code=409)
+        _core_error(form, exc)
+        return _status_page(req, reference, answer=form, code=400)
+    return _status_page(req, reference, done="answered")
+
+
+@bp.post("/status/reply")
+@rate_limited("public_status")
+def reply() -> tuple[str, int]:
+    """The requester replies to a refusal (asks us to look again), with a file if they have
+    one."""
+    form = ReplyForm()
+    reference = (form.reference.data or "").strip()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors or not reference:
+            abort(400)
+        return _status_page(_lookup_or_400(reference), reference, reply=form, code=400)
+    services = get_services()
+    try:
+        with services.sessions() as db, db.begin():
+            req = replies.reply(
+                db,
+                services.keyring,
+                reference,
+                text=form.text.data or "",
+                now=now(),
+                store=services.store,
+                evidence=_read_upload(form.evidence),
+            )
+    except filing.RequestError as exc:
+        req = _lookup_or_400(reference)
+        if req.state != RequestState.DENIED.value:
+            return _status_page(req, reference, code=409)
+        _core_error(form, exc)
+        return _status_page(req, reference, reply=form, code=400)
+    return _status_page(req, reference, done="replied")
+
+
+def _own_certificate() -> tuple[Certificate, str]:
+    """The certificate a posted (reference, certificate id) pair names, or 404."""
+    form = CertificateForm()
+    if not form.validate_on_submit():
         abort(400)
-    return render_template(
-        "public/status.html",
-        view=_status_view(req, reference),
-        answer=AnswerForm(reference=reference),
-        cert_form=CertificateForm(reference=reference),
-        answered=True,
-    )
+    reference = (form.reference.data or "").strip()
+    with get_services().readers() as db:
+        req = filing.by_reference(db, reference)
+        cert = db.get(Certificate, form.certificate.data or "")
+        if req is None or cert is None or cert.request_reference != req.id:
+            abort(404)
+        db.expunge(cert)
+    return cert, reference
 
 
 @bp.post("/status/certificate")
 @rate_limited("public_status")
 def certificate() -> Response:
-    """Download a signed deletion certificate of one's own request."""
-    form = CertificateForm()
-    if not form.validate_on_submit():
-        abort(400)
-    services = get_services()
-    with services.readers() as db:
-        req = filing.by_reference(db, form.reference.data or "")
-        cert = db.get(Certificate, form.certificate.data or "")
-        if req is None or cert is None or cert.request_reference != req.id:
-            abort(404)
-        from retention.engine import certificates
-
-        doc = certificates.document(cert, services.keyring.signing_public_key_pem())
+    """Download a signed deletion certificate of one's own request (JSON)."""
+    cert, _ = _own_certificate()
+    doc = certificates.document(cert, get_services().keyring.signing_public_key_pem())
     response = make_response(json.dumps(doc, indent=2) + "\n")
     response.mimetype = "application/json"
     response.headers["Content-Disposition"] = f'attachment; filename="certificate-{cert.id}.json"'
-    response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.post("/status/certificate/page")
+@rate_limited("public_status")
+def certificate_page() -> str:
+    """The same certificate as a page to read and print, in plain words."""
+    cert, reference = _own_certificate()
+    return render_template(
+        "public/certificate.html",
+        summary=certificates.summary(cert.body),
+        cert=cert,
+        for_you=cert.body.get("requester_reference_sha256") == filing.reference_digest(reference),
+    )
 
 
 @bp.get("/public-key.pem")

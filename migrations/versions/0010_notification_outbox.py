@@ -1,7 +1,7 @@
 """Notification outbox: e-mails to requesters when their request changes, and the sealed contact.
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 Create Date: 2026-11-29
 
 Reviewed by hand. ``removal_requests.contact_sealed`` holds the requester's contact, when it is
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0006"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Batch disposition review and request triage: assignees, and the review-queue index.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-11-29
 
 Reviewed by hand. ``records.review_assignee``/``review_assigned_at`` name the reviewer a waiting
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -23,7 +23,7 @@ from typing import Any, TypeAlias
 from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
-from retention.db.models import DataKey, Image, RemovalRequest
+from retention.db.models import DataKey, Image, RemovalRequest, RequestAttachment
 
 # Given a chunk of blob keys: a statement selecting (blob key, the referencing row's key exists)
 # for the keys in the chunk that this kind of row references.
@@ -68,12 +68,31 @@ def _request_evidence(keys: Collection[str]) -> Select[Any, Any]:
     return select(RemovalRequest.evidence_blob, alive).where(RemovalRequest.evidence_blob.in_(keys))
 
 
+def _request_attachments(keys: Collection[str]) -> Select[Any, Any]:
+    # Files sent with an answer or a reply: sealed under their request's data key.
+    alive = and_(
+        RemovalRequest.wrapped_key.is_not(None),
+        RemovalRequest.key_id.is_not(None),
+        RemovalRequest.kek_version.is_not(None),
+    )
+    return (
+        select(RequestAttachment.id, alive)
+        .join(RemovalRequest, RemovalRequest.id == RequestAttachment.request_id)
+        .where(RequestAttachment.id.in_(keys))
+    )
+
+
 KINDS: tuple[BlobKind, ...] = (
     BlobKind("image", "originals and derivatives (images.id)", _images),
     BlobKind(
         "request_evidence",
         "removal-request evidence uploads (removal_requests.evidence_blob)",
         _request_evidence,
+    ),
+    BlobKind(
+        "request_attachment",
+        "files sent with an answer or a reply (request_attachments.id)",
+        _request_attachments,
     ),
 )
 

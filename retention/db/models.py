@@ -563,6 +563,9 @@ class RequestState(StrEnum):
     # supervisor who is neither the approver nor a matcher (DESIGN.md invariant 9).
     CONFIRMING = "confirming"
     APPROVED = "approved"
+    # Approved, but a matched record is under a legal hold: restricted now, destroyed when the
+    # hold ends (RULES.md §8.1); the requester is told so.
+    ON_HOLD = "on_hold"
     DENIED = "denied"
     COMPLETED = "completed"
 
@@ -612,6 +615,10 @@ class RemovalRequest(Base):
     evidence_media_type: Mapped[str | None] = mapped_column(String(32))
     evidence_bytes: Mapped[int | None]
     decision_reasons_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The date the requester is asked to answer a request for information by.
+    answer_by: Mapped[dt.date | None]
+    # The requester's last reply to a refusal (the reply itself is sealed with the claims).
+    replied_on: Mapped[dt.date | None]
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[dt.datetime | None]
     completed_at: Mapped[dt.datetime | None]
@@ -626,6 +633,20 @@ class RemovalRequest(Base):
     # The contact, when it is an e-mail address, sealed under the request's key (field
     # "notify_contact") for the notification outbox (``retention.notify``); NULL otherwise.
     contact_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class RequestAttachment(Base):
+    """A file the requester sent after filing (with an answer or a reply), sealed under the
+    request's data key like the first evidence upload."""
+
+    __tablename__ = "request_attachments"
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)  # the blob key
+    request_id: Mapped[str] = mapped_column(ForeignKey("removal_requests.id"), index=True)
+    media_type: Mapped[str] = mapped_column(String(32))
+    size_bytes: Mapped[int]
+    sent_with: Mapped[str] = mapped_column(String(8))  # "answer" or "reply"
+    created_at: Mapped[dt.datetime]
 
 
 class MatchSource(StrEnum):

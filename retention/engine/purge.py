@@ -100,6 +100,7 @@ def purge_records(
     now: dt.datetime,
     actor: str,
     request_reference: str | None = None,
+    requester_reference_sha256: str | None = None,
 ) -> list[Purged]:
     """Crypto-shred several records at once (one statement per table, one audit-head lock);
     refuses the whole group if any record is purged already or held."""
@@ -169,6 +170,7 @@ def purge_records(
             audit_seq=entry["seq"],
             audit_hash=entry["hash"],
             request_reference=request_reference,
+            requester_reference_sha256=requester_reference_sha256,
         )
         purged.append(Purged(record.id, cert, tuple(i[0] for i in images[record.id])))
     session.flush()

@@ -37,8 +37,9 @@ from retention.db.models import JobRunStatus, Record, RecordStatus
 from retention.engine import decisions
 from retention.engine.authority import Limits, purge_limit
 from retention.engine.purge import delete_blobs, held_ids, purge_records
-from retention.errors import SafetyBeltError
+from retention.errors import RetentionError, SafetyBeltError
 from retention.jobs import runs
+from retention.requests import approval
 from retention.services import Services
 
 Clock = Callable[[], dt.datetime]
@@ -160,6 +161,7 @@ def run_sweep(
             _plan(services, report, today, clock, stop)
         else:
             _act(services, report, today, clock, actor, confirmed_by, hook, stop)
+            _resume_held_requests(services, report, clock, actor)
         if report.interrupted:
             status = JobRunStatus.INTERRUPTED
     except BaseException as exc:
@@ -178,6 +180,31 @@ def run_sweep(
             services, job_id, status=status, now=clock(), counts=counts, errors=report.errors
         )
     return report
+
+
+def _resume_held_requests(
+    services: Services, report: SweepReport, clock: Clock, actor: str
+) -> None:
+    """Removal requests kept ``on_hold`` whose holds have all ended are carried out now (the
+    requester was told "we will destroy it when the hold ends"), each in its own transaction;
+    one that needs a second person waits for one (``confirming``)."""
+    with services.readers() as session:
+        ready = approval.held_requests_ready(session)
+    if not ready:
+        return
+    resumed = 0
+    for request_id in ready:
+        try:
+            with services.sessions() as session, session.begin():
+                done = approval.resume_held(
+                    session, services.keyring, request_id, actor=actor, now=clock()
+                )
+        except RetentionError as exc:
+            report.errors.append(f"request {request_id}: {exc}"[:500])
+            continue
+        resumed += 1
+        delete_blobs(services.store, [k for p in done.purged for k in p.blob_keys])
+    report.counts["requests_resumed"] = resumed
 
 
 def _batches(

@@ -166,6 +166,22 @@ def approve(
     req = lock_request(session, request_id)
     if not matched(session, req):
         raise RequestError("match at least one record before approving (or deny the request)")
+    text = (reasons.strip() or "Your request was approved.")[:MAX_TEXT]
+    return _decide(session, keyring, req, actor=actor, text=text, now=now, limits=limits)
+
+
+def _decide(
+    session: Session,
+    keyring: Keyring,
+    req: RemovalRequest,
+    *,
+    actor: str,
+    text: str,
+    now: dt.datetime,
+    limits: Limits,
+    allowed: tuple[RequestState, ...] = OPEN,
+) -> Approval:
+    """Approve ``req`` as ``actor`` (carry it out, or wait for a second person)."""
     today = now.date()
     the_plan = plan(session, req, today, limits)
     if the_plan.pending_matches:
@@ -173,11 +189,10 @@ def approve(
             f"{the_plan.pending_matches} matched record(s) wait for a supervisor to confirm "
             "the match; confirm or remove them before approving"
         )
-    text = (reasons.strip() or "Your request was approved.")[:MAX_TEXT]
     key = sealing.request_key(keyring, req)
     sealed_text = sealing.seal(key, req.id, sealing.request_field("decision_reasons"), text)
     if not the_plan.needs_second_person:
-        move_state(session, req, RequestState.APPROVED, actor=actor, now=now, allowed=OPEN)
+        move_state(session, req, RequestState.APPROVED, actor=actor, now=now, allowed=allowed)
         req.decision_reasons_sealed = sealed_text
         req.decided_by = actor
         req.decided_at = now
@@ -209,7 +224,7 @@ def approve(
         RequestState.CONFIRMING,
         actor=actor,
         now=now,
-        allowed=OPEN,
+        allowed=allowed,
         details={
             "purges": len(the_plan.purges),
             "outside_rule": len(waiting.details["outside_rule"]),
@@ -378,7 +393,13 @@ def _carry_out(
         to_purge.append((record, reason))
     try:
         purged = purge_records(
-            session, keyring, to_purge, now=now, actor=actor, request_reference=req.id
+            session,
+            keyring,
+            to_purge,
+            now=now,
+            actor=actor,
+            request_reference=req.id,
+            requester_reference_sha256=req.reference_sha256,
         )
     except HoldError as exc:  # a hold placed between the check and now
         raise RequestError(str(exc)) from None
@@ -389,7 +410,68 @@ def _carry_out(
             RequestState.COMPLETED,
             actor=actor,
             now=now,
-            allowed=(RequestState.APPROVED,),
+            allowed=(RequestState.APPROVED, RequestState.ON_HOLD),
         )
         req.completed_at = now
+    elif req.state != RequestState.ON_HOLD.value:
+        # Restricted for now; destroyed once the hold ends (``resume_held``). The requester's
+        # page says so instead of "being carried out" for as long as the hold stands.
+        move_state(
+            session,
+            req,
+            RequestState.ON_HOLD,
+            actor=actor,
+            now=now,
+            allowed=(RequestState.APPROVED,),
+            details={"held": len(held)},
+        )
     return Approval(purged, restricted, sorted(held))
+
+
+def held_requests_ready(session: Session) -> list[str]:
+    """Requests kept ``on_hold`` none of whose matched live records is still under a hold."""
+    waiting = list(
+        session.execute(
+            select(RemovalRequest).where(RemovalRequest.state == RequestState.ON_HOLD.value)
+        ).scalars()
+    )
+    ready = []
+    for req in waiting:
+        live = [r.id for r in matched(session, req) if r.status != RecordStatus.PURGED.value]
+        if not held_ids(session, live):
+            ready.append(req.id)
+    return ready
+
+
+def resume_held(
+    session: Session,
+    keyring: Keyring,
+    request_id: str,
+    *,
+    actor: str,
+    now: dt.datetime,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Approval:
+    """Carry out an approval kept waiting by a legal hold, once no matched record is held any
+    more: decided again exactly as ``approve`` decides (purge where the rule says so; beyond
+    the rule or past the safety belt the request waits, ``confirming``, for a second person),
+    with the reasons the requester was already given."""
+    req = lock_request(session, request_id)
+    if req.state != RequestState.ON_HOLD.value:
+        raise RequestError(f"request {req.id} is {req.state}; it is not kept under a hold")
+    live = [r.id for r in matched(session, req) if r.status != RecordStatus.PURGED.value]
+    if held_ids(session, live):
+        raise RequestError(f"request {req.id}: a matched record is still under a legal hold")
+    given = sealing.Opener(session, keyring).request(
+        req.id, sealing.request_field("decision_reasons"), req.decision_reasons_sealed
+    )
+    return _decide(
+        session,
+        keyring,
+        req,
+        actor=actor,
+        text=given or "Your request was approved.",
+        now=now,
+        limits=limits,
+        allowed=(RequestState.ON_HOLD,),
+    )

@@ -10,13 +10,17 @@ Who works on a request is ``assign`` (the queue's "assign to me"); the queue its
 ``retention.requests.queue``.
 
 States: received → under_review → approved | denied | needs_info (→ under_review when the
-requester answers) → completed (every matched record purged or restricted; certificates ready).
+requester answers) → completed (every matched record purged or restricted; certificates ready);
+approved → on_hold when a matched record is under a legal hold (restricted now, destroyed when
+the hold ends: ``approval.resume_held``). A request for information carries the date to answer
+by (``answer_by``); the answer may bring a file (``retention.requests.replies``). A refused
+requester may reply (``replies.reply``): sealed with the claims, the request stays refused, and
+``replied_on`` tells the clerk's queue.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -47,10 +51,10 @@ from retention.engine.authority import (
 from retention.engine.reasons import stated_reason
 from retention.engine.reviews import staff_assignee
 from retention.errors import FactError, NotFoundError
-from retention.keys import crypto
 from retention.keys.indexes import booking_index, name_dob_index
 from retention.keys.keyring import Keyring
 from retention.notify import outbox
+from retention.requests import replies
 from retention.requests.filing import (
     MAX_TEXT,
     RequestError,
@@ -58,9 +62,12 @@ from retention.requests.filing import (
     by_reference,
     candidates,
     matched,
-    request_key,
     response_terms,
 )
+from retention.storage.interface import BlobStore
+
+# A requester asked for information is given this long to answer (shown as a date).
+ANSWER_WITHIN = dt.timedelta(days=28)
 
 
 def _terms(session: Session, req: RemovalRequest, today: dt.date) -> ResponseTerms:
@@ -402,11 +409,15 @@ def ask_for_information(
     actor: str,
     message: str,
     now: dt.datetime,
+    answer_by: dt.date | None = None,
 ) -> None:
-    """Ask the requester for more information; the response clock waits for the answer
-    where the law says it runs from the relevant time (DPA 2018 s.54(2))."""
+    """Ask the requester for more information, to answer by ``answer_by`` (default
+    ``ANSWER_WITHIN`` from today); the response clock waits for the answer where the law says
+    it runs from the relevant time (DPA 2018 s.54(2))."""
     if not message.strip():
         raise RequestError("message: say what information is needed")
+    if answer_by is not None and answer_by <= now.date():
+        raise RequestError("answer_by: give the requester a date after today to answer by")
     req = lock_request(session, request_id)
     move_state(
         session,
@@ -418,6 +429,7 @@ def ask_for_information(
     )
     req.info_requested_on = now.date()
     req.info_received_on = None
+    req.answer_by = answer_by or now.date() + ANSWER_WITHIN
     req.decision_reasons_sealed = sealing.seal_for_request(
         keyring, req, sealing.request_field("decision_reasons"), message.strip()[:MAX_TEXT]
     )
@@ -425,23 +437,28 @@ def ask_for_information(
 
 
 def answer(
-    session: Session, keyring: Keyring, reference: str, *, text: str, now: dt.datetime
+    session: Session,
+    keyring: Keyring,
+    reference: str,
+    *,
+    text: str,
+    now: dt.datetime,
+    store: BlobStore | None = None,
+    evidence: bytes | None = None,
 ) -> RemovalRequest:
-    """The requester's answer to a request for information (sealed with the claims)."""
+    """The requester's answer to a request for information, with an optional file (PDF, JPEG
+    or PNG), sealed with the claims; the request goes back under review."""
     if not text.strip() or len(text) > MAX_TEXT:
-        raise RequestError(f"answer: between 1 and {MAX_TEXT} characters")
+        raise RequestError(f"text: between 1 and {MAX_TEXT} characters")
     found = by_reference(session, reference)
     if found is None or found.state != RequestState.NEEDS_INFO.value:
         raise RequestError("this request is not waiting for information")
     req = lock_request(session, found.id)
-    key = request_key(keyring, req)
-    assert req.claims_sealed is not None
-    claims = json.loads(crypto.open_field(key, req.claims_sealed, record_id=req.id, field="claims"))
-    claims["answers"].append({"on": now.date().isoformat(), "text": text.strip()})
-    req.claims_sealed = crypto.seal_field(
-        key, json.dumps(claims).encode(), record_id=req.id, field="claims"
+    replies.add_to_claims(
+        session, keyring, store, req, text=text, evidence=evidence, sent_with="answer", now=now
     )
     req.info_received_on = now.date()
+    req.answer_by = None
     req.decision_reasons_sealed = None
     _set_deadline(session, req, now.date())
     move_state(

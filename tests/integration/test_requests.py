@@ -9,12 +9,20 @@ import pytest
 from sqlalchemy import select, text
 
 from policies.vocabulary import Action, HoldKind, Jurisdiction, RequestKind, RestrictionGround
-from retention.db.models import AuditEntry, Certificate, Record, RemovalRequest, RequestMatch
+from retention.db.models import (
+    AuditEntry,
+    Certificate,
+    LegalHold,
+    Record,
+    RemovalRequest,
+    RequestMatch,
+)
 from retention.engine import changes, decisions
 from retention.engine.authority import Person
 from retention.engine.reasons import ReasonError
 from retention.jobs import rotation
 from retention.requests import approval, filing, workflow
+from retention.requests.filing import RequestError
 from retention.services import Services
 from tests.conftest import FIXED_NOW
 from tests.helpers import audit_reason, clock_at, decision_reasons
@@ -217,9 +225,30 @@ def test_a_held_record_is_restricted_not_purged_when_its_request_is_approved(
         )
     assert (done.purged, done.held) == ([], [ids["GB-1"]])
     assert state(services, ids["GB-1"]).status == "restricted"
-    assert _req(services, request_id).state == "approved"
+    assert _req(services, request_id).state == "on_hold"
     with services.readers() as s:
         assert s.execute(select(Certificate)).first() is None
+        assert approval.held_requests_ready(s) == []
+        hold_id = s.execute(select(LegalHold.id)).scalar_one()
+    with (
+        services.sessions() as s,
+        s.begin(),
+        pytest.raises(RequestError, match="still under a legal hold"),
+    ):
+        approval.resume_held(s, services.keyring, request_id, actor="sweep", now=FIXED_NOW)
+    for who in ("clerk:ann", "supervisor:bo"):
+        with services.sessions() as s, s.begin():
+            changes.release_hold(s, hold_id, actor=who, now=FIXED_NOW)
+    with services.readers() as s:
+        assert approval.held_requests_ready(s) == [request_id]
+    # The hold has ended: the approval is decided again. Purging this acquitted person's record
+    # goes beyond its rule (a review), so it now waits for a second person, as any approval.
+    with services.sessions() as s, s.begin():
+        resumed = approval.resume_held(
+            s, services.keyring, request_id, actor="sweep", now=FIXED_NOW
+        )
+    assert resumed.waiting is not None
+    assert _req(services, request_id).state == "confirming"
 
 
 def test_asking_for_information_pauses_the_clock_until_the_answer(services: Services) -> None:

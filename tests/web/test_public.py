@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from retention.db.models import AuditEntry, RemovalRequest
 from retention.engine import certificates
@@ -39,12 +40,9 @@ def _form(**overrides: object) -> dict[str, object]:
 
 
 def file(client: FlaskClient, **overrides: object) -> tuple[int, str]:
-    """Submit the form; returns (status of the submission, page after the redirect)."""
+    """Submit the form; returns (status, page). The receipt is the POST's own response."""
     response = post_form(client, "/request", _form(**overrides), content_type="multipart/form-data")
-    if response.status_code != 303:
-        return response.status_code, response.get_data(as_text=True)
-    page = client.get(response.headers["Location"])
-    return 303, page.get_data(as_text=True)
+    return response.status_code, response.get_data(as_text=True)
 
 
 def test_the_landing_page_explains_the_service(client: FlaskClient) -> None:
@@ -57,9 +55,9 @@ def test_filing_shows_an_unguessable_reference_once(
     client: FlaskClient, services: Services
 ) -> None:
     status, page = file(client)
-    assert status == 303
+    assert status == 200
     reference = REF.search(page).group(1)  # type: ignore[union-attr]
-    assert client.get("/request/filed").status_code == 302  # shown once
+    assert client.get("/request/filed").status_code == 404  # no page to replay
     with services.readers() as db:
         req = filing.by_reference(db, reference)
         assert req is not None
@@ -68,8 +66,32 @@ def test_filing_shows_an_unguessable_reference_once(
 
 
 def _normalise(page: str) -> str:
-    page = REF.sub('id="reference">REF<', page)
+    page = re.sub(r"\b[A-Z0-9]{5}(-[A-Z0-9]{5}){3}\b", "REF", page)
+    page = re.sub(r"\b\d{4}-\d{2}-\d{2}\b", "DATE", page)
     return re.sub(r'name="csrf_token" value="[^"]+"', "CSRF", page)
+
+
+def _shape(response: TestResponse, client: FlaskClient) -> dict[str, object]:
+    """Everything a response tells the browser except values that are random per visitor (the
+    reference, CSRF tokens, the signed session cookie's bytes): status, every header (names,
+    and values except Set-Cookie's), each cookie's name and attributes, and the body."""
+    headers = sorted(
+        (name.lower(), value)
+        for name, value in response.headers.items()
+        if name.lower() not in {"set-cookie", "content-length"}
+    )
+    cookies = sorted(
+        (c.split("=", 1)[0], sorted(p.strip().lower() for p in c.split(";")[1:]))
+        for c in response.headers.getlist("Set-Cookie")
+    )
+    jar = sorted((c.key, c.path, c.domain, c.secure, c.http_only) for c in client._cookies.values())
+    return {
+        "status": response.status_code,
+        "headers": headers,
+        "cookies": cookies,
+        "jar": jar,
+        "body": _normalise(response.get_data(as_text=True)),
+    }
 
 
 def test_the_response_is_the_same_whether_or_not_a_record_exists(
@@ -82,22 +104,90 @@ def test_the_response_is_the_same_whether_or_not_a_record_exists(
     )
     held = app.test_client()
     absent = app.test_client()
-    s1, page1 = file(held, name="Held Person", date_of_birth="1985-05-05", booking_number="GB-1")
-    s2, page2 = file(absent, name="Nobody Here", date_of_birth="1985-05-05", booking_number="XX-9")
-    assert s1 == s2 == 303
-    assert _normalise(page1) == _normalise(page2)
-    ref1, ref2 = REF.search(page1).group(1), REF.search(page2).group(1)  # type: ignore[union-attr]
-    st1 = post_form(held, "/status", {"reference": ref1}).get_data(as_text=True)
-    st2 = post_form(absent, "/status", {"reference": ref2}).get_data(as_text=True)
-    assert _normalise(st1) == _normalise(st2)
+    shapes: dict[str, list[dict[str, object]]] = {"held": [], "absent": []}
+    references = {}
+    for who, client, name, booking in (
+        ("held", held, "Held Person", "GB-1"),
+        ("absent", absent, "Nobody Here", "XX-9"),
+    ):
+        form = client.get("/request")
+        shapes[who].append(_shape(form, client))
+        filed = client.post(
+            "/request",
+            data={
+                "csrf_token": csrf_token(form.data),
+                **_form(name=name, date_of_birth="1985-05-05", booking_number=booking),
+            },
+            content_type="multipart/form-data",
+        )
+        shapes[who].append(_shape(filed, client))
+        reference = REF.search(filed.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+        references[who] = reference
+        token = csrf_token(filed.data)
+        for url, data in (
+            ("/status", {"reference": reference}),
+            ("/request/receipt", {"reference": reference}),
+        ):
+            shown = client.post(url, data={"csrf_token": token, **data})
+            shapes[who].append(_shape(shown, client))
+    for held_shape, absent_shape in zip(shapes["held"], shapes["absent"], strict=True):
+        assert held_shape == absent_shape
+    # The reference is in no cookie, before or after: the session cookie carries a CSRF
+    # secret only.
+    for who, client in (("held", held), ("absent", absent)):
+        for cookie in client._cookies.values():
+            assert references[who] not in cookie.value
+            session = app.session_interface.get_signing_serializer(app).loads(cookie.value)
+            assert set(session) <= {"csrf_token"}
+            assert references[who] not in json.dumps(session)
+
+
+def test_the_receipt_is_the_post_response_and_never_cached_or_kept(
+    client: FlaskClient, services: Services
+) -> None:
+    status, page = file(client, kind="restriction", grounds=["acquitted", "under_18"])
+    assert status == 200
+    reference = REF.search(page).group(1)  # type: ignore[union-attr]
+    assert "Stop it being used, but keep it" in page
+    assert "I was under 18 when the photo was taken" in page
+    assert 'id="respond-by">2' in page  # a real date, not "—"
+    assert "Check my request now" in page
+    assert "Download the receipt" in page
+    with services.readers() as db:
+        req = filing.by_reference(db, reference)
+        assert req is not None
+        assert req.respond_by is not None
+        respond_by = req.respond_by.isoformat()
+    token = csrf_token(page)
+    download = client.post("/request/receipt", data={"csrf_token": token, "reference": reference})
+    assert download.status_code == 200
+    assert download.mimetype == "text/plain"
+    assert download.headers["Cache-Control"] == "no-store"
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert reference not in download.headers["Content-Disposition"]
+    text = download.get_data(as_text=True)
+    assert f"Your private reference: {reference}" in text
+    assert f"We must answer by: {respond_by}" in text
+    assert "Stop it being used" in text
+    assert "/status" in text
+    # "Check my request now" posts the reference: the status page, no retyping.
+    shown = client.post("/status", data={"csrf_token": token, "reference": reference})
+    assert shown.status_code == 200
+    assert 'data-state="received"' in shown.get_data(as_text=True)
+    unknown = client.post(
+        "/request/receipt", data={"csrf_token": token, "reference": "AAAAA-BBBBB-CCCCC-DDDDD"}
+    )
+    assert unknown.status_code == 404
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"name": ""}, "This field is required"),
+        ({"name": ""}, "Enter your full name."),
         ({"date_of_birth": "2999-01-01"}, "Enter your real date of birth"),
-        ({"date_of_birth": "31/02/1990"}, "Not a valid date value"),
+        ({"date_of_birth": "31/02/1990"}, "Enter your date of birth as year-month-day"),
+        ({"date_of_birth": ""}, "Enter your date of birth as year-month-day"),
+        ({"grounds": ["other"], "details": "  "}, "You chose another reason: explain it here."),
         ({"grounds": []}, "Choose at least one reason"),
         ({"jurisdiction": "XX"}, "Not a valid choice"),
     ],
@@ -116,7 +206,7 @@ def test_bad_input_is_refused_next_to_its_field_and_nothing_is_stored(
 @pytest.mark.parametrize(
     ("filename", "content", "status"),
     [
-        ("letter.pdf", b"%PDF-1.7 court letter", 303),
+        ("letter.pdf", b"%PDF-1.7 court letter", 200),
         ("photo.gif", b"GIF89a....", 400),
         ("letter.pdf", b"MZ this is an exe renamed", 400),
     ],
@@ -128,7 +218,7 @@ def test_evidence_uploads_are_limited_to_pdf_jpeg_png(
     assert code == status
     with services.readers() as db:
         stored = db.execute(select(RemovalRequest)).scalars().all()
-    assert len(stored) == (1 if status == 303 else 0)
+    assert len(stored) == (1 if status == 200 else 0)
 
 
 def test_an_oversized_upload_is_refused_with_413(client: FlaskClient, app) -> None:  # type: ignore[no-untyped-def]

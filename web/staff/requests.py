@@ -64,7 +64,7 @@ from retention.errors import (
     RestrictedError,
     RetentionError,
 )
-from retention.requests import approval, filing, workflow
+from retention.requests import approval, filing, replies, workflow
 from retention.requests import queue as request_queue
 from retention.services import Services
 from web.auth import login_required, signed_in_user
@@ -373,10 +373,11 @@ def photos(request_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/<request_id>/evidence")
+@bp.post("/<request_id>/evidence/<attachment_id>")
 @login_required(Role.CLERK, Role.SUPERVISOR)
-def evidence(request_id: str) -> ResponseReturnValue:
-    """Download the requester's evidence, decrypted for the reason posted (one audit entry;
-    never cached)."""
+def evidence(request_id: str, attachment_id: str | None = None) -> ResponseReturnValue:
+    """Download the requester's evidence (or a file sent later with an answer or a reply),
+    decrypted for the reason posted (one audit entry; never cached)."""
     user = signed_in_user()
     reason, reason_field = posted_reason()
     if reason_field.error:
@@ -387,15 +388,16 @@ def evidence(request_id: str) -> ResponseReturnValue:
             req = db.get(RemovalRequest, request_id)
             if req is None:
                 abort(404)
-            media_type, data = filing.evidence(
-                db,
-                services.keyring,
-                services.store,
-                req,
-                actor=user.actor,
-                reason=reason,
-                now=now(),
-            )
+            if attachment_id is None:
+                media_type, data = filing.evidence(
+                    db, services.keyring, services.store, req, actor=user.actor, reason=reason,
+                    now=now(),
+                )  # fmt: skip
+            else:
+                media_type, data = replies.open_attachment(
+                    db, services.keyring, services.store, req, attachment_id, actor=user.actor,
+                    reason=reason, now=now(),
+                )  # fmt: skip
     except ReasonError as exc:
         return _refused_reason(request_id, "evidence", ReasonField(reason, field_message(exc)))
     except (NotFoundError, filing.RequestError):
