@@ -372,8 +372,12 @@ def _status_view(req: RemovalRequest, reference: str) -> dict[str, Any]:
     with services.readers() as db:
         certs = workflow.certificates_for(db, req)
         # The requester's own request: its decision reasons are sealed under its key.
-        reasons = sealing.Opener(db, services.keyring).request(
+        opener = sealing.Opener(db, services.keyring)
+        reasons = opener.request(
             req.id, sealing.request_field("decision_reasons"), req.decision_reasons_sealed
+        )
+        extension_reason = opener.request(
+            req.id, sealing.request_field("extension_reason"), req.extension_reason_sealed
         )
         sent = replies.attachments(db, req)
         routes = _routes(db, req.jurisdiction) if req.state == RequestState.DENIED.value else []
@@ -384,7 +388,7 @@ def _status_view(req: RemovalRequest, reference: str) -> dict[str, Any]:
         "respond_by": req.respond_by,
         "basis": req.deadline_basis,
         "extended_on": req.extension_notice_on,
-        "extension_reason": req.extension_reason,
+        "extension_reason": extension_reason,
         "answer_by": req.answer_by,
         "replied_on": req.replied_on,
         # An approval waiting for its second person is not a decision yet: its reasons (which

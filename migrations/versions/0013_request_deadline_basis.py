@@ -6,7 +6,8 @@ Create Date: 2026-11-29
 
 Reviewed by hand. ``removal_requests.deadline_basis`` says whether ``respond_by`` is a statute's
 deadline ("statutory") or the agency's service target ("service_target", shown as "we aim to
-answer by"); ``extension_reason`` is the reason the requester sees for an extension;
+answer by"); ``extension_reason_sealed`` is the reason the requester sees for an extension (staff's free
+text, sealed under the request's key);
 ``restriction_ground`` is the GDPR Art 18(1) / DPA 2018 s.47(3) / LED Art 16(3)(a) ground of a
 restriction request, which decides whether it prevails over erasure rules.
 
@@ -38,7 +39,7 @@ _STATUTE_SETS_DEADLINE = ("GB-ENG", "EU")
 def upgrade() -> None:
     with op.batch_alter_table("removal_requests") as batch:
         batch.add_column(sa.Column("deadline_basis", sa.String(length=16), nullable=True))
-        batch.add_column(sa.Column("extension_reason", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("extension_reason_sealed", sa.LargeBinary(), nullable=True))
         batch.add_column(sa.Column("restriction_ground", sa.String(length=32), nullable=True))
     requests = sa.table(
         "removal_requests",
@@ -88,5 +89,5 @@ def downgrade() -> None:
     )
     with op.batch_alter_table("removal_requests") as batch:
         batch.drop_column("restriction_ground")
-        batch.drop_column("extension_reason")
+        batch.drop_column("extension_reason_sealed")
         batch.drop_column("deadline_basis")

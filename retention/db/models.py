@@ -598,7 +598,7 @@ class RemovalRequest(Base):
     deadline_basis: Mapped[str | None] = mapped_column(String(16))
     extension_notice_on: Mapped[dt.date | None]
     # Why the deadline was extended, written for the requester (shown on their status page).
-    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     # GDPR Art 18(1) / DPA 2018 s.47(3) / LED Art 16(3)(a) ground of a restriction request.
     restriction_ground: Mapped[str | None] = mapped_column(String(32))
     info_requested_on: Mapped[dt.date | None]

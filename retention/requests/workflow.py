@@ -507,11 +507,18 @@ def extension_refusal(terms: ResponseTerms, req: RemovalRequest) -> str | None:
 
 
 def extend(
-    session: Session, request_id: str, *, actor: str, reason: str, now: dt.datetime
+    session: Session,
+    keyring: Keyring,
+    request_id: str,
+    *,
+    actor: str,
+    reason: str,
+    now: dt.datetime,
 ) -> ResponseTerms:
     """Give notice of an extension, once, with a reason the requester sees — only where the
     law that sets the deadline allows one and before the first deadline (GDPR Art 12(3); DPA
-    2018 s.54(3A)-(3B) once its commencement is confirmed). A refusal says why."""
+    2018 s.54(3A)-(3B) once its commencement is confirmed). A refusal says why. The reason is
+    staff's free text: sealed under the request's key like the decision reasons."""
     text = reason.strip()
     if not text or len(text) > MAX_TEXT:
         raise RequestError(
@@ -526,7 +533,9 @@ def extend(
     if why_not is not None:
         raise RequestError(f"no extension: {why_not}")
     req.extension_notice_on = today
-    req.extension_reason = text
+    req.extension_reason_sealed = sealing.seal_for_request(
+        keyring, req, sealing.request_field("extension_reason"), text
+    )
     terms = _set_deadline(session, req, today)
     req.updated_at = now
     audit.append(

@@ -158,7 +158,12 @@ def test_a_person_files_follows_answers_replies_and_checks_the_certificate(
     try:
         with services.sessions() as db, db.begin():
             workflow.extend(
-                db, request_id, actor="clerk:ann", reason="We wait for the court's file.", now=now
+                db,
+                services.keyring,
+                request_id,
+                actor="clerk:ann",
+                reason="We wait for the court's file.",
+                now=now,
             )
         extended = True
     except filing.RequestError:
@@ -329,7 +334,12 @@ def test_the_other_public_pages_pass_axe_at_both_widths(
         workflow.match(db, held_id, ids["CA-HOLD"], actor="clerk:ann", now=now)
         approval.approve(db, services.keyring, held_id, actor="clerk:ann", reasons="", now=now)
         workflow.extend(
-            db, asked_id, actor="clerk:ann", reason="The court has not answered yet.", now=now
+            db,
+            services.keyring,
+            asked_id,
+            actor="clerk:ann",
+            reason="The court has not answered yet.",
+            now=now,
         )
         workflow.ask_for_information(
             db, asked_id, actor="clerk:ann", message="Which year?", now=now

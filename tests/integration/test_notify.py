@@ -132,7 +132,14 @@ def test_every_change_the_requester_hears_about_is_one_discreet_email(
     with mail.sessions() as s, s.begin():
         workflow.answer(s, mail.keyring, a_ref, text="Here it is.", now=FIXED_NOW)
     with mail.sessions() as s, s.begin():
-        workflow.extend(s, a_id, actor="clerk:ann", now=FIXED_NOW)
+        workflow.extend(
+            s,
+            mail.keyring,
+            a_id,
+            actor="clerk:ann",
+            reason="We need the court file.",
+            now=FIXED_NOW,
+        )
     with mail.sessions() as s, s.begin():
         workflow.deny(s, a_id, actor="clerk:ann", reasons=REASONS, now=FIXED_NOW)
     # Request B: approved with a second person, carried out in that step (one e-mail).

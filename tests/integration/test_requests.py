@@ -25,7 +25,7 @@ from retention.requests import approval, filing, workflow
 from retention.requests.filing import RequestError
 from retention.services import Services
 from tests.conftest import FIXED_NOW
-from tests.helpers import audit_reason, clock_at, decision_reasons
+from tests.helpers import audit_reason, clock_at, decision_reasons, opened
 from tests.integration.engine_helpers import file_request, ingest, review_due, state, stored
 
 CLAIMED_NAME = "Marisol Quennell-Abara"
@@ -284,15 +284,27 @@ def test_a_gdpr_extension_needs_a_reason_moves_the_deadline_once_art_12_3(
     assert (first.respond_by, first.deadline_basis) == (dt.date(2026, 12, 21), "statutory")
     later = FIXED_NOW + dt.timedelta(days=5)
     with services.sessions() as s, s.begin(), pytest.raises(filing.RequestError, match="reason"):
-        workflow.extend(s, request_id, actor="clerk:ann", reason="  ", now=later)
+        workflow.extend(s, services.keyring, request_id, actor="clerk:ann", reason="  ", now=later)
     with services.sessions() as s, s.begin():
         workflow.extend(
-            s, request_id, actor="clerk:ann", reason="Three bookings to trace.", now=later
+            s,
+            services.keyring,
+            request_id,
+            actor="clerk:ann",
+            reason="Three bookings to trace.",
+            now=later,
         )
     req = _req(services, request_id)
     # Three months from receipt: Saturday 20 Feb 2027 -> Monday 22 Feb.
     assert req.respond_by == dt.date(2027, 2, 22)
-    assert (req.extension_notice_on, req.extension_reason) == (
+    reason = opened(
+        services,
+        "request",
+        req.id,
+        "removal_requests:extension_reason",
+        req.extension_reason_sealed,
+    )
+    assert (req.extension_notice_on, reason) == (
         later.date(),
         "Three bookings to trace.",
     )
@@ -301,7 +313,9 @@ def test_a_gdpr_extension_needs_a_reason_moves_the_deadline_once_art_12_3(
         s.begin(),
         pytest.raises(filing.RequestError, match="already extended"),
     ):
-        workflow.extend(s, request_id, actor="clerk:ann", reason="Again.", now=later)
+        workflow.extend(
+            s, services.keyring, request_id, actor="clerk:ann", reason="Again.", now=later
+        )
     assert _req(services, request_id).respond_by == dt.date(2027, 2, 22)
     with services.readers() as s:
         actions = [a for (a,) in s.execute(select(AuditEntry.action).order_by(AuditEntry.seq))]
@@ -320,10 +334,15 @@ def test_a_dpa_2018_s54_extension_is_refused_while_its_commencement_is_unverifie
         pytest.raises(filing.RequestError, match="not confirmed"),
     ):
         workflow.extend(
-            s, request_id, actor="clerk:ann", reason="Complex.", now=FIXED_NOW + dt.timedelta(5)
+            s,
+            services.keyring,
+            request_id,
+            actor="clerk:ann",
+            reason="Complex.",
+            now=FIXED_NOW + dt.timedelta(5),
         )
     req = _req(services, request_id)
-    assert (req.respond_by, req.extension_notice_on, req.extension_reason) == (
+    assert (req.respond_by, req.extension_notice_on, req.extension_reason_sealed) == (
         dt.date(2026, 12, 21),
         None,
         None,
@@ -345,7 +364,9 @@ def test_a_california_request_gets_a_service_target_that_is_not_extended(
         s.begin(),
         pytest.raises(filing.RequestError, match="service target"),
     ):
-        workflow.extend(s, request_id, actor="clerk:ann", reason="Busy.", now=FIXED_NOW)
+        workflow.extend(
+            s, services.keyring, request_id, actor="clerk:ann", reason="Busy.", now=FIXED_NOW
+        )
     assert _req(services, request_id).extension_notice_on is None
 
 

@@ -549,6 +549,7 @@ def test_an_extension_shows_its_reason_to_the_requester(
     with services.sessions() as db, db.begin():
         workflow.extend(
             db,
+            services.keyring,
             req.id,
             actor="clerk:ann",
             reason="We are waiting for the court's records.",

@@ -693,7 +693,9 @@ def extend(request_id: str) -> ResponseReturnValue:
     reason = request.form.get("reason", "")
 
     def run(db: Session, services: Services, actor: str, moment: dt.datetime) -> str:
-        terms = workflow.extend(db, request_id, actor=actor, reason=reason, now=moment)
+        terms = workflow.extend(
+            db, get_services().keyring, request_id, actor=actor, reason=reason, now=moment
+        )
         moved = terms.respond_by.isoformat() if terms.respond_by else "—"
         return f"Extension notice given; the response deadline is now {moved}."
 
