@@ -227,3 +227,16 @@ def not_private(root: Path) -> list[tuple[str, str]]:
             if mode != 0o600:
                 wrong.append((path, f"{mode:o}"))
     return wrong
+
+
+def review_reason(services: Services, decision: object) -> str | None:
+    """A review decision's reasons, opened (sealed under its record's data key)."""
+    from retention.engine import sealing
+
+    return opened(
+        services,
+        sealing.RECORD,
+        decision.record_id,  # type: ignore[attr-defined]
+        sealing.row_field("review_decisions", decision.id, "reason"),  # type: ignore[attr-defined]
+        decision.reason_sealed,  # type: ignore[attr-defined]
+    )

@@ -179,7 +179,12 @@ def test_a_person_files_follows_answers_replies_and_checks_the_certificate(
     # Needs information: a date to answer by and an upload with the answer.
     with services.sessions() as db, db.begin():
         workflow.ask_for_information(
-            db, request_id, actor="clerk:ann", message="Send the court's letter.", now=now
+            db,
+            services.keyring,
+            request_id,
+            actor="clerk:ann",
+            message="Send the court's letter.",
+            now=now,
         )
     _lookup(page, live_server, reference)
     assert DATE.search(page.locator("#answer-by").inner_text())
@@ -196,7 +201,14 @@ def test_a_person_files_follows_answers_replies_and_checks_the_certificate(
 
     # Refusal: the jurisdiction's routes and a reply.
     with services.sessions() as db, db.begin():
-        workflow.deny(db, request_id, actor="clerk:ann", reasons="Not enough detail.", now=now)
+        workflow.deny(
+            db,
+            services.keyring,
+            request_id,
+            actor="clerk:ann",
+            reasons="Not enough detail.",
+            now=now,
+        )
     _lookup(page, live_server, reference)
     assert page.get_by_role("heading", name=ROUTES[jurisdiction]).count() == 1
     check(page, "status: refused")
@@ -225,7 +237,7 @@ def test_a_person_files_follows_answers_replies_and_checks_the_certificate(
         )
         second_id = second.id
     with services.sessions() as db, db.begin():
-        workflow.match(db, second_id, ids[booking], actor="clerk:ann", now=now)
+        workflow.match(db, services.keyring, second_id, ids[booking], actor="clerk:ann", now=now)
         done = approval.approve(
             db, services.keyring, second_id, actor="clerk:ann", reasons="Deleted.", now=now
         )
@@ -327,11 +339,11 @@ def test_the_other_public_pages_pass_axe_at_both_widths(
         )  # fmt: skip
         held_id, asked_id = held.id, asked.id
         changes.place_hold(
-            db, ids["CA-HOLD"], kind=HoldKind.LITIGATION, reason="civil claim",
+            db, services.keyring, ids["CA-HOLD"], kind=HoldKind.LITIGATION, reason="civil claim",
             case_reference=None, actor="clerk:ann", now=now,
         )  # fmt: skip
     with services.sessions() as db, db.begin():
-        workflow.match(db, held_id, ids["CA-HOLD"], actor="clerk:ann", now=now)
+        workflow.match(db, services.keyring, held_id, ids["CA-HOLD"], actor="clerk:ann", now=now)
         approval.approve(db, services.keyring, held_id, actor="clerk:ann", reasons="", now=now)
         workflow.extend(
             db,
@@ -342,7 +354,7 @@ def test_the_other_public_pages_pass_axe_at_both_widths(
             now=now,
         )
         workflow.ask_for_information(
-            db, asked_id, actor="clerk:ann", message="Which year?", now=now
+            db, services.keyring, asked_id, actor="clerk:ann", message="Which year?", now=now
         )
     _lookup(page, live_server, held_ref)
     assert page.locator("#request-state").get_attribute("data-state") == "on_hold"

@@ -22,7 +22,7 @@ from retention.db.models import AuditEntry, Certificate, ReviewDecision
 from retention.jobs.sweep import run_sweep
 from retention.services import Services
 from tests.e2e.conftest import make_staff, screenshot, sign_in, sign_out
-from tests.helpers import row
+from tests.helpers import review_reason, row
 from tests.integration.engine_helpers import ingest, review_due, state
 
 pytestmark = pytest.mark.e2e
@@ -142,7 +142,7 @@ def test_a_clerk_clears_150_reviews_in_a_few_batches_and_a_supervisor_signs_off_
         assert state(services, rid).status == "purged"
     review_entries = [e for e in entries if e.action.startswith("review.")]
     assert len(review_entries) == 150
-    assert Counter((d.decision, d.reason) for d in decisions) == {
+    assert Counter((d.decision, review_reason(services, d)) for d in decisions) == {
         ("keep", KEEP_WHY): 100,
         ("purge", PURGE_WHY): 50,
     }

@@ -76,6 +76,7 @@ def _file(
     contact: str = ADDRESS,
     booking: str | None = None,
     now: dt.datetime = FIXED_NOW,
+    jurisdiction: Jurisdiction = Jurisdiction.GB_ENG,
 ) -> tuple[str, str]:
     with services.sessions() as s, s.begin():
         req, reference = filing.file_request(
@@ -90,7 +91,7 @@ def _file(
                 details="I was acquitted.",
             ),
             kind=RequestKind.ERASURE,
-            jurisdiction=Jurisdiction.GB_ENG,
+            jurisdiction=jurisdiction,
             grounds=["acquitted"],
             evidence=None,
             now=now,
@@ -125,10 +126,13 @@ def test_every_change_the_requester_hears_about_is_one_discreet_email(
     ids = ingest(
         mail, tmp_path, [review_due("GB-1") | {"name": NAME, "date_of_birth": "1988-07-14"}]
     )
-    # Request A: information asked, answered, the deadline extended, then refused.
-    a_id, a_ref = _file(mail, booking="GB-1")
+    # Request A: information asked, answered, the deadline extended (GDPR Art 12(3): an EU
+    # request; the DPA 2018 s.54(3A) extension is not applied), then refused.
+    a_id, a_ref = _file(mail, booking="GB-1", jurisdiction=Jurisdiction.EU)
     with mail.sessions() as s, s.begin():
-        workflow.ask_for_information(s, a_id, actor="clerk:ann", message=ANSWER_BY, now=FIXED_NOW)
+        workflow.ask_for_information(
+            s, mail.keyring, a_id, actor="clerk:ann", message=ANSWER_BY, now=FIXED_NOW
+        )
     with mail.sessions() as s, s.begin():
         workflow.answer(s, mail.keyring, a_ref, text="Here it is.", now=FIXED_NOW)
     with mail.sessions() as s, s.begin():
@@ -141,11 +145,11 @@ def test_every_change_the_requester_hears_about_is_one_discreet_email(
             now=FIXED_NOW,
         )
     with mail.sessions() as s, s.begin():
-        workflow.deny(s, a_id, actor="clerk:ann", reasons=REASONS, now=FIXED_NOW)
+        workflow.deny(s, mail.keyring, a_id, actor="clerk:ann", reasons=REASONS, now=FIXED_NOW)
     # Request B: approved with a second person, carried out in that step (one e-mail).
     b_id, b_ref = _file(mail, booking="GB-1")
     with mail.sessions() as s, s.begin():
-        workflow.match(s, b_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW)
+        workflow.match(s, mail.keyring, b_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW)
         approval.approve(s, mail.keyring, b_id, actor="clerk:ann", reasons="Gone.", now=FIXED_NOW)
     with mail.sessions() as s, s.begin():
         approval.confirm(
@@ -207,6 +211,7 @@ def test_a_held_record_leaves_the_request_approved_and_the_requester_is_told_so(
     with mail.sessions() as s, s.begin():
         changes.place_hold(
             s,
+            mail.keyring,
             ids["GB-1"],
             kind=HoldKind.EVIDENCE,
             reason="trial",
@@ -216,7 +221,7 @@ def test_a_held_record_leaves_the_request_approved_and_the_requester_is_told_so(
         )
     request_id, reference = _file(mail, booking="GB-1")
     with mail.sessions() as s, s.begin():
-        workflow.match(s, request_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW)
+        workflow.match(s, mail.keyring, request_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW)
         approval.approve(s, mail.keyring, request_id, actor="clerk:ann", reasons="", now=FIXED_NOW)
     _send(mail)
     assert len(server.received) == 1
@@ -229,7 +234,9 @@ def test_the_address_is_sealed_at_rest_and_gone_from_the_outbox_once_sent(
 ) -> None:
     request_id, _ = _file(mail)
     with mail.sessions() as s, s.begin():
-        workflow.ask_for_information(s, request_id, actor="clerk:ann", message="?", now=FIXED_NOW)
+        workflow.ask_for_information(
+            s, mail.keyring, request_id, actor="clerk:ann", message="?", now=FIXED_NOW
+        )
     needle = ADDRESS.encode()
     with mail.engine.connect() as conn:
         for table in ("removal_requests", "notifications", "audit_entries", "job_runs"):
@@ -253,7 +260,9 @@ def test_a_contact_that_is_not_an_email_address_is_left_to_the_clerk(
 ) -> None:
     request_id, _ = _file(mail, contact="+44 20 7946 0000, or write to 1 High St")
     with mail.sessions() as s, s.begin():
-        workflow.ask_for_information(s, request_id, actor="clerk:ann", message="?", now=FIXED_NOW)
+        workflow.ask_for_information(
+            s, mail.keyring, request_id, actor="clerk:ann", message="?", now=FIXED_NOW
+        )
     with mail.readers() as s:
         req = s.get(RemovalRequest, request_id)
         assert req is not None
@@ -278,7 +287,12 @@ def test_with_the_mail_server_down_the_outbox_keeps_every_message_and_sends_each
     for request_id in ids:
         with mail.sessions() as s, s.begin():
             workflow.ask_for_information(
-                s, request_id, actor="clerk:ann", message="?", now=FIXED_NOW
+                s,
+                mail.keyring,
+                request_id,
+                actor="clerk:ann",
+                message="?",
+                now=FIXED_NOW,
             )
     down = _send(mail)  # nothing listens on the port
     assert down.unavailable
@@ -311,7 +325,12 @@ def test_two_senders_at_once_send_every_message_exactly_once(mail: Services, por
         request_id, _ = _file(mail)
         with mail.sessions() as s, s.begin():
             workflow.ask_for_information(
-                s, request_id, actor="clerk:ann", message="?", now=FIXED_NOW
+                s,
+                mail.keyring,
+                request_id,
+                actor="clerk:ann",
+                message="?",
+                now=FIXED_NOW,
             )
     slow = Mailbox(delay=0.05)
     start = threading.Barrier(2)
@@ -347,7 +366,14 @@ def test_a_crash_after_the_server_accepted_sends_again_with_the_same_message_id(
     server's 250 and its commit. The claim expires and the message goes again, same Message-ID."""
     request_id, _ = _file(mail)
     with mail.sessions() as s, s.begin():
-        workflow.deny(s, request_id, actor="clerk:ann", reasons=REASONS, now=FIXED_NOW)
+        workflow.deny(
+            s,
+            mail.keyring,
+            request_id,
+            actor="clerk:ann",
+            reasons=REASONS,
+            now=FIXED_NOW,
+        )
     with mail.sessions() as s, s.begin():
         _token, (row,) = outbox.claim(s, now=FIXED_NOW, limit=10)
     from retention.notify.smtp import SmtpConfig, SmtpTransport
@@ -370,7 +396,14 @@ def test_a_recipient_the_server_refuses_for_good_fails_and_is_shredded(
 ) -> None:
     request_id, _ = _file(mail)
     with mail.sessions() as s, s.begin():
-        workflow.deny(s, request_id, actor="clerk:ann", reasons=REASONS, now=FIXED_NOW)
+        workflow.deny(
+            s,
+            mail.keyring,
+            request_id,
+            actor="clerk:ann",
+            reasons=REASONS,
+            now=FIXED_NOW,
+        )
     with smtp_server(port, Mailbox(refuse="550 5.1.1 No such user")):
         report = _send(mail)
     assert report.failed == 1
@@ -391,7 +424,14 @@ def test_a_recipient_the_server_refuses_for_good_fails_and_is_shredded(
 def test_a_temporary_refusal_waits_with_backoff(mail: Services, port: int) -> None:
     request_id, _ = _file(mail)
     with mail.sessions() as s, s.begin():
-        workflow.deny(s, request_id, actor="clerk:ann", reasons=REASONS, now=FIXED_NOW)
+        workflow.deny(
+            s,
+            mail.keyring,
+            request_id,
+            actor="clerk:ann",
+            reasons=REASONS,
+            now=FIXED_NOW,
+        )
     with smtp_server(port, Mailbox(refuse="450 4.2.1 Try later")):
         _send(mail)
     (row,) = _rows(mail)
@@ -421,7 +461,14 @@ def test_starttls_with_a_login_delivers_and_a_wrong_password_keeps_the_message(
     )
     request_id, _ = _file(services)
     with services.sessions() as s, s.begin():
-        workflow.deny(s, request_id, actor="clerk:ann", reasons=REASONS, now=FIXED_NOW)
+        workflow.deny(
+            s,
+            mail.keyring,
+            request_id,
+            actor="clerk:ann",
+            reasons=REASONS,
+            now=FIXED_NOW,
+        )
     box = Mailbox()
     wrong = dataclasses.replace(services, settings=base.with_overrides(smtp_password="nope"))
     right = dataclasses.replace(services, settings=base)
@@ -446,7 +493,14 @@ def test_smtps_delivers_over_tls_from_the_first_byte(
     )
     request_id, _ = _file(services)
     with services.sessions() as s, s.begin():
-        workflow.deny(s, request_id, actor="clerk:ann", reasons=REASONS, now=FIXED_NOW)
+        workflow.deny(
+            s,
+            mail.keyring,
+            request_id,
+            actor="clerk:ann",
+            reasons=REASONS,
+            now=FIXED_NOW,
+        )
     box = Mailbox()
     with smtp_server(port, box, tls=(cert, key), mode="smtps"):
         report = run_notify(
@@ -462,7 +516,14 @@ def test_without_a_mail_server_configured_nothing_is_sent_and_the_address_is_cle
     assert services.settings.smtp_url is None
     request_id, _ = _file(services)
     with services.sessions() as s, s.begin():
-        workflow.deny(s, request_id, actor="clerk:ann", reasons=REASONS, now=FIXED_NOW)
+        workflow.deny(
+            s,
+            mail.keyring,
+            request_id,
+            actor="clerk:ann",
+            reasons=REASONS,
+            now=FIXED_NOW,
+        )
     report = run_notify(services, clock=clock_at(FIXED_NOW), actor="t")
     assert report.not_sent == 1
     assert report.job_id is None
@@ -476,7 +537,14 @@ def test_status_shows_the_backlog_and_warns_when_mail_waits_too_long(
 ) -> None:
     request_id, _ = _file(mail)
     with mail.sessions() as s, s.begin():
-        workflow.deny(s, request_id, actor="clerk:ann", reasons=REASONS, now=FIXED_NOW)
+        workflow.deny(
+            s,
+            mail.keyring,
+            request_id,
+            actor="clerk:ann",
+            reasons=REASONS,
+            now=FIXED_NOW,
+        )
     _send(mail)  # server down
     soon = status_mod.status(mail, FIXED_NOW + dt.timedelta(minutes=30))
     assert soon.notifications is not None
@@ -494,7 +562,14 @@ def test_the_scheduler_sends_the_outbox_while_it_leads_and_refuses_a_bad_smtp_ur
 ) -> None:
     request_id, _ = _file(mail)
     with mail.sessions() as s, s.begin():
-        workflow.deny(s, request_id, actor="clerk:ann", reasons=REASONS, now=FIXED_NOW)
+        workflow.deny(
+            s,
+            mail.keyring,
+            request_id,
+            actor="clerk:ann",
+            reasons=REASONS,
+            now=FIXED_NOW,
+        )
     sched = build_scheduler(mail, clock=clock_at(FIXED_NOW), holder="host:1:a")
     job = sched.scheduler.get_job(NOTIFY)
     job.func()  # a standby sends nothing
@@ -537,7 +612,14 @@ def test_a_slow_server_makes_the_sender_hand_back_its_claim_before_it_expires(
     for _ in range(4):
         request_id, _ = _file(mail)
         with mail.sessions() as s, s.begin():
-            workflow.deny(s, request_id, actor="clerk:ann", reasons=REASONS, now=FIXED_NOW)
+            workflow.deny(
+                s,
+                mail.keyring,
+                request_id,
+                actor="clerk:ann",
+                reasons=REASONS,
+                now=FIXED_NOW,
+            )
     ticks = iter(range(10_000))
 
     def clock() -> dt.datetime:  # every look at the clock is two minutes later

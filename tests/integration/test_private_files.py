@@ -22,7 +22,7 @@ from retention.errors import ConfigError
 from retention.ingest.importer import write_reject_report
 from retention.services import open_services
 from retention.settings import Settings
-from tests.helpers import backend_env, jpeg_bytes, not_private, row, write_manifest
+from tests.helpers import backend_env, jpeg_bytes, not_private, record_id_of, row, write_manifest
 
 
 @pytest.fixture
@@ -69,7 +69,9 @@ def test_everything_created_in_the_data_directory_is_private_under_a_lax_umask(
     services = open_services(settings)
     try:
         with services.sessions() as s, s.begin():  # a write, so the WAL is in use
-            assert s.execute(select(Record.booking_number)).scalars().all() == ["PRIV-1"]
+            assert s.execute(select(Record.id)).scalars().all() == [
+                record_id_of(services, "PRIV-1")
+            ]
             s.execute(select(Record).with_for_update()).all()
         files = {p.name for p in settings.data_dir.iterdir()}
         if not is_postgres:

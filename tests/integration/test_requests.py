@@ -467,7 +467,14 @@ def test_a_matched_restriction_request_and_its_ground_decide_the_record(
         "gb-eng-custody-images/s47-restriction-request",
     )
     with services.sessions() as s, s.begin():
-        workflow.deny(s, request_id, actor="clerk:ann", reasons="Not the person.", now=FIXED_NOW)
+        workflow.deny(
+            s,
+            services.keyring,
+            request_id,
+            actor="clerk:ann",
+            reasons="Not the person.",
+            now=FIXED_NOW,
+        )
     with services.readers() as s:
         record = s.get_one(Record, record_id)
         assert decisions.facts_for(s, record).restriction_requested_on is None

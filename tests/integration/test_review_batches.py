@@ -33,7 +33,7 @@ from retention.errors import FactError
 from retention.jobs.sweep import run_sweep
 from retention.services import Services
 from tests.conftest import FIXED_NOW
-from tests.helpers import create_staff, row
+from tests.helpers import create_staff, review_reason, row
 from tests.integration.engine_helpers import TODAY, check_invariants, ingest, review_due, state
 
 WHY = "Batch review of the acquittals due this quarter"
@@ -142,7 +142,7 @@ def test_a_batch_keep_decides_each_record_alone_with_one_audit_entry_each(
         rows = list(db.execute(select(ReviewDecision)).scalars())
         left = review_queue.count(db, review_queue.ReviewFilter(), TODAY)
     assert sorted(r.record_id for r in rows) == ids
-    assert {r.reason for r in rows} == {WHY}
+    assert {review_reason(services, r) for r in rows} == {WHY}
     assert all(state(services, i).review_queued_at is None for i in ids)
     assert left == 3
     check_invariants(services)
@@ -293,6 +293,7 @@ def test_a_held_record_is_refused_by_name_and_the_rest_of_the_batch_goes_ahead(
     with services.sessions() as db, db.begin():
         place_hold(
             db,
+            services.keyring,
             ids[0],
             kind=HoldKind.LITIGATION,
             reason="Civil claim pending",

@@ -27,7 +27,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Engine, event, select
 
 from retention.cli.main import cli
-from retention.db.models import Image, Record
+from retention.db.models import Image
 from retention.ingest.importer import import_manifest
 from retention.services import open_services
 from retention.settings import Settings
@@ -35,7 +35,7 @@ from retention.storage.factory import open_blob_store
 from retention.storage.interface import BlobStoreFull
 from retention.storage.local import LocalBlobStore
 from tests.conftest import FIXED_NOW
-from tests.helpers import backend_env, clock_at, jpeg_bytes, row, write_manifest
+from tests.helpers import backend_env, booking_numbers, clock_at, jpeg_bytes, row, write_manifest
 
 ROWS = 6
 
@@ -64,9 +64,8 @@ def _state(settings: Settings) -> tuple[list[str], set[str], set[str]]:
     services = open_services(settings)
     try:
         with services.readers() as s:
-            bookings = sorted(s.execute(select(Record.booking_number)).scalars())
             images = set(s.execute(select(Image.id)).scalars())
-        return bookings, images, set(services.store.keys())
+        return sorted(booking_numbers(services)), images, set(services.store.keys())
     finally:
         services.close()
 

@@ -88,7 +88,12 @@ def test_needs_information_shows_the_date_and_takes_an_answer_with_a_file(
     req = _request(services, reference)
     with services.sessions() as db, db.begin():
         workflow.ask_for_information(
-            db, req.id, actor="clerk:ann", message="Send the court's letter.", now=FIXED_NOW
+            db,
+            services.keyring,
+            req.id,
+            actor="clerk:ann",
+            message="Send the court's letter.",
+            now=FIXED_NOW,
         )
     answer_by = (FIXED_NOW.date() + workflow.ANSWER_WITHIN).isoformat()
     page = _status(client, reference)
@@ -250,7 +255,14 @@ def test_a_refusal_shows_the_complaint_routes_and_takes_a_reply(
     reference = _filed(client, jurisdiction=jurisdiction)
     req = _request(services, reference)
     with services.sessions() as db, db.begin():
-        workflow.deny(db, req.id, actor="clerk:ann", reasons="No record found.", now=FIXED_NOW)
+        workflow.deny(
+            db,
+            services.keyring,
+            req.id,
+            actor="clerk:ann",
+            reasons="No record found.",
+            now=FIXED_NOW,
+        )
     page = _status(client, reference)
     assert 'data-state="denied"' in page
     assert 'id="complaint-routes"' in page
@@ -302,7 +314,9 @@ def test_a_reply_is_refused_unless_the_request_was_refused(
 
 def _approve(services: Services, request_id: str, record_id: str) -> approval.Approval:
     with services.sessions() as db, db.begin():
-        workflow.match(db, request_id, record_id, actor="clerk:ann", now=FIXED_NOW)
+        workflow.match(
+            db, services.keyring, request_id, record_id, actor="clerk:ann", now=FIXED_NOW
+        )
         return approval.approve(
             db, services.keyring, request_id, actor="clerk:ann", reasons="Deleted.", now=FIXED_NOW
         )
@@ -317,6 +331,7 @@ def test_a_held_record_keeps_the_request_on_hold_until_the_hold_ends(
     with services.sessions() as db, db.begin():
         hold = changes.place_hold(
             db,
+            services.keyring,
             ids["CA-1"],
             kind=HoldKind.LITIGATION,
             reason="civil claim",
@@ -461,7 +476,14 @@ def test_the_clerk_downloads_a_file_sent_with_a_reply_for_a_stated_reason(
     reference = _filed(client)
     req = _request(services, reference)
     with services.sessions() as db, db.begin():
-        workflow.deny(db, req.id, actor="clerk:ann", reasons="No record found.", now=FIXED_NOW)
+        workflow.deny(
+            db,
+            services.keyring,
+            req.id,
+            actor="clerk:ann",
+            reasons="No record found.",
+            now=FIXED_NOW,
+        )
     with services.sessions() as db, db.begin():
         replies.reply(
             db,
