@@ -52,7 +52,7 @@ def test_a_clerk_places_a_hold_a_supervisor_approves_and_a_due_sweep_restricts(
 
     sign_in(page, live_server, clerk)
     screenshot(page, "staff-dashboard")
-    page.get_by_role("link", name="Holds").click()
+    page.locator("#nav-holds").click()
     page.get_by_label("Booking number or record id").fill("CA-HOLD-1")
     page.get_by_label("Kind of hold").select_option("evidence")
     page.get_by_label("Reason").fill("Exhibit in a pending trial")
@@ -64,7 +64,13 @@ def test_a_clerk_places_a_hold_a_supervisor_approves_and_a_due_sweep_restricts(
     sign_out(page)
 
     sign_in(page, live_server, supervisor)
-    page.get_by_role("link", name="Holds").click()
+    page.locator("#nav-holds").click()
+    # The supervisor sees the reason on the row, opens its actions and approves with a comment.
+    assert "Exhibit in a pending trial" in page.locator("#holds").inner_text()
+    page.locator("#holds summary").first.click()
+    page.get_by_label("Your comment (kept with the hold, sealed)").fill(
+        "Checked the trial listing with the prosecutor"
+    )
     page.get_by_role("button", name="Approve").click()
     with services.readers() as db:
         hold = db.execute(select(LegalHold)).scalar_one()

@@ -202,7 +202,7 @@ def test_every_change_the_requester_hears_about_is_one_discreet_email(
     assert len(server.received) == 4
 
 
-def test_a_held_record_leaves_the_request_approved_and_the_requester_is_told_so(
+def test_a_held_record_puts_the_request_on_hold_and_the_requester_is_told_so(
     tmp_path: Path, mail: Services, server: Mailbox
 ) -> None:
     ids = ingest(
@@ -223,9 +223,12 @@ def test_a_held_record_leaves_the_request_approved_and_the_requester_is_told_so(
     with mail.sessions() as s, s.begin():
         workflow.match(s, mail.keyring, request_id, ids["GB-1"], actor="clerk:ann", now=FIXED_NOW)
         approval.approve(s, mail.keyring, request_id, actor="clerk:ann", reasons="", now=FIXED_NOW)
+    with mail.readers() as s:
+        assert s.get_one(RemovalRequest, request_id).state == "on_hold"
     _send(mail)
+    # Approved and kept under the hold in one step: one e-mail, which says it must wait.
     assert len(server.received) == 1
-    assert messages.EVENTS["approved"].what_changed in server.received[0].text
+    assert messages.EVENTS["on_hold"].what_changed in server.received[0].text
     _assert_discreet(server.received[0], reference)
 
 
@@ -463,7 +466,7 @@ def test_starttls_with_a_login_delivers_and_a_wrong_password_keeps_the_message(
     with services.sessions() as s, s.begin():
         workflow.deny(
             s,
-            mail.keyring,
+            services.keyring,
             request_id,
             actor="clerk:ann",
             reasons=REASONS,
@@ -495,7 +498,7 @@ def test_smtps_delivers_over_tls_from_the_first_byte(
     with services.sessions() as s, s.begin():
         workflow.deny(
             s,
-            mail.keyring,
+            services.keyring,
             request_id,
             actor="clerk:ann",
             reasons=REASONS,
@@ -518,7 +521,7 @@ def test_without_a_mail_server_configured_nothing_is_sent_and_the_address_is_cle
     with services.sessions() as s, s.begin():
         workflow.deny(
             s,
-            mail.keyring,
+            services.keyring,
             request_id,
             actor="clerk:ann",
             reasons=REASONS,

@@ -101,6 +101,7 @@ def test_every_number_links_to_the_list_it_counts(signed_in: Any, services: Serv
         "due-restrict": {ids["due_restrict"]},
         "overdue-purge": {ids["overdue_purge"]},
         "review-queue": {ids["queued_late"], ids["queued_fresh"]},
+        "review-queue-overdue": {ids["queued_late"]},
     }
     for ident, rows in expected_rows.items():
         href, number = links[ident]
@@ -108,9 +109,9 @@ def test_every_number_links_to_the_list_it_counts(signed_in: Any, services: Serv
         listed = clerk.get(href)
         assert listed.status_code == 200, href
         assert set(RECORD_ROW.findall(html(listed))) == rows, ident
-    assert links["review-queue-overdue"][0].endswith("/staff/records/reviews?overdue=1")
+    assert links["review-queue-overdue"][0].endswith("/staff/reviews/?age=overdue&stage=all")
     assert links["holds-pending"] == ("/staff/holds/?state=pending", 1)
-    assert links["second-reviews"] == ("/staff/records/reviews?waiting=second", 1)
+    assert links["second-reviews"] == ("/staff/reviews/?stage=sign_off", 1)
     assert links["second-requests"][0] == "/staff/requests/?state=confirming"
     assert links["requests-overdue"][0] == "/staff/requests/?state=open&overdue=1"
     # Every linked number on the page opens a page the clerk may see.
@@ -140,6 +141,6 @@ def test_the_navigation_counts_reviews_pending_holds_and_second_person_decisions
     # Auditors cannot open the review queue, holds or requests: no such links or counts.
     auditor = html(signed_in(Role.AUDITOR).get("/staff/"))
     assert 'id="nav-reviews"' not in auditor
-    assert "/staff/records/reviews" not in auditor
+    assert "/staff/reviews/" not in auditor
     assert "/staff/requests/" not in auditor
     assert re.search(r'<span id="review-queue">2</span>', auditor)

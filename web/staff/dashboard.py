@@ -157,7 +157,7 @@ class Links:
 
     def reviews(self, **query: Any) -> str | None:
         """The disposition-review queue."""
-        return url_for("staff_records.reviews", **query) if self._may(DESK) else None
+        return url_for("staff_reviews.index", **query) if self._may(DESK) else None
 
     def requests(self, state: str = "open", **query: Any) -> str | None:
         """The request queue."""

@@ -70,7 +70,7 @@ def _filter(
     raw["stage"] = raw["stage"] or "decide"
     if any(len(v) > MAX_FILTER for v in raw.values()):
         abort(400)
-    if raw["age"] and raw["age"] not in review_queue.AGE_VALUES:
+    if raw["age"] and raw["age"] not in review_queue.FILTER_AGE_VALUES:
         abort(400)
     if raw["stage"] not in dict(review_queue.STAGES):
         abort(400)
