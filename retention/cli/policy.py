@@ -10,13 +10,13 @@ module imported here; its ``second_person`` signs the approving supervisor in) a
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 import click
+import orjson
 
 from policies import (
     Facts,
@@ -94,8 +94,8 @@ def check(file_or_pack: tuple[str, ...]) -> None:
     default=None,
     help="Evaluation date YYYY-MM-DD (default: today, read once at start).",
 )
-@click.argument("facts_file", type=click.File("r", encoding="utf-8"))
-def evaluate_cmd(pack_id: str, on: str | None, facts_file: TextIO) -> None:
+@click.argument("facts_file", type=click.File("rb"))
+def evaluate_cmd(pack_id: str, on: str | None, facts_file: BinaryIO) -> None:
     """Evaluate FACTS_FILE (JSON Lines, one facts object per line; - for stdin) and print one
     JSON decision per line. Bad lines are reported on stderr with their line number; the rest
     are still evaluated, and the exit status is 1 if any line was bad."""
@@ -112,7 +112,7 @@ def evaluate_cmd(pack_id: str, on: str | None, facts_file: TextIO) -> None:
         today = date.fromisoformat(on) if on else utcnow().date()
     except ValueError:
         raise click.BadParameter("must be YYYY-MM-DD", param_hint="--on") from None
-    bad = _stream(pack, today, facts_file, sys.stdout, sys.stderr)
+    bad = _stream(pack, today, facts_file, sys.stdout.buffer, sys.stderr)
     if bad:
         click.echo(f"{bad} bad line(s)", err=True)
         sys.exit(1)
@@ -173,21 +173,26 @@ def policy_enact(
     )
 
 
-def _stream(pack: Pack, today: date, source: TextIO, out: TextIO, err: TextIO) -> int:
-    """Evaluate line by line, writing as it goes so memory stays flat in the input size."""
-    loads = json.JSONDecoder().decode
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def _stream(pack: Pack, today: date, source: BinaryIO, out: BinaryIO, err: TextIO) -> int:
+    """Evaluate line by line, writing as it goes so memory stays flat in the input size.
+
+    The hot path reads and writes bytes with ``orjson`` (parsing a line and writing a decision
+    take a quarter of the time of the standard library's; see tests/bench), and writes each
+    decision's ``to_plain()`` form, which serializes to exactly the bytes of ``to_json()``.
+    """
+    loads = orjson.loads
+    dumps = orjson.dumps
     from_json = Facts.from_json
     write = out.write
     bad = 0
-    buffer: list[str] = []
+    buffer: list[bytes] = []
     for number, line in enumerate(source, start=1):
         if not line.strip():
             continue
         try:
             data = loads(line)
             facts = from_json(data)
-        except json.JSONDecodeError as exc:
+        except orjson.JSONDecodeError as exc:
             bad += 1
             err.write(f"line {number}: invalid JSON: {exc.msg} (column {exc.colno})\n")
             continue
@@ -195,13 +200,13 @@ def _stream(pack: Pack, today: date, source: TextIO, out: TextIO, err: TextIO) -
             bad += 1
             err.write(f"line {number}: {exc}\n")
             continue
-        buffer.append(dumps(evaluate(pack, facts, today).to_json()))
+        buffer.append(dumps(evaluate(pack, facts, today).to_plain()))
         if len(buffer) >= 1024:
-            buffer.append("")
-            write("\n".join(buffer))
+            buffer.append(b"")
+            write(b"\n".join(buffer))
             buffer.clear()
     if buffer:
-        buffer.append("")
-        write("\n".join(buffer))
+        buffer.append(b"")
+        write(b"\n".join(buffer))
     out.flush()
     return bad
