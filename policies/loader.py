@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from policies.bounded import StructureError, loads_toml
 from policies.condition_compiler import ConditionCompiler
 from policies.errors import PackError, Problem
 from policies.facts import Facts
@@ -62,6 +63,10 @@ from policies.vocabulary import (
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 _PARAM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _PACK_LEVEL = "-"
+# The largest pack accepted (the bundled ones are under 16 KiB), and how deep its arrays and
+# tables may nest: more is refused before the TOML parser runs (``policies.bounded``).
+MAX_PACK_BYTES = 256 * 1024
+MAX_PACK_DEPTH = 24
 # Consent withdrawal or expiry ends only consent-based processing (RULES.md §8.5).
 _CONSENT_TRIGGERS = frozenset({"consent_withdrawn_on", "consent_expires_on"})
 
@@ -71,12 +76,27 @@ def load_pack(path: str | Path) -> Pack:
     problem (a TOML syntax error is reported as one problem)."""
     file = str(path)
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        with Path(path).open("rb") as fh:
+            raw = fh.read(MAX_PACK_BYTES + 1)
+        data = parse_pack_source(raw.decode("utf-8"), file)
     except OSError as exc:
         raise PackError([Problem(file, _PACK_LEVEL, "(file)", exc.strerror or str(exc))]) from None
+    except UnicodeDecodeError:
+        raise PackError([Problem(file, _PACK_LEVEL, "(file)", "not UTF-8 text")]) from None
+    return compile_pack(data, file)
+
+
+def parse_pack_source(source: str, file: str) -> dict[str, Any]:
+    """The TOML document of a pack's source, within the size and nesting limits; raises
+    ``PackError`` with one problem for a syntax error or a limit exceeded."""
+    try:
+        return loads_toml(
+            source, what="rule pack", max_bytes=MAX_PACK_BYTES, max_depth=MAX_PACK_DEPTH
+        )
+    except StructureError as exc:
+        raise PackError([Problem(file, _PACK_LEVEL, "(toml)", str(exc))]) from None
     except tomllib.TOMLDecodeError as exc:
         raise PackError([Problem(file, _PACK_LEVEL, "(toml)", str(exc))]) from None
-    return compile_pack(data, file)
 
 
 def compile_pack(data: Mapping[str, Any], file: str) -> Pack:

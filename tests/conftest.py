@@ -31,6 +31,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from retention.db.schema import upgrade
+from retention.files import make_private_dir
 from retention.keys.keyring import Keyring
 from retention.keys.kms import key_provider
 from retention.services import Services, open_services
@@ -153,7 +154,7 @@ def settings(
 def initialised(settings: Settings) -> Settings:
     """A data directory with a keyring, the schema at head, the blob store ready and (with KMS
     selected) the KMS key list started — what `mugshot init` does."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)  # 0700, as `mugshot init` makes it
     ring = Keyring.create(settings.keyring_file, FIXED_NOW)
     from retention.db.sessions import make_engine
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
+import stat
 import struct
 import zlib
 from collections.abc import Iterable, Mapping
@@ -147,3 +149,19 @@ def create_staff(
             now=now,
         )
         return user.username, secret
+
+
+def not_private(root: Path) -> list[tuple[str, str]]:
+    """Every folder under ``root`` (itself included) that is not 0700 and every file that is not
+    0600, as (path, mode) pairs: what "private by default" tests expect to be empty."""
+    wrong: list[tuple[str, str]] = []
+    for folder, _dirs, names in os.walk(root):
+        mode = stat.S_IMODE(os.stat(folder).st_mode)
+        if mode != 0o700:
+            wrong.append((folder, f"{mode:o}"))
+        for name in names:
+            path = os.path.join(folder, name)
+            mode = stat.S_IMODE(os.lstat(path).st_mode)
+            if mode != 0o600:
+                wrong.append((path, f"{mode:o}"))
+    return wrong

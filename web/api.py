@@ -16,22 +16,25 @@ new endpoint that reads a record must use ``visible_record`` and ``_no_such_reco
 
 from __future__ import annotations
 
-import json
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from policies.bounded import StructureError, loads_json
 from policies.decision import narrowed_purposes
 from retention.accounts import tokens
 from retention.accounts.tokens import TokenGrant
 from retention.db.models import Record
 from retention.engine.decisions import PackResolver
-from retention.errors import ImageRejectedError, ManifestError
+from retention.errors import ImageRejectedError, ManifestError, RetentionError
 from retention.ingest import bookings
+from retention.ingest.importer import remove_unreferenced_blobs, storage_fault
 from retention.ingest.manifest import ALL_COLUMNS, parse_booking
 from web.services import get_services, now
 
@@ -48,6 +51,10 @@ NO_AGENCY = (
     "this token acts for no agency (it was issued before tokens had agencies): ask for a new "
     "one, issued with `mugshot token add NAME --agency AGENCY`"
 )
+# A booking is one flat object of at most 21 short columns (a few KiB): anything much larger or
+# nested at all is refused before it is parsed (``policies.bounded``).
+MAX_BOOKING_BYTES = 64 * 1024
+MAX_BOOKING_DEPTH = 2
 
 
 def _error(status: int, message: str, field: str | None = None) -> tuple[Response, int]:
@@ -89,6 +96,12 @@ def token_required(view: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_exc: RequestEntityTooLarge) -> tuple[Response, int]:
+    """A request body or form field over the limits: a JSON error like every other refusal."""
+    return _error(413, "the request is too large (see the limits in the API description)")
+
+
 @bp.get("/openapi.yaml")
 def openapi() -> Response:
     """The OpenAPI description of this API."""
@@ -107,14 +120,21 @@ def push_record() -> tuple[Response, int]:
     if not raw:
         return _error(400, "form field 'booking' (a JSON object) is required", "booking")
     try:
-        doc = json.loads(raw)
+        doc = loads_json(
+            raw, what="'booking'", max_bytes=MAX_BOOKING_BYTES, max_depth=MAX_BOOKING_DEPTH
+        )
+    except StructureError as exc:
+        return _error(400, f"{exc}: it must be one flat JSON object", "booking")
     except ValueError:
         return _error(400, "'booking' is not valid JSON", "booking")
     if not isinstance(doc, dict):
         return _error(400, "'booking' must be a JSON object", "booking")
     unknown = sorted(k for k in doc if k not in ALL_COLUMNS or k == "images")
     if unknown:
-        return _error(400, f"unknown field(s): {', '.join(unknown)}", unknown[0])
+        return _error(400, f"unknown field(s): {', '.join(unknown)[:300]}", unknown[0][:64])
+    nested = sorted(k for k, v in doc.items() if isinstance(v, dict | list))
+    if nested:
+        return _error(400, f"field {nested[0]} must be a string, number or null", nested[0])
     files = request.files.getlist("images")
     if not files:
         return _error(400, "at least one file 'images' is required", "images")
@@ -146,6 +166,7 @@ def push_record() -> tuple[Response, int]:
         pack_for=resolver.pack_for,
         today=clock_now.date(),
     )
+    written: list[str] = []
     try:
         with services.sessions() as session, session.begin():
             existing = session.execute(
@@ -162,10 +183,21 @@ def push_record() -> tuple[Response, int]:
                     return _error(409, NOT_STORABLE)
                 return jsonify({"id": existing.id, "status": "already_present"}), 200
             bookings.stage_many(session, [prepared], now=clock_now, actor=f"api:{token.name}")
+            written = [image.id for image in prepared.images]
             bookings.write_blobs(services.store, [prepared])
     except DBIntegrityError:
         # Stored by another request at the same moment: pushing again answers 200 or 409.
+        remove_unreferenced_blobs(services, written)
         return _error(409, NOT_STORABLE)
+    except (OSError, RetentionError, DBAPIError) as exc:
+        fault = storage_fault(exc)
+        if fault is None:
+            raise
+        # Nothing was stored: the blobs written before the failure go at once.
+        remove_unreferenced_blobs(services, written)
+        response, _ = _error(503, f"{fault}; nothing was stored — push again once it is fixed")
+        response.headers["Retry-After"] = "60"
+        return response, 503
     decision = prepared.decision.to_json() if prepared.decision else None
     return jsonify({"id": prepared.record_id, "status": "created", "decision": decision}), 201
 

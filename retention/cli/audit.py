@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from policies.bounded import StructureError, loads_json
 from retention.audit import chain
 from retention.cli.context import services_of, utcnow
 
@@ -36,7 +37,9 @@ def audit_verify(ctx: click.Context, checkpoint: Path | None) -> None:
         problem = None
         if checkpoint is not None and result.ok:
             try:
-                doc = json.loads(checkpoint.read_text())
+                doc = loads_json(checkpoint.read_bytes(), what=str(checkpoint), max_bytes=1 << 20)
+            except StructureError as exc:
+                raise click.ClickException(str(exc)) from None
             except ValueError:
                 raise click.ClickException(f"{checkpoint} is not a JSON checkpoint") from None
             problem = chain.verify_checkpoint(

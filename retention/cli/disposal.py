@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from policies.bounded import StructureError, loads_json
 from retention.cli.context import (
     echo_json,
     parse_date,
@@ -149,7 +150,10 @@ def cert_verify(ctx: click.Context, file: Path, pubkey: Path | None) -> None:
         else Keyring.load(settings_of(ctx).keyring_file).signing_public_key_pem()
     )
     try:
-        doc = json.loads(file.read_text())
+        doc = loads_json(file.read_bytes(), what=str(file), max_bytes=1024 * 1024)
+    except StructureError as exc:
+        click.echo(f"INVALID: {exc}", err=True)
+        sys.exit(1)
     except ValueError:
         click.echo(f"INVALID: {file} is not JSON", err=True)
         sys.exit(1)

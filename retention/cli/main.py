@@ -94,12 +94,18 @@ for _group in (
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """Create the data directory and keyring, and migrate the database to the latest schema."""
+    from retention import files
     from retention.db.schema import upgrade
     from retention.db.sessions import make_engine
     from retention.keys.keyring import Keyring
+    from retention.services import check_private_locations
 
     settings = settings_of(ctx)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_blob_store(
+        settings.blob_store, s3_endpoint_url=settings.s3_endpoint_url, region=settings.aws_region
+    )
+    check_private_locations(settings, store)  # an existing folder others can read is refused
+    files.make_private_dir(settings.data_dir)
     created = False
     if not settings.keyring_file.exists():
         Keyring.create(settings.keyring_file, utcnow())
@@ -111,9 +117,6 @@ def init(ctx: click.Context) -> None:
         upgrade(engine)
     finally:
         engine.dispose()
-    store = open_blob_store(
-        settings.blob_store, s3_endpoint_url=settings.s3_endpoint_url, region=settings.aws_region
-    )
     if isinstance(store, LocalBlobStore):
         store.ensure_layout()
     else:
@@ -170,13 +173,24 @@ def import_(ctx: click.Context, manifest: Path, rejects: Path | None) -> None:
         f"{report.rows} rows: {report.imported} imported, {report.skipped} already present, "
         f"{len(report.rejected)} rejected"
     )
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if report.rejected:
         target = rejects or manifest.with_name(manifest.name + ".rejects.csv")
-        write_reject_report(report, target)
         _echo_rejected(report, 20)
         if len(report.rejected) > 20:
             click.echo(f"  … and {len(report.rejected) - 20} more", err=True)
-        click.echo(f"reject report: {target}", err=True)
+        try:
+            write_reject_report(report, target)
+        except OSError as exc:
+            click.echo(
+                f"the reject report {target} could not be written ({exc.strerror}); "
+                "choose another place with --rejects and re-run: rows already imported are "
+                "skipped",
+                err=True,
+            )
+        else:
+            click.echo(f"reject report: {target}", err=True)
         sys.exit(1)
 
 

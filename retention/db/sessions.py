@@ -17,20 +17,54 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from retention import files
 from retention.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "mugshot_read_only"
+
+# SQLite's result codes for a full database or disk, and an I/O error on it (a failed WAL
+# write); PostgreSQL's SQLSTATE class 53 (insufficient resources: 53100 disk full).
+_SQLITE_FULL = 13
+_SQLITE_IOERR = 10
+_SQLITE_READONLY = 8
+_PG_INSUFFICIENT = "53"
+
+
+def database_fault(exc: BaseException) -> str | None:
+    """A clear message when ``exc`` is the database running out of disk (or, on SQLite, its
+    file failing or turning read-only), else None — what an import reports for the rows it
+    could not store, instead of a driver traceback."""
+    if not isinstance(exc, DBAPIError):
+        return None
+    orig = exc.orig
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        primary = int(code) & 0xFF
+        if primary == _SQLITE_FULL:
+            return "database is full (no space left on device)"
+        if primary == _SQLITE_IOERR:
+            return "database could not write to its file (disk I/O error: is the disk full?)"
+        if primary == _SQLITE_READONLY:
+            return "database is read-only (its file or folder cannot be written)"
+        return None
+    state = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+    if state == "53100":
+        return "database is full (PostgreSQL: no space left on device)"
+    if state.startswith(_PG_INSUFFICIENT):
+        return f"database is out of resources (PostgreSQL SQLSTATE {state})"
+    return None
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     """Create the process's engine for ``settings.database_url``."""
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+            _private_sqlite_files(Path(url.database))
         engine = create_engine(
             url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -39,6 +73,16 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _private_sqlite_files(database: Path) -> None:
+    """The database file exists, mode 0600, before SQLite opens it: SQLite creates its ``-wal``,
+    ``-shm`` and ``-journal`` files with the database file's own mode, so they are 0600 too.
+    Files an older version left wider are narrowed (the folder is created 0700)."""
+    files.make_private_dir(database.parent)
+    files.ensure_private_file(database)
+    for suffix in ("-wal", "-shm", "-journal"):
+        files.narrow_if_exists(database.with_name(database.name + suffix))
 
 
 def _configure_sqlite(engine: Engine) -> None:

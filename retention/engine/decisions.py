@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import tomllib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from policies import Decision, Facts, Pack, Request, compile_pack, evaluate, pack_for_jurisdiction
+from policies.loader import parse_pack_source
 from policies.vocabulary import (
     Action,
     DataKind,
@@ -78,7 +78,7 @@ def _compile_enacted(source: str, sha256: str, name: str) -> Pack:
     # process is safe; a sweep over 10,000 records must not re-parse TOML 10,000 times.
     pack = _COMPILED.get(sha256)
     if pack is None:
-        pack = compile_pack(tomllib.loads(source), name)
+        pack = compile_pack(parse_pack_source(source, name), name)
         _COMPILED[sha256] = pack
     return pack
 

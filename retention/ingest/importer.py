@@ -9,13 +9,26 @@ database and goes to the reject report with its line number and reason, while th
 land. Re-running a manifest skips rows already imported with the same data (a keyed fingerprint
 of every field and image), refuses a row whose booking is stored with different data or was
 purged, and — after a crash — imports what the crash lost, overwriting its half-written blobs.
+
+Image paths stay inside the manifest's folder. A path is resolved (symlinks followed) before
+anything is opened, and the file actually opened is checked again, so ``../``, absolute paths
+and symlinks that lead out are all one reject reason (``OUTSIDE``) that says nothing about
+whether such a file exists: the import is not an oracle for files elsewhere on the machine.
+Only paths inside the folder get the finer reasons (not found, a folder, not an image).
+
+The reject report is written for people who open it in a spreadsheet: a cell that starts with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with ``'`` so it is text,
+never a formula (CSV injection).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import hashlib
+import os
+import stat
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,7 +39,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from retention.audit import chain as audit
+from retention.db import blobrefs
 from retention.db.models import Record, RecordStatus
+from retention.db.sessions import database_fault
 from retention.engine.decisions import PackResolver
 from retention.errors import ImageRejectedError, ManifestError, RetentionError
 from retention.ingest import bookings
@@ -34,6 +49,7 @@ from retention.ingest.manifest import Booking, check_header, image_paths, parse_
 from retention.services import Services
 from retention.settings import Settings
 from retention.storage.images import CheckedImage
+from retention.storage.interface import BlobStoreFull, BlobStoreReadOnly
 
 Clock = Callable[[], dt.datetime]
 
@@ -56,6 +72,9 @@ class ImportReport:
     skipped: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     manifest_sha256: str = ""
+    # What went wrong beyond single rows (a storage fault, a summary not audited), for the end
+    # of the summary; ids and messages only.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -68,8 +87,13 @@ class _Row:
     line: int
     booking_number: str
     booking: Booking | None
-    paths: list[Path]
+    paths: list[str]
     error: str | None
+
+
+OUTSIDE = "is not a file inside the manifest's folder (paths are relative to it; no symlinks out)"
+# A reject-report cell starting with one of these would be a formula in a spreadsheet.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def scan_manifest(path: Path) -> tuple[str, int]:
@@ -84,7 +108,6 @@ def scan_manifest(path: Path) -> tuple[str, int]:
 
 
 def _rows(path: Path, today: dt.date) -> Iterator[_Row]:
-    base = path.parent
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh, strict=True)
         check_header(reader.fieldnames)
@@ -106,32 +129,124 @@ def _rows(path: Path, today: dt.date) -> Iterator[_Row]:
             else:
                 try:
                     booking = parse_booking(raw, today=today)
-                    paths = [(base / p) for p in image_paths(raw)]
-                    yield _Row(line, booking_number, booking, paths, None)
+                    yield _Row(line, booking_number, booking, image_paths(raw), None)
                 except ManifestError as exc:
                     yield _Row(line, booking_number, None, [], str(exc))
             line = reader.line_num + 1
 
 
-def _read_and_check(paths: list[Path], settings: Settings) -> list[CheckedImage]:
+def _inside(folder: Path, relative: str) -> Path | None:
+    """``relative`` resolved against ``folder`` (already resolved), symlinks followed; None when
+    the result is not inside ``folder``. Decided from the path and the links alone, so it says
+    nothing about whether the target exists."""
+    if os.path.isabs(relative):
+        return None
+    try:
+        resolved = (folder / relative).resolve(strict=False)
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, an impossible name
+        return None
+    return resolved if resolved.is_relative_to(folder) else None
+
+
+def _opened_inside(fd: int, folder: Path, expected: Path) -> bool:
+    """True when the open file ``fd`` is the one checked inside ``folder``: a symlink swapped in
+    between the check and the open is caught here."""
+    proc = Path(f"/proc/self/fd/{fd}")
+    try:
+        actual = Path(os.readlink(proc))
+    except OSError:  # no /proc: the file must be the one the resolved path names
+        try:
+            st, want = os.fstat(fd), os.stat(expected)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == (want.st_dev, want.st_ino)
+    return actual.is_relative_to(folder)
+
+
+def read_image_file(folder: Path, relative: str, index: int, max_bytes: int) -> bytes:
+    """The bytes of image ``index`` at ``relative`` inside ``folder`` (the manifest's, resolved);
+    raises ``ManifestError`` or ``ImageRejectedError`` with the row's reason."""
+    where = f"column images: image {index}"
+    path = _inside(folder, relative)
+    if path is None:
+        raise ManifestError(f"{where} {OUTSIDE}")
+    name = f"{where} ({Path(relative).name})"
+    try:
+        # The resolved path has no symlink left in it: one swapped in since is ELOOP (outside).
+        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise ManifestError(f"{name} not found") from None
+    except IsADirectoryError:
+        raise ManifestError(f"{name} is a folder") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ManifestError(f"{where} {OUTSIDE}") from None
+        raise ManifestError(f"{name} unreadable ({exc.strerror})") from None
+    try:
+        if not _opened_inside(fd, folder, path):
+            raise ManifestError(f"{where} {OUTSIDE}")
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise ManifestError(f"{name} is a folder")
+        if not stat.S_ISREG(st.st_mode):
+            raise ManifestError(f"{name} is not a regular file")
+        if st.st_size > max_bytes:
+            raise ImageRejectedError(
+                f"image {index} ({Path(relative).name}): file is {st.st_size} bytes; "
+                f"the limit is {max_bytes}"
+            )
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise ManifestError(f"{name} unreadable ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+
+
+def _read_and_check(paths: list[str], folder: Path, settings: Settings) -> list[CheckedImage]:
     """Read and validate a row's images (runs on a worker thread; touches no database)."""
     checked: list[CheckedImage] = []
-    for index, p in enumerate(paths, start=1):
-        try:
-            data = p.read_bytes()
-        except FileNotFoundError:
-            raise ManifestError(f"column images: image {index} ({p.name}) not found") from None
-        except IsADirectoryError:
-            raise ManifestError(f"column images: image {index} ({p.name}) is a folder") from None
-        except OSError as exc:
-            raise ManifestError(
-                f"column images: image {index} ({p.name}) unreadable ({exc.strerror})"
-            ) from None
+    for index, relative in enumerate(paths, start=1):
+        data = read_image_file(folder, relative, index, settings.max_image_bytes)
         try:
             checked.extend(bookings.check_images([data], settings))
         except ImageRejectedError as exc:
-            raise ImageRejectedError(f"image {index} ({p.name}): {exc}") from None
+            name = Path(relative).name
+            raise ImageRejectedError(f"image {index} ({name}): {exc}") from None
     return checked
+
+
+class _Fault(Exception):
+    """A storage fault that stopped a batch: its message is the rejected rows' reason."""
+
+
+def _store_fault(exc: Exception) -> _Fault | None:
+    """The reason for rows the blob store could not take (full, read-only, unreachable,
+    misconfigured), or None when ``exc`` is not a store fault."""
+    then = "row not imported"
+    if isinstance(exc, BlobStoreFull):
+        return _Fault(f"{exc.strerror}; {then} — free space on the store, then re-run the import")
+    if isinstance(exc, BlobStoreReadOnly):
+        return _Fault(f"{exc.strerror}; {then} — make the store writable, then re-run the import")
+    if isinstance(exc, OSError):  # BlobStoreUnavailable and any other failing disk or network
+        return _Fault(f"blob store unavailable ({type(exc).__name__}); {then}, re-run the import")
+    if isinstance(exc, RetentionError):  # a missing bucket, denied access (S3)
+        return _Fault(
+            f"{exc}; {then} — fix the blob store (MUGSHOT_BLOB_STORE; `mugshot init` creates a "
+            "missing bucket), then re-run the import"
+        )
+    return None
+
+
+def _database_fault(exc: BaseException) -> _Fault | None:
+    reason = database_fault(exc)
+    if reason is None:
+        return None
+    return _Fault(
+        f"{reason}; row not imported — free space for the database, then re-run the import"
+    )
 
 
 class _Batcher:
@@ -190,6 +305,7 @@ class _Batcher:
 
     def _commit(self, batch: list[tuple[int, bookings.PreparedBooking]]) -> None:
         outcomes: list[tuple[str, int, bookings.PreparedBooking, str]] = []
+        written: list[str] = []
         try:
             with self.services.sessions() as session, session.begin():
                 bidxs = {p.booking_bidx for _, p in batch}
@@ -222,17 +338,23 @@ class _Batcher:
                     to_store.append(p)
                     outcomes.append(("import", line, p, ""))
                 bookings.stage_many(session, to_store, now=now, actor=self.actor)
-                bookings.write_blobs(self.services.store, to_store)
-        except OSError as exc:
-            for line, p in batch:
-                self.report.rejected.append(
-                    Rejected(
-                        line,
-                        p.booking.booking_number,
-                        f"blob store unavailable ({type(exc).__name__}); row not imported, "
-                        "re-run the import",
-                    )
-                )
+                written = [image.id for p in to_store for image in p.images]
+                try:
+                    bookings.write_blobs(self.services.store, to_store)
+                except (OSError, RetentionError) as exc:
+                    fault = _store_fault(exc)
+                    assert fault is not None
+                    raise fault from exc
+        except DBIntegrityError:
+            self._remove_unreferenced(written)
+            raise
+        except Exception as exc:
+            fault = exc if isinstance(exc, _Fault) else _database_fault(exc)
+            if fault is None:
+                self._remove_unreferenced(written)
+                raise
+            self._remove_unreferenced(written)
+            self._reject_after_fault(batch, outcomes, str(fault))
             return
         for kind, line, p, reason in outcomes:
             if kind == "import":
@@ -241,6 +363,64 @@ class _Batcher:
                 self.report.skipped += 1
             else:
                 self.report.rejected.append(Rejected(line, p.booking.booking_number, reason))
+
+    def _reject_after_fault(
+        self,
+        batch: list[tuple[int, bookings.PreparedBooking]],
+        outcomes: list[tuple[str, int, bookings.PreparedBooking, str]],
+        reason: str,
+    ) -> None:
+        """Count a batch whose transaction a storage fault rolled back: rows that were to be
+        stored are rejected with the fault's reason; rows already decided (present, or refused
+        on their own merits) keep that outcome."""
+        if reason not in self.report.warnings:
+            self.report.warnings.append(reason)
+        decided = {line: (kind, why) for kind, line, _, why in outcomes}
+        for line, p in batch:
+            kind, why = decided.get(line, ("import", ""))
+            if kind == "skip":
+                self.report.skipped += 1
+            elif kind == "reject":
+                self.report.rejected.append(Rejected(line, p.booking.booking_number, why))
+            else:
+                self.report.rejected.append(Rejected(line, p.booking.booking_number, reason))
+
+    def _remove_unreferenced(self, keys: list[str]) -> None:
+        if not remove_unreferenced_blobs(self.services, keys):
+            self.report.warnings.append(
+                "blobs of the failed rows could not be removed now; `mugshot janitor` "
+                "removes them once the store and database are back"
+            )
+
+
+def remove_unreferenced_blobs(services: Services, keys: list[str]) -> bool:
+    """Delete at once the blobs a failed write left, except any a committed row names (a
+    concurrent import of the same booking): no orphan waits for the janitor's grace period.
+    False when the store or database cannot be asked now (the janitor removes them later)."""
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        try:
+            with services.readers() as session:
+                referenced = blobrefs.references(session, chunk)
+            services.store.delete_many(k for k in chunk if k not in referenced)
+        except Exception:  # cleanup must never hide the fault that made it necessary
+            return False
+    return True
+
+
+def storage_fault(exc: BaseException) -> str | None:
+    """What a storage fault is, in words (the database or blob store full, the store read-only,
+    unreachable or misconfigured), or None when ``exc`` is not one. For the API's answer."""
+    database = database_fault(exc)
+    if database is not None:
+        return database
+    if isinstance(exc, BlobStoreFull | BlobStoreReadOnly):
+        return str(exc.strerror)
+    if isinstance(exc, OSError):
+        return f"blob store unavailable ({type(exc).__name__})"
+    if isinstance(exc, RetentionError):
+        return str(exc)
+    return None
 
 
 def import_manifest(
@@ -293,10 +473,13 @@ def import_manifest(
 
     # Pillow decodes and resizes with the GIL released, so threads keep both cores busy
     # (worker processes measured no faster and cost a spawn per import).
+    folder = path.parent.resolve()
     with committer, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
         for row in _rows(path, today):
             if row.error is None:
-                in_flight.append((row, pool.submit(_read_and_check, row.paths, services.settings)))
+                in_flight.append(
+                    (row, pool.submit(_read_and_check, row.paths, folder, services.settings))
+                )
             else:
                 in_flight.append((row, None))
             while len(in_flight) >= window:
@@ -306,27 +489,43 @@ def import_manifest(
         batcher.flush()
         batcher.wait()
     report.rejected.sort(key=lambda r: r.line)
-    audit.record(
-        services.sessions,
-        now=clock(),
-        actor=actor,
-        action="import.completed",
-        object_type="manifest",
-        object_id=digest[:32],
-        details={
-            "rows": report.rows,
-            "imported": report.imported,
-            "skipped": report.skipped,
-            "rejected": len(report.rejected),
-        },
-    )
+    try:
+        audit.record(
+            services.sessions,
+            now=clock(),
+            actor=actor,
+            action="import.completed",
+            object_type="manifest",
+            object_id=digest[:32],
+            details={
+                "rows": report.rows,
+                "imported": report.imported,
+                "skipped": report.skipped,
+                "rejected": len(report.rejected),
+            },
+        )
+    except Exception as exc:
+        # Every imported row has its own audit entry already; a summary entry the full
+        # database cannot take must not hide the summary and reject report from the clerk.
+        fault = database_fault(exc)
+        if fault is None:
+            raise
+        report.warnings.append(f"the import.completed audit entry was not written: {fault}")
     return report
 
 
+def neutralise(cell: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a ``'``."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
 def write_reject_report(report: ImportReport, path: Path) -> None:
-    """CSV of rejected rows: line, booking_number, reason."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    """CSV of rejected rows: line, booking_number, reason (mode 0600: it names bookings).
+    Every cell is neutralised against formula injection."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+        os.fchmod(fh.fileno(), 0o600)
         writer = csv.writer(fh)
         writer.writerow(["line", "booking_number", "reason"])
         for r in report.rejected:
-            writer.writerow([r.line, r.booking_number, r.reason])
+            writer.writerow([str(r.line), neutralise(r.booking_number), neutralise(r.reason)])

@@ -7,7 +7,11 @@ bombs), and a full decode of the pixel data to catch truncated or corrupt files.
 decoded through libjpeg's DCT scaling (``draft``) at thumbnail size: every entropy-coded block
 is still read, so truncation is caught, for less than a full-size decode costs.
 
-The thumbnail is a new JPEG with no metadata (EXIF can carry GPS positions and device serials).
+The thumbnail is a new JPEG that carries pixels only: it is encoded from a fresh image built
+from the decoded pixel values, so nothing of the source's metadata can ride along — no comment
+(``COM``), EXIF (GPS positions, device serials), XMP, IPTC, ICC profile or PNG text chunk.
+Pillow copies some of these from the source's ``info`` when saving (a JPEG's comment, for
+one), so the rebuild, not a list of keys to drop, is what guarantees it.
 """
 
 from __future__ import annotations
@@ -79,8 +83,9 @@ def check_image(
                 if thumb.mode not in ("RGB", "L"):
                     thumb = thumb.convert("RGB")
                 thumb.thumbnail((thumbnail_size, thumbnail_size), Image.Resampling.BILINEAR)
+                pixels = Image.frombytes(thumb.mode, thumb.size, thumb.tobytes())
                 out = io.BytesIO()
-                thumb.save(out, format="JPEG", quality=THUMBNAIL_QUALITY)
+                pixels.save(out, format="JPEG", quality=THUMBNAIL_QUALITY)
                 thumb_w, thumb_h = thumb.size
     except ImageRejectedError:
         raise

@@ -12,6 +12,7 @@ Any backend signals an outage with ``BlobStoreUnavailable``.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import re
 from collections.abc import Iterable, Iterator
 from typing import Protocol
@@ -28,6 +29,39 @@ class BlobStoreUnavailable(OSError):
     rows ("re-run the import"), and a purge's after-commit deletion leaves the (already
     unreadable) blobs for the janitor.
     """
+
+
+class BlobStoreFull(OSError):
+    """The store has no space left (``ENOSPC``, a quota): nothing more can be written until
+    space is freed. The importer rejects the batch's rows with this message and removes what
+    the failed batch wrote."""
+
+
+class BlobStoreReadOnly(OSError):
+    """The store refuses writes: a read-only file system or a folder this process may not
+    write. Reads still work; an import rejects the rows it could not store."""
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_READ_ONLY = {errno.EROFS: "read-only file system", errno.EACCES: "permission denied"}
+_READ_ONLY[errno.EPERM] = "operation not permitted"
+
+
+def write_fault(exc: OSError, store: str) -> OSError:
+    """A failed write to ``store`` (its ``describe()``) as the store error that names it:
+    full, read-only, or else unavailable — each with its own message (no path beyond the
+    store's, no blob contents)."""
+    if isinstance(exc, BlobStoreFull | BlobStoreReadOnly | BlobStoreUnavailable):
+        return exc
+    if exc.errno in _FULL:
+        return BlobStoreFull(exc.errno, f"blob store {store} is full (no space left on device)")
+    if exc.errno in _READ_ONLY:
+        return BlobStoreReadOnly(
+            exc.errno, f"blob store {store} is read-only ({_READ_ONLY[exc.errno]})"
+        )
+    return BlobStoreUnavailable(
+        exc.errno, f"blob store {store} failed to write ({exc.strerror or type(exc).__name__})"
+    )
 
 
 def check_key(key: str) -> str:

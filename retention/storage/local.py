@@ -6,7 +6,11 @@ Layer: ``retention.storage``. Imports only ``retention.storage.interface`` and
 Writes are atomic (temp file, fsync, rename, fsync of the folder), keys are sharded into 4,096
 folders (created once, by ``mugshot init``) so no folder grows unwieldy, and deletes are
 idempotent. The temp file name is derived from the key: a write interrupted by a crash is
-replaced by the next write of the same key instead of lingering as an orphan.
+replaced by the next write of the same key instead of lingering as an orphan, and a write that
+fails (a full disk, a read-only folder) removes its temp file at once.
+
+A failed write raises the store error that names the fault (``interface.write_fault``): a full
+disk is ``BlobStoreFull``, a read-only file system or folder ``BlobStoreReadOnly``.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from retention.errors import BlobNotFoundError
-from retention.files import fsync_dir
-from retention.storage.interface import SHARD_CHARS, check_key
+from retention.files import PRIVATE_DIR, fsync_dir, make_private_dir
+from retention.storage.interface import SHARD_CHARS, check_key, write_fault
 
 
 def _load_syncfs() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
@@ -45,9 +49,9 @@ class LocalBlobStore:
 
     def ensure_layout(self) -> None:
         """Create every shard folder up front (``mugshot init``), so writes never mkdir."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.root)
         for n in range(16**SHARD_CHARS):
-            (self.root / f"{n:0{SHARD_CHARS}x}").mkdir(exist_ok=True)
+            (self.root / f"{n:0{SHARD_CHARS}x}").mkdir(mode=PRIVATE_DIR, exist_ok=True)
         fsync_dir(self.root)
 
     def _write(self, key: str, data: bytes, *, sync: bool) -> Path:
@@ -56,23 +60,33 @@ class LocalBlobStore:
         tmp = folder / f".{key}.tmp"
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         try:
-            fd = os.open(tmp, flags, 0o600)
-        except FileNotFoundError:
-            folder.mkdir(parents=True, exist_ok=True)
-            fsync_dir(folder.parent)
-            fd = os.open(tmp, flags, 0o600)
+            try:
+                fd = os.open(tmp, flags, 0o600)
+            except FileNotFoundError:
+                make_private_dir(folder)
+                fsync_dir(folder.parent)
+                fd = os.open(tmp, flags, 0o600)
+        except OSError as exc:
+            raise write_fault(exc, self.describe()) from exc
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                if sync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
             if sync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        if sync:
-            fsync_dir(folder)
+                fsync_dir(folder)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)  # no temp file outlives a failed write
+            raise write_fault(exc, self.describe()) from exc
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return path
 
     def put(self, key: str, data: bytes) -> None:
@@ -101,7 +115,11 @@ class LocalBlobStore:
         paths = [self._write(key, data, sync=False) for key, data in items]
         if not paths:
             return
-        if self._sync():
+        try:
+            synced = self._sync()
+        except OSError as exc:
+            raise write_fault(exc, self.describe()) from exc
+        if synced:
             return
         for path in paths:  # pragma: no cover - platforms without syncfs
             fd = os.open(path, os.O_RDONLY)
@@ -133,20 +151,25 @@ class LocalBlobStore:
         path = self._path(key)
         try:
             path.unlink()
+            fsync_dir(path.parent)
         except FileNotFoundError:
             return
-        fsync_dir(path.parent)
+        except OSError as exc:  # a read-only store cannot delete either: say so
+            raise write_fault(exc, self.describe()) from exc
 
     def delete_many(self, keys: Iterable[str]) -> None:
         removed = False
-        for key in keys:
-            try:
-                self._path(key).unlink()
-                removed = True
-            except FileNotFoundError:
-                continue
-        if removed:
-            self._sync()
+        try:
+            for key in keys:
+                try:
+                    self._path(key).unlink()
+                    removed = True
+                except FileNotFoundError:
+                    continue
+            if removed:
+                self._sync()
+        except OSError as exc:
+            raise write_fault(exc, self.describe()) from exc
 
     def keys(self) -> Iterator[str]:
         if not self.root.is_dir():

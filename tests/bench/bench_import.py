@@ -204,7 +204,7 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{data_dir / 'mugshot.db'}"
     label = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     if not url.startswith("postgresql"):
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         base_url = f"sqlite:///{work / 'baseline.db'}"
     else:
         base_url = url
@@ -284,7 +284,7 @@ def s3_main(args: argparse.Namespace) -> None:
     proc, endpoint = start_moto_server()
     try:
         reset_database(url, data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         base_url = url if url.startswith("postgresql") else f"sqlite:///{work / 'b.db'}"
         cpu0 = cpu_seconds(proc.pid)
         base = s3_baseline(manifest, base_url, endpoint)

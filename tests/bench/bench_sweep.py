@@ -37,7 +37,7 @@ TODAY = NOW.date()
 def build(url: str, data_dir: Path, records: int, due: int) -> tuple[Settings, list[str]]:
     """Fill a fresh database; returns settings and the blob keys of the due records."""
     reset_database(url, data_dir)
-    data_dir.mkdir(parents=True)
+    data_dir.mkdir(mode=0o700, parents=True)
     settings = Settings(data_dir=data_dir, database_url=url, sweep_batch_size=500)
     every, picked = records // due, 0
 

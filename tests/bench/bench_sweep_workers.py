@@ -40,7 +40,7 @@ SETS = (
 
 def build(url: str, data_dir: Path, records: int, due: int) -> Settings:
     reset_database(url, data_dir)
-    data_dir.mkdir(parents=True)
+    data_dir.mkdir(mode=0o700, parents=True)
     settings = Settings(data_dir=data_dir, database_url=url)
     every, made = records // (3 * due), 0
 
@@ -118,7 +118,7 @@ def main() -> None:
             f"(x{rate / base:.2f} of 1 worker)  exit codes {codes}"
         )
     reset_database(url, data_dir)
-    data_dir.mkdir(parents=True)
+    data_dir.mkdir(mode=0o700, parents=True)
 
 
 if __name__ == "__main__":

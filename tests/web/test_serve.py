@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from retention.db.models import AuditEntry, JobRun, Record
 from retention.jobs import lease
 from retention.services import Services
-from tests.helpers import backend_env
+from tests.helpers import backend_env, not_private
 from tests.integration.engine_helpers import check_invariants, ingest, purge_due
 
 
@@ -76,6 +76,12 @@ def test_serve_demo_creates_everything_and_serves_the_public_and_staff_pages(
             conn.close()
         accounts = tmp_path / "data" / "demo-accounts.txt"
         assert stat.S_IMODE(accounts.stat().st_mode) == 0o600
+        # Everything in the data directory is private, the live SQLite files included.
+        data = tmp_path / "data"
+        assert {"mugshot.db", "mugshot.db-wal", "mugshot.db-shm"} <= {
+            p.name for p in data.iterdir()
+        }
+        assert not_private(data) == []
         lines = accounts.read_text().splitlines()
         assert [line.split()[0] for line in lines] == [
             "demo-clerk",

@@ -28,6 +28,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from policies import PolicyError, bundled_pack_paths, bundled_packs
+from policies.loader import MAX_PACK_BYTES, parse_pack_source
 from retention.db.models import EnactedPack, Role
 from retention.engine import decisions
 from retention.engine.enact import enact, preview
@@ -41,7 +42,6 @@ bp = Blueprint("staff_policy", __name__, template_folder="templates", url_prefix
 
 READERS = (Role.CLERK, Role.SUPERVISOR, Role.AUDITOR)
 PENDING_DIR = "pending-packs"
-MAX_PACK_BYTES = 256 * 1024
 DRY_RUN_SHOWN = 500  # planned actions listed on the page; the counts cover all of them
 _SHA = re.compile(r"[0-9a-f]{64}")
 
@@ -175,35 +175,47 @@ def upload() -> ResponseReturnValue:
     if len(data) > MAX_PACK_BYTES:
         return _page(400, errors={"pack": f"A rule pack can be at most {MAX_PACK_BYTES} bytes."})
     try:
-        data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return _page(400, errors={"pack": "The file is not UTF-8 text: upload a TOML rule pack."})
+    shown_name = os.path.basename(file.filename)[:100]
+    try:
+        # Syntax, size and nesting are checked in memory first: a hostile document is refused
+        # before anything is written (no file is left behind in pending-packs/).
+        parse_pack_source(text, shown_name)
+    except PolicyError as exc:
+        return _page(400, errors={"pack": str(exc)})
     sha = hashlib.sha256(data).hexdigest()
     folder = _pending_dir()
     folder.mkdir(mode=0o700, exist_ok=True)
     source, note = _pending_paths(sha)
+    existed = source.is_file() and note.is_file()  # the same bytes are already pending
     replace_private(source, data)
-    shown_name = os.path.basename(file.filename)[:100]
+    kept = False
     try:
         result = preview(get_services(), source, today=now().date())
+        details = {
+            "sha256": sha,
+            "pack_id": result.pack_id,
+            "version": result.version,
+            "jurisdictions": result.jurisdictions,
+            "filename": shown_name,
+            "uploaded_by": user.actor,
+            "uploaded_at": now().isoformat(),
+            "records": result.records,
+            "changed": result.changed,
+            "transitions": dict(sorted(result.transitions.items())),
+        }
+        replace_private(note, json.dumps(details, indent=2).encode())
+        kept = True
     except (PolicyError, RetentionError) as exc:
-        source.unlink(missing_ok=True)
         # The problems name the temporary file; show the name the user uploaded instead.
         message = str(exc).replace(str(source), shown_name)
         return _page(400, errors={"pack": message})
-    details = {
-        "sha256": sha,
-        "pack_id": result.pack_id,
-        "version": result.version,
-        "jurisdictions": result.jurisdictions,
-        "filename": shown_name,
-        "uploaded_by": user.actor,
-        "uploaded_at": now().isoformat(),
-        "records": result.records,
-        "changed": result.changed,
-        "transitions": dict(sorted(result.transitions.items())),
-    }
-    replace_private(note, json.dumps(details, indent=2).encode())
+    finally:
+        if not (kept or existed):  # refused, or failed in any other way: leave nothing behind
+            source.unlink(missing_ok=True)
+            note.unlink(missing_ok=True)
     return redirect(url_for(".pending", sha=sha))
 
 
