@@ -39,7 +39,9 @@ BOOKING = {
 @pytest.fixture
 def bearer(services: Services) -> dict[str, str]:
     with services.sessions() as s, s.begin():
-        _, secret = tokens.create(s, name="booking-system", actor="admin:ann", now=FIXED_NOW)
+        _, secret = tokens.create(
+            s, name="booking-system", agencies=["LAPD"], actor="admin:ann", now=FIXED_NOW
+        )
     return {"Authorization": f"Bearer {secret}"}
 
 
