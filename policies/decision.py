@@ -89,6 +89,34 @@ class Decision:
             "facts_used": {name: _value(v) for name, v in self.facts_used},
         }
 
+    def to_plain(self) -> dict[str, Any]:
+        """``to_json`` with dates and vocabulary members left as objects, for a serializer that
+        writes them in the same form itself (ISO dates, enum values: ``orjson``); the CLI streams
+        these, saving the conversions on the hot path. Same keys, same order, same JSON."""
+        respond_basis = self.respond_basis
+        extension = self.extension
+        return {
+            "id": self.record_id,
+            "action": self.action,
+            "due_on": self.due_on,
+            "retain_until": self.retain_until,
+            "respond_by": self.respond_by,
+            "respond_basis": respond_basis if respond_basis else None,
+            "extension": extension if extension else None,
+            "respond_rule": self.respond_rule,
+            "purposes_narrow_from": self.purposes_narrow_from,
+            "narrowed_purposes": sorted(self.narrowed),
+            "next_action": self.next_action,
+            "next_due_on": self.next_due_on,
+            "purposes": sorted(self.purposes),
+            "rule": self.rule,
+            "pack": self.pack,
+            "pack_version": self.pack_version,
+            "citation": self.citation,
+            "explanation": self.explanation,
+            "facts_used": dict(self.facts_used),
+        }
+
 
 def narrowed_purposes(trace: dict[str, Any], today: date) -> list[str]:
     """The purposes a stored decision (``Decision.to_json()``) permits on ``today``: once its

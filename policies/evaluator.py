@@ -38,8 +38,16 @@ from policies.calendars import due_date
 from policies.decision import Decision, FactValue
 from policies.facts import Facts
 from policies.language import ABSENT
-from policies.pack import Pack, Respond, Rule
-from policies.vocabulary import Action, Authority, DeadlineBasis, ExtensionStatus, Purpose
+from policies.pack import Match, Pack, Parameter, Respond, Rule, Trigger
+from policies.vocabulary import (
+    Action,
+    Authority,
+    DeadlineBasis,
+    ExtensionStatus,
+    Holder,
+    LegalBasis,
+    Purpose,
+)
 
 _RANK_PURGE = 4
 _RANK_CONFLICT = 3
@@ -108,10 +116,102 @@ def _runs_from(rule: Rule, event: date) -> date:
     return event
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One rule as the evaluator walks it on one evaluation day, everything that does not
+    depend on the record worked out once (``_plan``)."""
+
+    rule: Rule
+    match: Match
+    on_unknown_review: bool
+    # Purposes this rule's gate denies on the evaluation day (empty while its text is not in
+    # force then).
+    deny: frozenset[Purpose]
+    respond: Respond | None
+    action: Action | None
+    trigger: Trigger | None
+    dated: bool
+    # Figures whose text has a window of its own: checked against the start of each period.
+    dated_parameters: tuple[tuple[str, Parameter], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    pack: Pack
+    today: date
+    steps: tuple[_Step, ...]
+    # Holder purposes by (holder, legal basis), filled as records arrive.
+    purposes: dict[
+        tuple[Holder | None, LegalBasis | None], tuple[frozenset[Purpose], frozenset[Purpose]]
+    ]
+
+
+# The last plans built: one pack on one day covers a whole run, so a handful is plenty. Keyed by
+# the pack's identity; the plan keeps the pack alive, so an id is never reused while cached.
+_PLANS: dict[tuple[int, date], _Plan] = {}
+_PLANS_MAX = 16
+
+
+def _plan(pack: Pack, today: date) -> _Plan:
+    plan = _PLANS.get((id(pack), today))
+    if plan is not None and plan.pack is pack:
+        return plan
+    steps = []
+    for rule in pack.rules:
+        dated = rule.dated
+        # A purpose gate applies while its text is in force on the evaluation day; duties are
+        # chosen by the text in force on their own event.
+        gate_open = not dated or rule.in_force(today)
+        if not gate_open and rule.action is None and rule.respond is None:
+            continue
+        skip = rule.respond.extension_param if rule.respond is not None else None
+        checked = []
+        for name in rule.parameters:
+            param = pack.parameters.get(name)
+            if param is None or param is skip:
+                continue
+            if (
+                param.in_force_from is None
+                and param.in_force_to is None
+                and param.commencement_known
+            ):
+                continue  # in force on every day
+            checked.append((name, param))
+        steps.append(
+            _Step(
+                rule=rule,
+                match=rule.match,
+                on_unknown_review=rule.on_unknown_review,
+                deny=rule.deny_purposes if gate_open else frozenset(),
+                respond=rule.respond,
+                action=rule.action if rule.trigger is not None else None,
+                trigger=rule.trigger,
+                dated=dated,
+                dated_parameters=tuple(checked),
+            )
+        )
+    plan = _Plan(pack, today, tuple(steps), {})
+    if len(_PLANS) >= _PLANS_MAX:
+        _PLANS.clear()
+    _PLANS[(id(pack), today)] = plan
+    return plan
+
+
+def _holder_purposes(
+    plan: _Plan, holder: Holder | None, basis: LegalBasis | None
+) -> tuple[frozenset[Purpose], frozenset[Purpose]]:
+    key = (holder, basis)
+    found = plan.purposes.get(key)
+    if found is None:
+        found = plan.purposes[key] = plan.pack.purposes_for(holder, basis)
+    return found
+
+
 def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
     """Decide what must happen to the record described by ``facts`` under ``pack`` on ``today``.
 
-    Pure: reads nothing but its arguments. See ``policies.decision`` for what the fields mean.
+    Pure: reads nothing but its arguments (the plan cache holds only what the pack and the day
+    determine). See ``policies.decision`` for what the fields mean.
     """
     if not pack.in_force(today):
         return _outside(pack, facts, f"pack {pack.id} is not in force on {today.isoformat()}")
@@ -119,27 +219,24 @@ def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
         return _outside(
             pack, facts, f"pack {pack.id} does not govern jurisdiction {facts.jurisdiction.value}"
         )
+    plan = _plan(pack, today)
     jurisdiction = facts.jurisdiction.value
     reviewed = facts.reviewed_on
     candidates: list[_Candidate] = []
     denied: set[Purpose] = set()
     answers: list[_Answer] = []
 
-    for rule in pack.rules:
-        # A purpose gate applies while its text is in force on the evaluation day; duties are
-        # chosen by the text in force on their own event (below).
-        gate_open = not rule.dated or rule.in_force(today)
-        if not gate_open and rule.action is None and rule.respond is None:
+    for step in plan.steps:
+        truth = step.match(facts)
+        if truth is False or (truth is None and not step.on_unknown_review):
             continue
-        truth = rule.match(facts)
-        if truth is False or (truth is None and not rule.on_unknown_review):
-            continue
-        if rule.deny_purposes and gate_open:
+        rule = step.rule
+        if step.deny:
             # A purpose gate denies when it applies or might apply: use needs proof (§8.7).
-            denied.update(rule.deny_purposes)
+            denied.update(step.deny)
         answer = None
-        if rule.respond is not None:
-            reply = _respond_by(rule, rule.respond, facts, jurisdiction, today)
+        if step.respond is not None:
+            reply = _respond_by(rule, step.respond, facts, jurisdiction, today)
             if reply is not None:
                 answers.append(reply)
                 answer = reply.due_on
@@ -159,31 +256,34 @@ def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
                             False,
                         )
                     )
-        action = rule.action
-        if action is None or rule.trigger is None:
+        action = step.action
+        if action is None:
             continue
-        event = rule.trigger(facts)
+        event = step.trigger(facts)  # type: ignore[misc]  # set wherever action is
         if event is None:
             continue
-        text = _text(rule, event, today)
-        if text is _Text.NOT_IN_FORCE:
-            continue
-        if text is _Text.UNVERIFIED:
-            if not (reviewed is not None and event <= reviewed):
-                candidates.append(
-                    _Candidate(
-                        rule,
-                        Action.REVIEW,
-                        event,
-                        _RANK_REVIEW,
-                        None,
-                        "; the commencement of the text is unverified, so a person decides "
-                        "whether it applies (RULES.md §8.7)",
-                        False,
+        if step.dated:
+            text = _text(rule, event, today)
+            if text is _Text.NOT_IN_FORCE:
+                continue
+            if text is _Text.UNVERIFIED:
+                if not (reviewed is not None and event <= reviewed):
+                    candidates.append(
+                        _Candidate(
+                            rule,
+                            Action.REVIEW,
+                            event,
+                            _RANK_REVIEW,
+                            None,
+                            "; the commencement of the text is unverified, so a person decides "
+                            "whether it applies (RULES.md §8.7)",
+                            False,
+                        )
                     )
-                )
-            continue
-        start = _runs_from(rule, event)
+                continue
+            start = _runs_from(rule, event)
+        else:
+            start = event
         if truth is None:
             if not (reviewed is not None and start <= reviewed):
                 candidates.append(
@@ -199,7 +299,7 @@ def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
                     )
                 )
             continue
-        outside = _figure_outside(pack, rule, start)
+        outside = _figure_outside(step.dated_parameters, start) if step.dated_parameters else None
         if outside is not None:
             if not (reviewed is not None and start <= reviewed):
                 candidates.append(
@@ -305,8 +405,9 @@ def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
     ]
     following = min(later, key=lambda c: (c.due_on, -c.rank)) if later else None
     reply = _governing_answer(answers)
-    purposes = _purposes(pack, facts, winner, today).difference(denied)
-    narrowed = pack.purposes_for(facts.holder, facts.legal_basis)[1].difference(denied)
+    default, restricted = _holder_purposes(plan, facts.holder, facts.legal_basis)
+    purposes = _purposes(default, restricted, winner, today).difference(denied)
+    narrowed = restricted.difference(denied)
     if overdue_duty:
         purposes = narrowed
 
@@ -336,14 +437,11 @@ def evaluate(pack: Pack, facts: Facts, today: date) -> Decision:
 _RETAINING = frozenset({Action.RETAIN, Action.PURGE})
 
 
-def _figure_outside(pack: Pack, rule: Rule, start: date) -> str | None:
+def _figure_outside(checked: tuple[tuple[str, Parameter], ...], start: date) -> str | None:
     # Every figure a duty uses must come from a text in force when its period starts; the
-    # response extension is judged separately (``_respond_by``).
-    skip = rule.respond.extension_param if rule.respond is not None else None
-    for name in rule.parameters:
-        param = pack.parameters.get(name)
-        if param is None or param is skip:
-            continue
+    # response extension is judged separately (``_respond_by``). ``checked`` leaves out the
+    # figures in force on every day (``_plan``).
+    for name, param in checked:
         if param.in_force_on(start) is not True:
             return f"parameter {name}"
     return None
@@ -454,10 +552,11 @@ def _policy_yields_to_statute(candidates: list[_Candidate]) -> list[_Candidate]:
     ]
 
 
-def _purposes(pack: Pack, facts: Facts, winner: _Candidate, today: date) -> frozenset[Purpose]:
+def _purposes(
+    default: frozenset[Purpose], restricted: frozenset[Purpose], winner: _Candidate, today: date
+) -> frozenset[Purpose]:
     # Purposes come from who holds the record and on what basis (a private holder's data never
     # serve law-enforcement purposes); a rule's own list is cut down to what the holder may do.
-    default, restricted = pack.purposes_for(facts.holder, facts.legal_basis)
     allowed = default | restricted
     rule = winner.rule
     due = winner.due_on <= today

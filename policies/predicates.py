@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from policies.facts import Facts
@@ -65,7 +66,7 @@ def _unset(spec: FactSpec) -> bool | None:
 
 def is_set(spec: FactSpec, want: bool) -> Match:
     """Whether the fact has a value is ``want`` (never unknown)."""
-    get = spec.get
+    get = _reader(spec)[0]
 
     def match(facts: Facts) -> bool | None:
         value = get(facts)
@@ -74,11 +75,28 @@ def is_set(spec: FactSpec, want: bool) -> Match:
     return match
 
 
+def _reader(spec: FactSpec) -> tuple[Callable[[Facts], Any], bool]:
+    """(getter, whether it can answer ``ABSENT``). A top-level fact is read with a C-level
+    ``attrgetter`` (no Python frame per read); only ``request.*`` facts can be absent."""
+    if spec.name.startswith("request."):
+        return spec.get, True
+    return attrgetter(spec.name), False
+
+
 def _when_set(spec: FactSpec, test: Callable[[Any], bool]) -> Match:
     """``test(fact value)`` when the fact has a value; unknown (or False, for an event that has
     not happened) when it is unset; False when it is absent."""
-    get = spec.get
+    get, can_be_absent = _reader(spec)
     unset = _unset(spec)
+    if not can_be_absent:
+
+        def match_top(facts: Facts) -> bool | None:
+            value = get(facts)
+            if value is None:
+                return unset
+            return test(value)
+
+        return match_top
 
     def match(facts: Facts) -> bool | None:
         value = get(facts)
@@ -93,17 +111,43 @@ def _when_set(spec: FactSpec, test: Callable[[Any], bool]) -> Match:
 
 def member(spec: FactSpec, members: frozenset[object], inside: bool) -> Match:
     """The fact's value is (``inside``) or is not among ``members``."""
-    return _when_set(spec, lambda value: (value in members) is inside)
+    get, can_be_absent = _reader(spec)
+    if can_be_absent:
+        return _when_set(spec, lambda value: (value in members) is inside)
+    # The hot case (outcome, offence class, holder...), written out: one frame per test.
+    unset = _unset(spec)
+    if inside:
+
+        def match_in(facts: Facts) -> bool | None:
+            value = get(facts)
+            return unset if value is None else value in members
+
+        return match_in
+
+    def match_not_in(facts: Facts) -> bool | None:
+        value = get(facts)
+        return unset if value is None else value not in members
+
+    return match_not_in
 
 
 def compare(spec: FactSpec, cmp: Callable[[Any, Any], bool], literal: object) -> Match:
     """``cmp(fact value, literal)``."""
-    return _when_set(spec, lambda value: bool(cmp(value, literal)))
+    get, can_be_absent = _reader(spec)
+    if can_be_absent:
+        return _when_set(spec, lambda value: bool(cmp(value, literal)))
+    unset = _unset(spec)
+
+    def match_cmp(facts: Facts) -> bool | None:
+        value = get(facts)
+        return unset if value is None else bool(cmp(value, literal))
+
+    return match_cmp
 
 
 def compare_fact(spec: FactSpec, cmp: Callable[[Any, Any], bool], other: FactSpec) -> Match:
     """``cmp(date fact, other date fact)``; False when either date is missing."""
-    get, get_other = spec.get, other.get
+    get, get_other = _reader(spec)[0], _reader(other)[0]
 
     def match(facts: Facts) -> bool | None:
         value = get(facts)
@@ -117,7 +161,9 @@ def compare_fact(spec: FactSpec, cmp: Callable[[Any, Any], bool], other: FactSpe
 
 def date_getter(spec: FactSpec) -> Callable[[Facts], date | None]:
     """Reads a date fact (None when the event has not happened)."""
-    get = spec.get
+    get, can_be_absent = _reader(spec)
+    if not can_be_absent:
+        return get  # a top-level date is None or a date already
 
     def read(facts: Facts) -> date | None:
         value = get(facts)
@@ -128,6 +174,17 @@ def date_getter(spec: FactSpec) -> Callable[[Facts], date | None]:
 
 def combine(getters: tuple[Callable[[Facts], date | None], ...], pick: Any) -> Trigger:
     """The ``pick`` (``max`` for latest, ``min`` for earliest) of the dates that are set."""
+
+    if len(getters) == 2:
+        first, second = getters
+
+        def read_two(facts: Facts) -> date | None:
+            a, b = first(facts), second(facts)
+            if a is None:
+                return b
+            return a if b is None else pick(a, b)
+
+        return read_two
 
     def read(facts: Facts) -> date | None:
         values = [d for g in getters if (d := g(facts)) is not None]

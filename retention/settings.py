@@ -108,6 +108,9 @@ class Settings:
     max_image_pixels: int = 40_000_000
     thumbnail_size: int = 256
     import_batch_size: int = 200
+    # Threads reading, decoding, validating and thumbnailing images during an import (Pillow
+    # releases the GIL while it decodes and resizes); default: the number of cores.
+    import_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     rotate_batch_size: int = 500
     actor: str = "cli"
     sweep_batch_size: int = 200
@@ -202,6 +205,7 @@ class Settings:
             max_image_pixels=_int(env, "MUGSHOT_MAX_IMAGE_PIXELS", 40_000_000),
             thumbnail_size=_int(env, "MUGSHOT_THUMBNAIL_SIZE", 256),
             import_batch_size=_int(env, "MUGSHOT_IMPORT_BATCH_SIZE", 200),
+            import_workers=_int(env, "MUGSHOT_IMPORT_WORKERS", os.cpu_count() or 1),
             rotate_batch_size=_int(env, "MUGSHOT_ROTATE_BATCH_SIZE", 500),
             sweep_batch_size=_int(env, "MUGSHOT_SWEEP_BATCH_SIZE", 200),
             sweep_max_purge_share=_share(env, "MUGSHOT_SWEEP_MAX_PURGE_SHARE", 0.05),

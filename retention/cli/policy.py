@@ -14,9 +14,10 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 import click
+import orjson
 
 from policies import (
     Facts,
@@ -30,7 +31,7 @@ from policies import (
     evaluate,
     load_pack,
 )
-from policies.bounded import StructureError, loads_json
+from policies.bounded import StructureError, check_value, loads_json
 from policies.checks import window_warnings
 from retention.cli.context import (
     credentials_stdin_option,
@@ -98,8 +99,8 @@ def check(file_or_pack: tuple[str, ...]) -> None:
     default=None,
     help="Evaluation date YYYY-MM-DD (default: today, read once at start).",
 )
-@click.argument("facts_file", type=click.File("r", encoding="utf-8"))
-def evaluate_cmd(pack_id: str, on: str | None, facts_file: TextIO) -> None:
+@click.argument("facts_file", type=click.File("rb"))
+def evaluate_cmd(pack_id: str, on: str | None, facts_file: BinaryIO) -> None:
     """Evaluate FACTS_FILE (JSON Lines, one facts object per line; - for stdin) and print one
     JSON decision per line. Bad lines are reported on stderr with their line number; the rest
     are still evaluated, and the exit status is 1 if any line was bad."""
@@ -116,7 +117,7 @@ def evaluate_cmd(pack_id: str, on: str | None, facts_file: TextIO) -> None:
         today = date.fromisoformat(on) if on else utcnow().date()
     except ValueError:
         raise click.BadParameter("must be YYYY-MM-DD", param_hint="--on") from None
-    bad = _stream(pack, today, facts_file, sys.stdout, sys.stderr)
+    bad = _stream(pack, today, facts_file, sys.stdout.buffer, sys.stderr)
     if bad:
         click.echo(f"{bad} bad line(s)", err=True)
         sys.exit(1)
@@ -177,19 +178,45 @@ def policy_enact(
     )
 
 
-def _stream(pack: Pack, today: date, source: TextIO, out: TextIO, err: TextIO) -> int:
-    """Evaluate line by line, writing as it goes so memory stays flat in the input size."""
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_FACTS = "the facts object"
+
+
+def _stream(pack: Pack, today: date, source: BinaryIO, out: BinaryIO, err: TextIO) -> int:
+    """Evaluate line by line, writing as it goes so memory stays flat in the input size.
+
+    The hot path reads and writes bytes with ``orjson`` (a C parser with its own recursion
+    limit: hostile nesting is a decode error there, never a ``RecursionError``) and writes each
+    decision's ``to_plain()`` form, which serializes to exactly the bytes of ``to_json()``. A
+    line that parses into valid facts is flat by construction (``Facts.from_json`` takes only
+    scalars and one request object of scalars), so it needs no structure scan; every other line
+    — too large, not JSON, or not valid facts — goes through the bounded reader
+    (``policies.bounded``), which words the error exactly as it does everywhere else.
+    """
+    loads = orjson.loads
+    dumps = orjson.dumps
+    decode_error = orjson.JSONDecodeError
     from_json = Facts.from_json
     write = out.write
     bad = 0
-    buffer: list[str] = []
+    buffer: list[bytes] = []
     for number, line in enumerate(source, start=1):
         if not line.strip():
             continue
         try:
-            data = loads_json(line, what="the facts object", max_bytes=MAX_FACTS_LINE_BYTES)
-            facts = from_json(data)
+            facts = None
+            if len(line) <= MAX_FACTS_LINE_BYTES:
+                try:
+                    data = loads(line)
+                except decode_error:
+                    pass
+                else:
+                    try:
+                        facts = from_json(data)
+                    except FactsError:
+                        check_value(data, what=_FACTS)  # a structure problem is named as such
+                        raise
+            if facts is None:
+                facts = from_json(loads_json(line, what=_FACTS, max_bytes=MAX_FACTS_LINE_BYTES))
         except StructureError as exc:
             bad += 1
             err.write(f"line {number}: {exc}\n")
@@ -198,17 +225,21 @@ def _stream(pack: Pack, today: date, source: TextIO, out: TextIO, err: TextIO) -
             bad += 1
             err.write(f"line {number}: invalid JSON: {exc.msg} (column {exc.colno})\n")
             continue
+        except UnicodeDecodeError as exc:
+            bad += 1
+            err.write(f"line {number}: not UTF-8 text (byte {exc.start + 1})\n")
+            continue
         except FactsError as exc:
             bad += 1
             err.write(f"line {number}: {exc}\n")
             continue
-        buffer.append(dumps(evaluate(pack, facts, today).to_json()))
+        buffer.append(dumps(evaluate(pack, facts, today).to_plain()))
         if len(buffer) >= 1024:
-            buffer.append("")
-            write("\n".join(buffer))
+            buffer.append(b"")
+            write(b"\n".join(buffer))
             buffer.clear()
     if buffer:
-        buffer.append("")
-        write("\n".join(buffer))
+        buffer.append(b"")
+        write(b"\n".join(buffer))
     out.flush()
     return bad

@@ -430,9 +430,16 @@ def import_manifest(
     actor: str,
     clock: Clock,
     progress: Callable[[int], None] | None = None,
-    workers: int = 2,
+    workers: int | None = None,
 ) -> ImportReport:
-    """Import every row of ``path``; returns the report (rejected rows included)."""
+    """Import every row of ``path``; returns the report (rejected rows included).
+
+    ``workers`` threads (default: the ``import_workers`` setting, the number of cores) read,
+    decode, validate and thumbnail images; rows are prepared and committed in manifest order
+    whatever order the workers finish in, and each row is stored whole or not at all.
+    """
+    if workers is None:
+        workers = services.settings.import_workers
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"manifest {path} not found")

@@ -10,6 +10,16 @@ with an fsync per file (the durability our store gives each sealed blob) — and
 is reported as a ratio of both. Peak memory of the import process is measured for the full
 manifest and for a quarter of it: a streaming import's peak must not grow with manifest size.
 
+The *fair* baseline (issue 15) also does the necessary work the raw ones skip: copy + fsync +
+a full Pillow decode of every image + bulk INSERT — on one core (sequential) and on all cores
+(the copy, fsync and decode on as many threads as there are cores, rows inserted in manifest
+order; Pillow releases the GIL while it decodes). `mugshot import` is run with one worker and
+with all cores' worth (``MUGSHOT_IMPORT_WORKERS``), the runs repeated and alternated with exit
+codes checked, and compared with the fair baseline of the same concurrency (targets: >= 0.8x on
+one core; two workers >= 1.6x one worker). The decode stage alone (``check_images``: decode,
+validate, thumbnail) is timed serially, on a thread pool and on a process pool, to show which
+of the two uses the cores better here. The load average is printed with the figures.
+
 Not collected by pytest (tests/bench is ignored); prints its figures.
 """
 
@@ -25,13 +35,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from io import BytesIO
 from pathlib import Path
 from typing import TextIO
 
 from common import insert_batched, reset_database
+from PIL import Image
 from sqlalchemy import Engine, TextClause, create_engine, text
 
+from retention.ingest.bookings import check_images
 from retention.ingest.demo import write_demo_set
+from retention.settings import Settings
 
 CACHE = Path(tempfile.gettempdir()) / "mugshot-bench-demo"
 
@@ -135,6 +150,90 @@ def baseline(manifest: Path, url: str, work: Path, *, fsync: bool) -> tuple[floa
     return elapsed, rows, copied
 
 
+def _copy_fsync_decode(src: Path, dst: Path) -> int:
+    """Copy one image with an fsync, then decode it fully (the work any import must do)."""
+    data = src.read_bytes()
+    with dst.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    with Image.open(BytesIO(data)) as image:
+        image.load()
+    return len(data)
+
+
+def fair_baseline(manifest: Path, url: str, work: Path, *, threads: int) -> float:
+    """Copy + fsync + full Pillow decode of every image + bulk INSERT per 1,000 rows, the
+    per-image work on ``threads`` threads (1: sequential), rows in manifest order. Seconds."""
+    out = work / f"baseline-fair-{threads}"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    engine = create_engine(url)
+    insert = baseline_table(engine, BASELINE_COLUMNS)
+    pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
+
+    def fair_rows(fh: TextIO) -> Iterator[dict[str, str]]:
+        window: list[tuple[dict[str, str], list[object]]] = []
+        for n, r in enumerate(csv.DictReader(fh)):
+            jobs: list[object] = []
+            for rel in r["images"].split(";"):
+                src, dst = manifest.parent / rel, out / f"{n}-{Path(rel).name}"
+                if pool is None:
+                    _copy_fsync_decode(src, dst)
+                else:
+                    jobs.append(pool.submit(_copy_fsync_decode, src, dst))
+            window.append((r, jobs))
+            if len(window) >= 8 * threads:
+                row, done = window.pop(0)
+                for job in done:
+                    job.result()  # type: ignore[attr-defined]
+                yield {k: row[k] for k in BASELINE_COLUMNS}
+        for row, done in window:
+            for job in done:
+                job.result()  # type: ignore[attr-defined]
+            yield {k: row[k] for k in BASELINE_COLUMNS}
+
+    try:
+        return timed_load(engine, insert, manifest, fair_rows)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+        shutil.rmtree(out)
+
+
+def _check_file(path: str) -> int:
+    return len(check_images([Path(path).read_bytes()], Settings()))
+
+
+def decode_stage(manifest: Path, workers: int, images: int = 400) -> dict[str, float]:
+    """Images/s of ``check_images`` (decode, validate, thumbnail) serially, on ``workers``
+    threads and on ``workers`` processes (process start-up excluded: the pool is warmed)."""
+    with manifest.open(newline="") as fh:
+        paths = [
+            str(manifest.parent / rel) for r in csv.DictReader(fh) for rel in r["images"].split(";")
+        ][:images]
+    rates: dict[str, float] = {}
+    started = time.perf_counter()
+    for p in paths:
+        _check_file(p)
+    rates["serial"] = len(paths) / (time.perf_counter() - started)
+    pools: list[tuple[str, Executor]] = [
+        (f"{workers} threads", ThreadPoolExecutor(max_workers=workers)),
+        (f"{workers} processes", ProcessPoolExecutor(max_workers=workers)),
+    ]
+    for label, pool in pools:
+        with pool:
+            list(pool.map(_check_file, paths[: workers * 2]))  # warm (processes: spawn, imports)
+            started = time.perf_counter()
+            list(pool.map(_check_file, paths, chunksize=8))
+            rates[label] = len(paths) / (time.perf_counter() - started)
+    return rates
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def mugshot(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from retention.cli.main import main; main()", *args],
@@ -145,10 +244,15 @@ def mugshot(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
     )
 
 
-def measured_import(manifest: Path, url: str, data_dir: Path) -> tuple[float, int, str]:
-    """Fresh data dir + `mugshot init`, then time `mugshot import`; (seconds, peak KiB, out)."""
+def measured_import(
+    manifest: Path, url: str, data_dir: Path, workers: int | None = None
+) -> tuple[float, int, str]:
+    """Fresh data dir + `mugshot init`, then time `mugshot import`; (seconds, peak KiB, out).
+    ``workers`` sets MUGSHOT_IMPORT_WORKERS (default: the setting's, the number of cores)."""
     reset_database(url, data_dir)
     env = {**os.environ, "MUGSHOT_DATA_DIR": str(data_dir), "MUGSHOT_DATABASE_URL": url}
+    if workers is not None:
+        env["MUGSHOT_IMPORT_WORKERS"] = str(workers)
     init = mugshot(["init"], env)
     assert init.returncode == 0, init.stderr
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -229,6 +333,35 @@ def main() -> None:
     )
     print(f"  ratio vs baseline without fsync: {b_time / i_time:.2f}x")
     print(f"  ratio vs baseline with fsync:    {bf_time / i_time:.2f}x")
+
+    # The fair comparison, repeated and alternated: one core, then all cores.
+    cores = os.cpu_count() or 1
+    print(f"  fair baseline (copy + fsync + full decode + bulk INSERT), {cores} cores:")
+    for run in (1, 2):
+        print(f"    run {run}, load average {load()}")
+        for threads in (1, cores):
+            fair = fair_baseline(manifest, base_url, work, threads=threads)
+            took, _, _ = measured_import(manifest, url, data_dir, workers=threads)
+            print(
+                f"      {threads} core(s): fair baseline {b_rows / fair:7.0f} rows/s; "
+                f"import with {threads} worker(s) {b_rows / took:7.0f} rows/s; "
+                f"ratio {fair / took:.2f}x (target >= 0.8x on one core)"
+            )
+    scaling = []
+    for run in (1, 2):
+        one, _, _ = measured_import(manifest, url, data_dir, workers=1)
+        two, _, _ = measured_import(manifest, url, data_dir, workers=2)
+        scaling.append(one / two)
+        print(
+            f"    workers, run {run} (load {load()}): 1 worker {b_rows / one:7.0f} rows/s, "
+            f"2 workers {b_rows / two:7.0f} rows/s: {one / two:.2f}x (target >= 1.6x)"
+        )
+    stage = decode_stage(manifest, max(cores, 2))
+    print(
+        "  decode stage (check_images) images/s: "
+        + ", ".join(f"{label} {rate:.0f}" for label, rate in stage.items())
+        + f" (load {load()})"
+    )
 
     quarter = head(manifest, max(args.records // 4, 1), manifest.with_name("quarter.csv"))
     small = peak_rss_kib(quarter, url, data_dir)

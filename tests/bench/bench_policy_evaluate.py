@@ -6,10 +6,15 @@ MoPI groups, requests, holds) to a temporary file, then:
 
 * times the CLI end to end in a subprocess pinned to one core (``taskset`` where available),
   for N and for N/10, and reports records/s and peak RSS of each (memory must be flat in N);
-* times the Python API: ``evaluate`` alone over pre-built facts, and ``Facts.from_json`` +
-  ``evaluate`` streamed from the file.
+* times the Python API streamed from the file (``orjson.loads`` + ``Facts.from_json`` +
+  ``evaluate`` per line, as a caller reading a facts file does), and, for information only,
+  ``evaluate`` alone over pre-built facts.
 
-Targets (issue 3): CLI >= 20,000 records/s, API >= 50,000 records/s, flat memory.
+Targets (issue 15): CLI >= 25,000 records/s, API >= 60,000 records/s, flat memory. Pass or fail
+is decided on the end-to-end streamed rates (the CLI over N records, the streamed API), never on
+the warm loop over cached facts. Each rate is also given per CPU-second of the process that did
+the work (user + system time): on a shared, loaded machine the wall-clock rate measures the
+neighbours as much as the code, so the load average is printed with the figures.
 """
 
 from __future__ import annotations
@@ -26,12 +31,14 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import orjson
+
 from policies import Facts, bundled_pack, evaluate
 
 PACK = "gb-eng-custody-images"
 ON = "2025-06-01"
-CLI_TARGET = 20_000
-API_TARGET = 50_000
+CLI_TARGET = 25_000
+API_TARGET = 60_000
 
 
 def generate(path: Path, count: int, seed: int = 7) -> None:
@@ -88,8 +95,9 @@ _RUNNER = (
 )
 
 
-def run_cli(path: Path, count: int) -> tuple[float, int]:
-    """Run the CLI over ``path``; returns (records/s, peak RSS in KiB)."""
+def run_cli(path: Path, count: int) -> tuple[float, float, int]:
+    """Run the CLI over ``path``; returns (records/s wall, records per CPU-second, peak RSS in
+    KiB). The exit status is checked: a failed run is an error, not a figure."""
     cmd = [
         sys.executable,
         "-c",
@@ -104,23 +112,31 @@ def run_cli(path: Path, count: int) -> tuple[float, int]:
     ]
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", "0", *cmd]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with open(os.devnull, "w") as sink:
         proc = subprocess.run(cmd, stdout=sink, stderr=subprocess.PIPE, text=True, check=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     rss = next(
         int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("MAXRSS_KB")
     )
-    return count / elapsed, rss
+    return count / elapsed, count / cpu, rss
 
 
-def run_api(path: Path, count: int) -> tuple[float, float]:
-    """(evaluate-only records/s over 100k pre-built facts, parse+evaluate records/s)."""
+def _cpu() -> float:
+    return time.process_time()
+
+
+def run_api(path: Path, count: int) -> tuple[float, float, float]:
+    """(evaluate-only records/s over 100k pre-built facts, streamed records/s wall, streamed
+    records per CPU-second)."""
     pack = bundled_pack(PACK)
     today = date.fromisoformat(ON)
-    loads = json.loads
+    loads = orjson.loads
     built: list[Facts] = []
-    with path.open(encoding="utf-8") as source:
+    with path.open("rb") as source:
         for line in source:
             built.append(Facts.from_json(loads(line)))
             if len(built) >= 100_000:
@@ -133,13 +149,15 @@ def run_api(path: Path, count: int) -> tuple[float, float]:
         for facts in built:
             evaluate(pack, facts, today)
     eval_rate = rounds * len(built) / (time.perf_counter() - start)
-    start = time.perf_counter()
+    del built
+    # The streamed rate: a fresh pass over the file, every line read, parsed and evaluated.
+    start, cpu = time.perf_counter(), _cpu()
     n = 0
-    with path.open(encoding="utf-8") as source:
+    with path.open("rb") as source:
         for line in source:
             evaluate(pack, Facts.from_json(loads(line)), today)
             n += 1
-    return eval_rate, n / (time.perf_counter() - start)
+    return eval_rate, n / (time.perf_counter() - start), n / (_cpu() - cpu)
 
 
 def main() -> None:
@@ -150,28 +168,33 @@ def main() -> None:
         generate(big_path, count)
         generate(small_path, small)
         print(f"input: {count:,} lines ({big_path.stat().st_size / 1e6:.0f} MB), pack {PACK}")
-        small_rate, small_rss = run_cli(small_path, small)
-        big_rate, big_rss = run_cli(big_path, count)
+        print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        small_rate, small_cpu, small_rss = run_cli(small_path, small)
+        big_rate, big_cpu, big_rss = run_cli(big_path, count)
         print(
-            f"CLI  {small:>9,} records: {small_rate:>9,.0f} records/s, peak RSS "
-            f"{small_rss / 1024:.1f} MiB"
+            f"CLI  {small:>9,} records: {small_rate:>9,.0f} records/s "
+            f"({small_cpu:,.0f} per CPU-s), peak RSS {small_rss / 1024:.1f} MiB"
         )
         print(
-            f"CLI  {count:>9,} records: {big_rate:>9,.0f} records/s, peak RSS "
-            f"{big_rss / 1024:.1f} MiB (target >= {CLI_TARGET:,}/s)"
+            f"CLI  {count:>9,} records: {big_rate:>9,.0f} records/s "
+            f"({big_cpu:,.0f} per CPU-s), peak RSS {big_rss / 1024:.1f} MiB "
+            f"(target >= {CLI_TARGET:,}/s)"
         )
-        eval_rate, parse_rate = run_api(big_path, count)
+        eval_rate, api_rate, api_cpu = run_api(big_path, count)
         print(
-            f"API  evaluate only:          {eval_rate:>9,.0f} records/s "
-            f"(target >= {API_TARGET:,}/s)"
+            f"API  streamed (loads + from_json + evaluate): {api_rate:>9,.0f} records/s "
+            f"({api_cpu:,.0f} per CPU-s) (target >= {API_TARGET:,}/s)"
         )
-        print(f"API  from_json + evaluate:   {parse_rate:>9,.0f} records/s")
+        print(f"API  evaluate only, warm (information): {eval_rate:>9,.0f} records/s")
         print(
             f"API  peak RSS (this process): "
             f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB"
         )
-        ok = big_rate >= CLI_TARGET and eval_rate >= API_TARGET and big_rss < small_rss * 1.5
-        print("PASS" if ok else "BELOW TARGET")
+        print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        flat = big_rss < small_rss * 1.5
+        ok = big_rate >= CLI_TARGET and api_rate >= API_TARGET and flat
+        print(f"memory {'flat' if flat else 'NOT FLAT'}")
+        print("PASS" if ok else "BELOW TARGET (wall clock; see the per-CPU-s rates under load)")
 
 
 if __name__ == "__main__":

@@ -280,3 +280,52 @@ def test_no_plaintext_image_identity_or_key_is_at_rest(
         assert raw.startswith(b"MGSB")
         for needle in [*needles, window]:
             assert needle not in raw
+
+
+def test_import_workers_setting_defaults_to_the_cores_and_is_checked() -> None:
+    import os
+
+    import pytest
+
+    from retention.errors import ConfigError
+    from retention.settings import Settings
+
+    assert Settings.from_env({}).import_workers == (os.cpu_count() or 1)
+    assert Settings.from_env({"MUGSHOT_IMPORT_WORKERS": "3"}).import_workers == 3
+    with pytest.raises(ConfigError, match="MUGSHOT_IMPORT_WORKERS must be positive"):
+        Settings.from_env({"MUGSHOT_IMPORT_WORKERS": "0"})
+
+
+def test_many_workers_commit_rows_in_manifest_order(tmp_path: Path, services: Services) -> None:
+    # Slow (large) and fast (small) images alternate, so workers finish out of order; rows
+    # must still be prepared, committed and audited in manifest order, and a bad row in the
+    # middle must not take its neighbours with it.
+    img = tmp_path / "img"
+    img.mkdir()
+    (img / "big.jpg").write_bytes(jpeg_bytes((1600, 2000)))
+    (img / "small.jpg").write_bytes(jpeg_bytes((120, 150)))
+    (img / "cut.jpg").write_bytes(jpeg_bytes()[:2500])
+    rows = [
+        row(
+            booking_number=f"MPS-ORD-{n}",
+            images="img/cut.jpg" if n == 5 else ("img/big.jpg" if n % 2 else "img/small.jpg"),
+        )
+        for n in range(12)
+    ]
+    manifest = write_manifest(tmp_path / "manifest.csv", rows)
+    report = import_manifest(
+        manifest, services, actor="test:clerk", clock=clock_at(FIXED_NOW), workers=4
+    )
+    assert [r.line for r in report.rejected] == [7]
+    assert report.imported == 11
+    with services.sessions() as s:
+        lines = [
+            entry.details["line"]
+            for entry in s.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.action == "record.ingested")
+                .order_by(AuditEntry.seq)
+            )
+        ]
+    assert _count(services, Record) == 11
+    assert lines == [n + 2 for n in range(12) if n != 5]
