@@ -283,6 +283,7 @@ def _error_pages(page: Any, base: str, values: dict[str, list[str]], axe: Axe) -
     with page.expect_navigation():
         page.locator("#review-form [type=submit]").click()
     assert page.locator(".field-error").count() > 0
+    assert page.url.endswith("#review-form")  # the answer opens at the form, not the top
     axe(page, "error review without a reason")
     # A hold with a review date in the past, placed from the record page.
     page.goto(f"{base}/staff/records/{record}")
@@ -292,6 +293,7 @@ def _error_pages(page: Any, base: str, values: dict[str, list[str]], axe: Axe) -
     with page.expect_navigation():
         page.locator("#place-hold-form [type=submit]").click()
     assert page.locator(".field-error").count() > 0
+    assert page.url.endswith("#place-hold")
     axe(page, "error hold with a past review date")
     # The same on the holds page.
     page.goto(f"{base}/staff/holds/")
