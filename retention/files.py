@@ -158,3 +158,14 @@ def read_private(path: Path, what: str, error: type[RetentionError], missing: st
         return path.read_text()
     except (OSError, ValueError) as exc:
         raise error(f"{what} {path} is unreadable: {type(exc).__name__}") from None
+
+
+# A CSV cell a spreadsheet would run as a formula starts with one of these.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a ``'`` (the
+    import's reject report and the audit export both write cells that people open in a
+    spreadsheet)."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell

@@ -44,6 +44,7 @@ from retention.db.models import Record, RecordStatus
 from retention.db.sessions import database_fault
 from retention.engine.decisions import PackResolver
 from retention.errors import ImageRejectedError, ManifestError, RetentionError
+from retention.files import neutralise
 from retention.ingest import bookings
 from retention.ingest.manifest import Booking, check_header, image_paths, parse_booking
 from retention.services import Services
@@ -93,7 +94,6 @@ class _Row:
 
 OUTSIDE = "is not a file inside the manifest's folder (paths are relative to it; no symlinks out)"
 # A reject-report cell starting with one of these would be a formula in a spreadsheet.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def scan_manifest(path: Path) -> tuple[str, int]:
@@ -519,11 +519,6 @@ def import_manifest(
             raise
         report.warnings.append(f"the import.completed audit entry was not written: {fault}")
     return report
-
-
-def neutralise(cell: str) -> str:
-    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a ``'``."""
-    return "'" + cell if cell.startswith(FORMULA_START) else cell
 
 
 def write_reject_report(report: ImportReport, path: Path) -> None:

@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import func, select
 
 from retention.db.models import Image, Record
+from retention.files import neutralise
 from retention.ingest.importer import (
     OUTSIDE,
     ImportReport,
     Rejected,
     import_manifest,
-    neutralise,
     write_reject_report,
 )
 from retention.services import Services

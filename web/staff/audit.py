@@ -23,6 +23,7 @@ from sqlalchemy import Select, select
 
 from retention.audit import chain as audit
 from retention.db.models import AuditEntry, Role
+from retention.files import neutralise
 from web.auth import current_user, login_required, signed_in_user
 from web.services import get_services, now
 from web.staff.forms import date_arg
@@ -230,11 +231,6 @@ def _csv_line(values: list[Any]) -> str:
     return buffer.getvalue()
 
 
-def _cell(value: str) -> str:
-    """A cell a spreadsheet shows as text (a leading =, +, -, @, tab or CR starts a formula)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 @bp.post("/export.csv")
 @login_required(*ROLES)
 def export_csv() -> ResponseReturnValue:
@@ -267,12 +263,12 @@ def export_csv() -> ResponseReturnValue:
                     [
                         e.seq,
                         e.occurred_at.isoformat(),
-                        _cell(e.actor),
-                        _cell(e.action),
+                        neutralise(e.actor),
+                        neutralise(e.action),
                         e.object_type or "",
-                        _cell(e.object_id or ""),
-                        _cell(e.rule or ""),
-                        _cell(json.dumps(e.details, sort_keys=True, separators=(",", ":"))),
+                        neutralise(e.object_id or ""),
+                        neutralise(e.rule or ""),
+                        neutralise(json.dumps(e.details, sort_keys=True, separators=(",", ":"))),
                         e.prev_hash,
                         e.hash,
                     ]
