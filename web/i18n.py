@@ -28,8 +28,9 @@ LANGUAGES: dict[str, str] = {"en": "English", "es": "Español", "cy": "Cymraeg"}
 DEFAULT_LANGUAGE = "en"
 COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
-# The blueprints whose pages a member of the public reads; everything else is English.
-PUBLIC_BLUEPRINTS = frozenset({"public", "verify", "transparency"})
+# The blueprints whose pages are translated; everything else (staff pages, the transparency
+# report, which is not translated yet) is English.
+PUBLIC_BLUEPRINTS = frozenset({"public", "verify"})
 
 
 def _is_public() -> bool:

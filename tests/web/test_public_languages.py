@@ -275,3 +275,26 @@ def test_staff_pages_stay_english(app: Flask, signed_in: SignedIn) -> None:
     assert "Saltar al contenido principal" not in text
     # A staff page also never gets the public pages' language cookie.
     assert "lang=" not in (clerk.get("/staff/?lang=cy").headers.get("Set-Cookie") or "")
+
+
+def test_a_public_error_page_follows_the_language(app: Flask, client: FlaskClient) -> None:
+    form = client.get("/request")
+    missing = client.post(
+        "/request/receipt/page",
+        data={"csrf_token": csrf_token(form.data), "reference": "AAAAA-BBBBB-CCCCC-DDDDD"},
+        headers={"Accept-Language": "cy"},
+    )
+    assert missing.status_code == 404
+    html = missing.get_data(as_text=True)
+    assert _lang(html) == "cy"
+    assert "Heb ddod o hyd i’r dudalen" in html  # noqa: RUF001 (Welsh apostrophe)
+    assert "Yn ôl i’r ffurflen gais" in html  # noqa: RUF001
+    assert "Gwall 404" in html
+    expired = client.post("/status", data={"reference": "x"}, headers={"Accept-Language": "es"})
+    assert expired.status_code == 400
+    assert "No se aceptó la solicitud" in expired.get_data(as_text=True)
+    # A staff path's error stays English.
+    staff = app.test_client().get("/staff/nowhere", headers={"Accept-Language": "es"})
+    assert staff.status_code == 404
+    assert _lang(staff.get_data(as_text=True)) == "en"
+    assert "Page not found" in staff.get_data(as_text=True)
