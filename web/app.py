@@ -37,7 +37,7 @@ from retention.accounts.users import DEFAULT_LOCKOUT
 from retention.errors import ConfigError
 from retention.services import Services, open_services
 from retention.settings import Settings
-from web import api, auth, metrics, public, security, transparency, verify
+from web import api, auth, i18n, metrics, public, security, transparency, verify
 from web.services import Clock, MugshotExtension, utcnow
 from web.staff import audit, dashboard, holds, policy, records, requests, reviews, users
 
@@ -137,6 +137,7 @@ def create_app(
     app.extensions["mugshot"] = MugshotExtension(services=services, clock=clock or utcnow)
 
     security.init_app(app)
+    i18n.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(transparency.bp)
     app.register_blueprint(metrics.bp)

@@ -9,8 +9,10 @@ confirmation (the receipt) is the response to the POST itself, marked ``no-store
 downloadable receipt and "check my request now" post the reference back from that page.
 
 Every word a member of the public reads is in the templates (``web/templates/public``) or in the
-form classes' labels and messages below — fixed strings, never built in Python — so one
-translation pass can wrap them.
+form classes' labels and messages below — fixed strings, never built in Python — marked for
+translation (``lazy_gettext`` at import time, ``gettext`` inside a request; see ``web.i18n``).
+A page that answers a POST passes ``switch`` to its template, so the language switch posts the
+reference back instead of putting it in a link.
 
 Uploads (the evidence file on the request form, a file with an answer or a reply) are read up to
 ``UPLOAD_CEILING`` so that a file over the 5 MiB evidence limit comes back to the filled form
@@ -31,7 +33,10 @@ from flask import (
     current_app,
     make_response,
     render_template,
+    url_for,
 )
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileSize
 from sqlalchemy.orm import Session
@@ -64,38 +69,40 @@ UPLOAD_CEILING = 64 * 1024 * 1024
 UPLOAD_ENDPOINTS = frozenset({"public.file_request", "public.answer", "public.reply"})
 
 JURISDICTIONS = [
-    ("GB-ENG", "England and Wales"),
-    ("US-CA", "California"),
-    ("US-IL", "Illinois"),
-    ("US-TX", "Texas"),
-    ("EU", "European Union"),
+    ("GB-ENG", _l("England and Wales")),
+    ("US-CA", _l("California")),
+    ("US-IL", _l("Illinois")),
+    ("US-TX", _l("Texas")),
+    ("EU", _l("European Union")),
 ]
 KINDS = [
-    ("erasure", "Delete my booking photo"),
-    ("restriction", "Stop it being used, but keep it (restriction)"),
-    ("takedown", "Take it down from social media"),
+    ("erasure", _l("Delete my booking photo")),
+    ("restriction", _l("Stop it being used, but keep it (restriction)")),
+    ("takedown", _l("Take it down from social media")),
 ]
 GROUND_LABELS = {
-    "not_charged": "I was not charged",
-    "dismissed": "The charges were dismissed",
-    "acquitted": "I was found not guilty",
-    "conviction_quashed": "My conviction was quashed or overturned",
-    "factually_innocent": "A court found me factually innocent",
-    "sealed": "My record was sealed",
-    "under_18": "I was under 18 when the photo was taken",
-    "consent_withdrawn": "I gave consent and now withdraw it",
-    "other": "Another reason (explain below)",
+    "not_charged": _l("I was not charged"),
+    "dismissed": _l("The charges were dismissed"),
+    "acquitted": _l("I was found not guilty"),
+    "conviction_quashed": _l("My conviction was quashed or overturned"),
+    "factually_innocent": _l("A court found me factually innocent"),
+    "sealed": _l("My record was sealed"),
+    "under_18": _l("I was under 18 when the photo was taken"),
+    "consent_withdrawn": _l("I gave consent and now withdraw it"),
+    "other": _l("Another reason (explain below)"),
 }
-EVIDENCE_TYPES_MESSAGE = "The file must be a PDF, JPEG or PNG."
-EVIDENCE_SIZE_MESSAGE = "The file is larger than 5 MB. Choose a smaller file, or send it by post."
-OTHER_MESSAGE = "You chose another reason: explain it here."
-DATE_MESSAGE = "Enter your date of birth as year-month-day, for example 1990-03-27."
+EVIDENCE_TYPES_MESSAGE = _l("The file must be a PDF, JPEG or PNG.")
+EVIDENCE_SIZE_MESSAGE = _l(
+    "The file is larger than 5 MB. Choose a smaller file, or send it by post."
+)
+OTHER_MESSAGE = _l("You chose another reason: explain it here.")
+DATE_MESSAGE = _l("Enter your date of birth as year-month-day, for example 1990-03-27.")
 # What the core's refusals (``RequestError("field: ...")``) mean to the public, by field.
 CORE_MESSAGES = {
     "evidence": EVIDENCE_TYPES_MESSAGE,
-    "grounds": "Choose at least one reason.",
-    "details": "Write at most 4000 characters.",
-    "text": "Write at most 4000 characters.",
+    "grounds": _l("Choose at least one reason."),
+    "details": _l("Write at most 4000 characters."),
+    "text": _l("Write at most 4000 characters."),
 }
 
 
@@ -152,32 +159,32 @@ class RequestForm(FlaskForm):
     """The removal request."""
 
     name = StringField(
-        "Your full name, as it was when you were arrested",
-        validators=[DataRequired("Enter your full name."), Length(max=200)],
+        _l("Your full name, as it was when you were arrested"),
+        validators=[DataRequired(_l("Enter your full name.")), Length(max=200)],
         render_kw={"autocomplete": "name"},
     )
     date_of_birth = IsoDateField(
-        "Date of birth",
+        _l("Date of birth"),
         validators=[InputRequired(DATE_MESSAGE)],
         render_kw={"autocomplete": "bday", "spellcheck": "false", "maxlength": "10"},
     )
     booking_number = StringField(
-        "Booking or custody number, if you know it", validators=[Optional(), Length(max=64)]
+        _l("Booking or custody number, if you know it"), validators=[Optional(), Length(max=64)]
     )
-    jurisdiction = SelectField("Where were you arrested?", choices=_choices(JURISDICTIONS))
-    kind = RadioField("What do you ask for?", choices=_choices(KINDS), default="erasure")
+    jurisdiction = SelectField(_l("Where were you arrested?"), choices=_choices(JURISDICTIONS))
+    kind = RadioField(_l("What do you ask for?"), choices=_choices(KINDS), default="erasure")
     grounds = MultiCheckboxField(
-        "Why should it be removed?", choices=_choices(list(GROUND_LABELS.items()))
+        _l("Why should it be removed?"), choices=_choices(list(GROUND_LABELS.items()))
     )
     details = TextAreaField(
-        "Anything else we should know", validators=[Optional(), Length(max=filing.MAX_TEXT)]
+        _l("Anything else we should know"), validators=[Optional(), Length(max=filing.MAX_TEXT)]
     )
     contact = StringField(
-        "How can we reach you? (e-mail, phone or postal address)",
-        validators=[DataRequired("Enter how we can reach you."), Length(max=200)],
+        _l("How can we reach you? (e-mail, phone or postal address)"),
+        validators=[DataRequired(_l("Enter how we can reach you.")), Length(max=200)],
         render_kw={"autocomplete": "email"},
     )
-    evidence = _evidence_field("Evidence, if you have it (PDF, JPEG or PNG, up to 5 MB)")
+    evidence = _evidence_field(_l("Evidence, if you have it (PDF, JPEG or PNG, up to 5 MB)"))
 
     def validate_date_of_birth(self, field: DateField) -> None:
         """A date of birth is in the past and plausible."""
@@ -186,12 +193,12 @@ class RequestForm(FlaskForm):
             return
         today = now().date()
         if value >= today or value.year < 1900:
-            raise ValidationError("Enter your real date of birth.")
+            raise ValidationError(gettext("Enter your real date of birth."))
 
     def validate_grounds(self, field: MultiCheckboxField) -> None:
         """At least one ground."""
         if not field.data:
-            raise ValidationError("Choose at least one reason.")
+            raise ValidationError(gettext("Choose at least one reason."))
 
     def validate(self, extra_validators: Any = None) -> bool:
         """The fields, then: "Another reason" needs its explanation (the details field is
@@ -207,10 +214,10 @@ class ReferenceForm(FlaskForm):
     """Look a request up by its reference."""
 
     reference = StringField(
-        "Your request reference",
+        _l("Your request reference"),
         validators=[
-            DataRequired("Enter your request reference."),
-            Length(min=20, max=40, message="A reference has 20 letters and numbers."),
+            DataRequired(_l("Enter your request reference.")),
+            Length(min=20, max=40, message=_l("A reference has 20 letters and numbers.")),
         ],
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
     )
@@ -227,10 +234,10 @@ class AnswerForm(FlaskForm):
 
     reference = HiddenField(validators=[DataRequired()])
     text = TextAreaField(
-        "Your answer",
-        validators=[DataRequired("Write your answer."), Length(max=filing.MAX_TEXT)],
+        _l("Your answer"),
+        validators=[DataRequired(_l("Write your answer.")), Length(max=filing.MAX_TEXT)],
     )
-    evidence = _evidence_field("A document, if you have one (PDF, JPEG or PNG, up to 5 MB)")
+    evidence = _evidence_field(_l("A document, if you have one (PDF, JPEG or PNG, up to 5 MB)"))
 
 
 class ReplyForm(FlaskForm):
@@ -238,10 +245,10 @@ class ReplyForm(FlaskForm):
 
     reference = HiddenField(validators=[DataRequired()])
     text = TextAreaField(
-        "Your reply",
-        validators=[DataRequired("Write your reply."), Length(max=filing.MAX_TEXT)],
+        _l("Your reply"),
+        validators=[DataRequired(_l("Write your reply.")), Length(max=filing.MAX_TEXT)],
     )
-    evidence = _evidence_field("A document, if you have one (PDF, JPEG or PNG, up to 5 MB)")
+    evidence = _evidence_field(_l("A document, if you have one (PDF, JPEG or PNG, up to 5 MB)"))
 
 
 class CertificateForm(FlaskForm):
@@ -273,7 +280,9 @@ def _core_error(form: FlaskForm, exc: filing.RequestError) -> None:
     if target is not None and message is not None:
         target.errors = [*target.errors, message]
     else:
-        form.form_errors.append("We could not accept this form. Check it and send it again.")
+        form.form_errors.append(
+            gettext("We could not accept this form. Check it and send it again.")
+        )
 
 
 @bp.get("/")
@@ -317,9 +326,25 @@ def file_request() -> tuple[str, int] | str:
         except filing.RequestError as exc:
             _core_error(form, exc)
             return render_template("public/request.html", form=form), 400
-        return render_template("public/filed.html", reference=reference, view=view, **_labels())
+        return _filed_page(reference, view)
     status = 400 if form.is_submitted() else 200
     return render_template("public/request.html", form=form), status
+
+
+def _switch(endpoint: str, **fields: str) -> dict[str, Any]:
+    """The language switch of a page that answers a POST: it posts ``fields`` (the reference,
+    never in a URL) back to ``endpoint`` with the chosen ``lang``."""
+    return {"action": url_for(endpoint), "fields": fields}
+
+
+def _filed_page(reference: str, view: dict[str, Any]) -> str:
+    return render_template(
+        "public/filed.html",
+        reference=reference,
+        view=view,
+        switch=_switch("public.receipt_page", reference=reference),
+        **_labels(),
+    )
 
 
 def _receipt_view(req: RemovalRequest) -> dict[str, Any]:
@@ -360,6 +385,23 @@ def receipt() -> Response:
     response.mimetype = "text/plain"
     response.headers["Content-Disposition"] = 'attachment; filename="removal-request-receipt.txt"'
     return response
+
+
+@bp.post("/request/receipt/page")
+@rate_limited("public_status")
+def receipt_page() -> str:
+    """The receipt page again, for the reference posted back from it: its language switch
+    (the same facts the downloadable receipt gives for the same reference)."""
+    form = ReceiptForm()
+    if not form.validate_on_submit():
+        abort(400)
+    reference = (form.reference.data or "").strip()
+    with get_services().readers() as db:
+        req = filing.by_reference(db, reference)
+        if req is None:
+            abort(404)
+        view = _receipt_view(req)
+    return _filed_page(reference, view)
 
 
 def _routes(db: Session, jurisdiction: str) -> list[Any]:
@@ -417,6 +459,7 @@ def _status_page(
         reply=reply or ReplyForm(reference=reference, formdata=None),
         cert_form=CertificateForm(reference=reference, formdata=None),
         done=done,
+        switch=_switch("public.status", reference=reference),
         **_labels(),
     ), code
 
@@ -431,7 +474,9 @@ def status() -> tuple[str, int]:
         with get_services().readers() as db:
             req = filing.by_reference(db, reference)
         if req is None:
-            form.reference.errors = ["No request has that reference. Check it and try again."]
+            form.reference.errors = [
+                gettext("No request has that reference. Check it and try again.")
+            ]
             return render_template("public/status_lookup.html", form=form), 404
         return _status_page(req, reference)
     return render_template("public/status_lookup.html", form=form), (
@@ -546,6 +591,7 @@ def certificate_page() -> str:
         "public/certificate.html",
         summary=certificates.summary(cert.body),
         cert=cert,
+        switch=_switch("public.certificate_page", reference=reference, certificate=cert.id),
         for_you=cert.body.get("requester_reference_sha256") == filing.reference_digest(reference),
     )
 

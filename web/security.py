@@ -25,6 +25,7 @@ from typing import Any, TypeVar, cast
 
 from flask import Blueprint, Flask, Response, current_app, g, render_template, request
 from flask.typing import RouteCallable
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -61,24 +62,35 @@ HSTS = "max-age=31536000; includeSubDomains"
 _RATE_LIMIT_MARK = "_mugshot_rate_limit"
 
 # Plain wording for each error page: no exception text, ids or personal data ever reach it.
-ERROR_PAGES: dict[int, tuple[str, str]] = {
+# Marked for translation: a public page's errors follow its language (web.i18n); staff pages'
+# are English.
+ERROR_PAGES: dict[int, tuple[Any, Any]] = {
     400: (
-        "Request not accepted",
-        "The form could not be accepted. It may have expired: go back, reload the page and "
-        "try again.",
+        _l("Request not accepted"),
+        _l(
+            "The form could not be accepted. It may have expired: go back, reload the page and "
+            "try again."
+        ),
     ),
-    403: ("Not allowed", "Your account's role does not allow this page or action."),
-    404: ("Page not found", "There is no page at this address."),
-    405: ("Not allowed", "This page does not accept that kind of request."),
-    413: ("Upload too large", "The file or form sent was larger than this service accepts."),
+    403: (_l("Not allowed"), _l("Your account's role does not allow this page or action.")),
+    404: (_l("Page not found"), _l("There is no page at this address.")),
+    405: (_l("Not allowed"), _l("This page does not accept that kind of request.")),
+    413: (
+        _l("Upload too large"),
+        _l("The file or form sent was larger than this service accepts."),
+    ),
     429: (
-        "Too many attempts",
-        "Too many requests came from your address in a short time. Wait a minute and try again.",
+        _l("Too many attempts"),
+        _l(
+            "Too many requests came from your address in a short time. Wait a minute and try again."
+        ),
     ),
     500: (
-        "Something went wrong",
-        "The service could not complete this request. Nothing was changed by the failed "
-        "step. Try again; if it keeps happening, tell the system administrator the time.",
+        _l("Something went wrong"),
+        _l(
+            "The service could not complete this request. Nothing was changed by the failed "
+            "step. Try again; if it keeps happening, tell the system administrator the time."
+        ),
     ),
 }
 

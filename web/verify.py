@@ -6,7 +6,7 @@ carries: a forger would embed theirs) and says in plain words what was destroyed
 which rule or decision. With the requester's reference typed in, it also says whether the
 certificate was issued for that request (the certificate carries the reference's SHA-256, not the
 reference). Nothing is stored and nothing depends on who is in the database: the answer is a
-function of the bytes posted and the public key alone.
+function of the bytes posted and the public key alone (in the language ``web.i18n`` picks).
 
 The pasted or uploaded text is limited in size (``MAX_CERTIFICATE_BYTES``) and in nesting
 (``MAX_DEPTH``) before it is parsed, so hostile input is a form error, never a 500.
@@ -18,6 +18,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, render_template
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileSize
 from wtforms import StringField, TextAreaField
@@ -32,25 +33,25 @@ bp = Blueprint("verify", __name__)
 
 MAX_CERTIFICATE_BYTES = 64 * 1024
 MAX_DEPTH = 12
-NOT_JSON = "This is not a certificate file: paste the whole file, starting with {."
-TOO_BIG = "This is larger than any certificate. Check that you chose the right file."
-BOTH_OR_NONE = "Paste the certificate or choose its file (one of the two)."
+NOT_JSON = _l("This is not a certificate file: paste the whole file, starting with {.")
+TOO_BIG = _l("This is larger than any certificate. Check that you chose the right file.")
+BOTH_OR_NONE = _l("Paste the certificate or choose its file (one of the two).")
 
 
 class VerifyForm(FlaskForm):
     """A certificate (pasted or uploaded), and optionally the requester's reference."""
 
     pasted = TextAreaField(
-        "Paste the certificate",
+        _l("Paste the certificate"),
         validators=[Optional(), Length(max=MAX_CERTIFICATE_BYTES, message=TOO_BIG)],
         render_kw={"spellcheck": "false", "autocomplete": "off"},
     )
     upload = FileField(
-        "Or choose the certificate file",
+        _l("Or choose the certificate file"),
         validators=[FileSize(max_size=MAX_CERTIFICATE_BYTES, message=TOO_BIG)],
     )
     reference = StringField(
-        "Your request reference, if it is your certificate (optional)",
+        _l("Your request reference, if it is your certificate (optional)"),
         validators=[Optional(), Length(max=40)],
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
     )

@@ -94,9 +94,14 @@ def _shape(response: TestResponse, client: FlaskClient) -> dict[str, object]:
     }
 
 
+@pytest.mark.parametrize(
+    ("lang", "by"), [("en", "default"), ("es", "browser"), ("cy", "browser"), ("cy", "cookie")]
+)
 def test_the_response_is_the_same_whether_or_not_a_record_exists(
-    tmp_path: Path, services: Services, app
+    tmp_path: Path, services: Services, app, lang: str, by: str
 ) -> None:  # type: ignore[no-untyped-def]
+    """In each language, chosen by the browser or by the switch's cookie."""
+    headers = {"Accept-Language": lang} if by == "browser" else {}
     ingest(
         services,
         tmp_path,
@@ -110,7 +115,10 @@ def test_the_response_is_the_same_whether_or_not_a_record_exists(
         ("held", held, "Held Person", "GB-1"),
         ("absent", absent, "Nobody Here", "XX-9"),
     ):
-        form = client.get("/request")
+        if by == "cookie":
+            client.set_cookie("lang", lang)
+        form = client.get("/request", headers=headers)
+        assert f'<html lang="{lang}">' in form.get_data(as_text=True)
         shapes[who].append(_shape(form, client))
         filed = client.post(
             "/request",
@@ -119,7 +127,9 @@ def test_the_response_is_the_same_whether_or_not_a_record_exists(
                 **_form(name=name, date_of_birth="1985-05-05", booking_number=booking),
             },
             content_type="multipart/form-data",
+            headers=headers,
         )
+        assert f'<html lang="{lang}">' in filed.get_data(as_text=True)
         shapes[who].append(_shape(filed, client))
         reference = REF.search(filed.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
         references[who] = reference
@@ -127,8 +137,10 @@ def test_the_response_is_the_same_whether_or_not_a_record_exists(
         for url, data in (
             ("/status", {"reference": reference}),
             ("/request/receipt", {"reference": reference}),
+            ("/request/receipt/page", {"reference": reference}),
+            ("/status", {"reference": reference, "lang": "es"}),
         ):
-            shown = client.post(url, data={"csrf_token": token, **data})
+            shown = client.post(url, data={"csrf_token": token, **data}, headers=headers)
             shapes[who].append(_shape(shown, client))
     for held_shape, absent_shape in zip(shapes["held"], shapes["absent"], strict=True):
         assert held_shape == absent_shape
@@ -137,6 +149,9 @@ def test_the_response_is_the_same_whether_or_not_a_record_exists(
     for who, client in (("held", held), ("absent", absent)):
         for cookie in client._cookies.values():
             assert references[who] not in cookie.value
+            if cookie.key == "lang":
+                assert cookie.value == "es"  # the last switch, nothing else
+                continue
             session = app.session_interface.get_signing_serializer(app).loads(cookie.value)
             assert set(session) <= {"csrf_token"}
             assert references[who] not in json.dumps(session)
