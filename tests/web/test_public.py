@@ -80,8 +80,15 @@ def _shape(response: TestResponse, client: FlaskClient) -> dict[str, object]:
         for name, value in response.headers.items()
         if name.lower() not in {"set-cookie", "content-length"}
     )
+    # A cookie's attributes, with its expiry date cut to the day (the language cookie's
+    # ``Expires`` is a year from the second it is set; two requests may straddle a second).
     cookies = sorted(
-        (c.split("=", 1)[0], sorted(p.strip().lower() for p in c.split(";")[1:]))
+        (
+            c.split("=", 1)[0],
+            sorted(
+                re.sub(r"\d{2}:\d{2}:\d{2}", "TIME", p.strip().lower()) for p in c.split(";")[1:]
+            ),
+        )
         for c in response.headers.getlist("Set-Cookie")
     )
     jar = sorted((c.key, c.path, c.domain, c.secure, c.http_only) for c in client._cookies.values())
