@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -497,30 +498,7 @@ def _lookup_or_400(reference: str) -> RemovalRequest:
 def answer() -> tuple[str, int]:
     """The requester answers a request for information, with a file if they have one."""
     form = AnswerForm()
-    reference = (form.reference.data or "").strip()
-    if not form.validate_on_submit():
-        if form.csrf_token.errors or not reference:
-            abort(400)
-        return _status_page(_lookup_or_400(reference), reference, answer=form, code=400)
-    services = get_services()
-    try:
-        with services.sessions() as db, db.begin():
-            req = workflow.answer(
-                db,
-                services.keyring,
-                reference,
-                text=form.text.data or "",
-                now=now(),
-                store=services.store,
-                evidence=_read_upload(form.evidence),
-            )
-    except filing.RequestError as exc:
-        req = _lookup_or_400(reference)
-        if req.state != RequestState.NEEDS_INFO.value:
-            return _status_page(req, reference, code=409)
-        _core_error(form, exc)
-        return _status_page(req, reference, answer=form, code=400)
-    return _status_page(req, reference, done="answered")
+    return _send_with_file(form, workflow.answer, RequestState.NEEDS_INFO, "answer", "answered")
 
 
 @bp.post("/status/reply")
@@ -529,15 +507,25 @@ def reply() -> tuple[str, int]:
     """The requester replies to a refusal (asks us to look again), with a file if they have
     one."""
     form = ReplyForm()
+    return _send_with_file(form, replies.reply, RequestState.DENIED, "reply", "replied")
+
+
+def _send_with_file(
+    form: Any, send: Callable[..., RemovalRequest], state: RequestState, slot: str, done: str
+) -> tuple[str, int]:
+    """What the answer and reply forms share: check the form, send its text and file through
+    ``send`` (``workflow.answer`` or ``replies.reply``) in one transaction, and show the status
+    page — with the form's errors at its ``slot`` when the core refuses, or a 409 when the
+    request is no longer in ``state``."""
     reference = (form.reference.data or "").strip()
     if not form.validate_on_submit():
         if form.csrf_token.errors or not reference:
             abort(400)
-        return _status_page(_lookup_or_400(reference), reference, reply=form, code=400)
+        return _status_page(_lookup_or_400(reference), reference, code=400, **{slot: form})
     services = get_services()
     try:
         with services.sessions() as db, db.begin():
-            req = replies.reply(
+            req = send(
                 db,
                 services.keyring,
                 reference,
@@ -548,11 +536,11 @@ def reply() -> tuple[str, int]:
             )
     except filing.RequestError as exc:
         req = _lookup_or_400(reference)
-        if req.state != RequestState.DENIED.value:
+        if req.state != state.value:
             return _status_page(req, reference, code=409)
         _core_error(form, exc)
-        return _status_page(req, reference, reply=form, code=400)
-    return _status_page(req, reference, done="replied")
+        return _status_page(req, reference, code=400, **{slot: form})
+    return _status_page(req, reference, done=done)
 
 
 def _own_certificate() -> tuple[Certificate, str]:
